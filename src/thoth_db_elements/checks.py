@@ -1,0 +1,183 @@
+"""System checks: configuration mistakes reported by ``manage.py check``.
+
+Each check is a plain function returning a list of messages; ``register``
+hooks them into Django's check framework (called from ``AppConfig.ready``).
+The ids are documented in ``docs/checks.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import apps
+from django.core import checks
+from django.db import models
+
+from ._fields import model_has_field
+from .conf import PREFIX, app_settings
+from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES
+
+__all__ = [
+    "CATALOGUE_REQUIRED_FIELDS",
+    "check_catalogue_models",
+    "check_log_dir",
+    "check_numeric_settings",
+    "check_sqldb_model",
+    "register",
+]
+
+#: Fields the harvest writes on each catalogue model (ThothAI's names).
+CATALOGUE_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "TABLE_MODEL": ("name", "description", "generated_comment", "sql_db"),
+    "COLUMN_MODEL": (
+        "original_column_name",
+        "column_name",
+        "data_format",
+        "column_description",
+        "generated_comment",
+        "value_description",
+        "pk_field",
+        "fk_field",
+        "sql_table",
+    ),
+    "RELATIONSHIP_MODEL": (
+        "source_table",
+        "target_table",
+        "source_column",
+        "target_column",
+    ),
+}
+
+
+def _resolve_model(
+    setting: str, label: str | None, error_id: str
+) -> tuple[type[models.Model] | None, list[checks.CheckMessage]]:
+    if not label:
+        return None, [
+            checks.Error(
+                f"{PREFIX}{setting} is not set.",
+                hint=f"Set {PREFIX}{setting} to 'app_label.ModelName' of your model.",
+                id=error_id,
+            )
+        ]
+    try:
+        return apps.get_model(label, require_ready=False), []
+    except (LookupError, ValueError):
+        return None, [
+            checks.Error(
+                f"{PREFIX}{setting} refers to {label!r}, which is not an installed model.",
+                hint="Use 'app_label.ModelName' of a model in INSTALLED_APPS.",
+                id=error_id,
+            )
+        ]
+
+
+def check_sqldb_model(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E001: the SqlDb model is set and installed; E002: it has the seed fields.
+
+    W002: it lacks the optional lifecycle fields (features degrade).
+    """
+    model, errors = _resolve_model(
+        "SQLDB_MODEL", app_settings.SQLDB_MODEL, "thoth_db_elements.E001"
+    )
+    if model is None:
+        return errors
+    missing = [name for name in SEED_FIELD_NAMES if not model_has_field(model, name)]
+    if missing:
+        return [
+            checks.Error(
+                f"{model._meta.label} lacks the status field(s): {', '.join(missing)}.",
+                hint="Inherit thoth_db_elements.models.DbElementsTaskMixin and make a migration.",
+                obj=model,
+                id="thoth_db_elements.E002",
+            )
+        ]
+    absent = [
+        name for name in LIFECYCLE_FIELD_NAMES if not model_has_field(model, name)
+    ]
+    if absent:
+        return [
+            checks.Warning(
+                f"{model._meta.label} lacks {', '.join(absent)}: heartbeat, progress, "
+                "error text, run report, log link and cancel work only with them.",
+                hint="Inherit DbElementsTaskMixin instead of declaring the four seed fields.",
+                obj=model,
+                id="thoth_db_elements.W002",
+            )
+        ]
+    return []
+
+
+def check_catalogue_models(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E003: each catalogue model is installed and has ThothAI's fields."""
+    messages: list[checks.CheckMessage] = []
+    if not app_settings.SQLDB_MODEL:
+        return messages  # E001 already says what to do.
+    for setting, required in CATALOGUE_REQUIRED_FIELDS.items():
+        label = getattr(app_settings, setting)
+        model, errors = _resolve_model(setting, label, "thoth_db_elements.E003")
+        messages.extend(errors)
+        if model is None:
+            continue
+        missing = [name for name in required if not model_has_field(model, name)]
+        if missing:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label} ({PREFIX}{setting}) lacks field(s): "
+                    f"{', '.join(missing)}.",
+                    hint="Give it ThothAI's field names, or inherit the matching "
+                    "abstract model from thoth_db_elements.models.",
+                    obj=model,
+                    id="thoth_db_elements.E003",
+                )
+            )
+    return messages
+
+
+def _positive_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) and value > 0
+
+
+def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E004: time-out settings are positive numbers."""
+    names: Sequence[str] = ("STALE_TIMEOUT_HOURS", "HEARTBEAT_TIMEOUT_SECONDS")
+    return [
+        checks.Error(
+            f"{PREFIX}{name} must be a positive number, not {getattr(app_settings, name)!r}.",
+            id="thoth_db_elements.E004",
+        )
+        for name in names
+        if not _positive_number(getattr(app_settings, name))
+    ]
+
+
+def check_log_dir(**kwargs: Any) -> list[checks.CheckMessage]:
+    """W001: the log directory exists (or can be created) and is writable."""
+    directory = app_settings.LOG_DIR
+    probe = directory
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        return []
+    return [
+        checks.Warning(
+            f"Log directory {directory} cannot be written: run logs will be lost.",
+            hint=f"Create it with write permission, or set {PREFIX}LOG_DIR.",
+            id="thoth_db_elements.W001",
+        )
+    ]
+
+
+def register() -> None:
+    """Register every check with Django (idempotent)."""
+    for check in (
+        check_sqldb_model,
+        check_catalogue_models,
+        check_numeric_settings,
+        check_log_dir,
+    ):
+        checks.register(check, "thoth_db_elements")

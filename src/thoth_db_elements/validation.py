@@ -1,0 +1,247 @@
+"""Whether a database's element-creation task may start, and claiming it.
+
+The first three functions keep the seed's names, signatures, return values and
+messages. They work on any model with the seed's four fields; the optional
+heartbeat field (``DbElementsTaskMixin``) makes dead workers visible sooner.
+
+``claim_sqldb_db_elements_task`` is what the seed lacked: one conditional
+``UPDATE`` that moves a row to RUNNING, so that of many concurrent callers
+exactly one wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from ._fields import model_has_field, present_fields
+from .conf import app_settings
+from .models import TaskStatus
+
+__all__ = [
+    "MESSAGE_READY",
+    "MESSAGE_RUNNING",
+    "MESSAGE_STALE_CLEANED",
+    "check_sqldb_db_elements_can_start",
+    "claim_sqldb_db_elements_task",
+    "force_reset_sqldb_db_elements_task_status",
+    "is_stale",
+    "validate_and_cleanup_running_sqldb_db_elements_task",
+]
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_READY = "Ready to start"
+MESSAGE_STALE_CLEANED = "Previous task was stale and has been cleaned up"
+MESSAGE_RUNNING = "A database elements creation task is currently running"
+
+#: States from which a new run may start without any cleanup.
+STARTABLE_STATES = (TaskStatus.IDLE, TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+_HEARTBEAT = "db_elements_heartbeat"
+
+
+def _manager(sql_db: models.Model) -> models.QuerySet[Any]:
+    """A queryset on the instance's own model and database."""
+    model = type(sql_db)
+    return model._default_manager.using(sql_db._state.db or "default")
+
+
+def _stale_q(
+    model: type[models.Model] | models.Model,
+    timeout_hours: float,
+    now: datetime,
+) -> models.Q:
+    """Rows that are RUNNING but no longer legitimately so.
+
+    Stale means: no start time (the seed left these RUNNING for ever), a start
+    older than ``timeout_hours``, or -- when the model has a heartbeat field --
+    a heartbeat older than ``HEARTBEAT_TIMEOUT_SECONDS``. A null heartbeat
+    means the task is still queued and is judged by its start time only.
+    """
+    stale = models.Q(db_elements_start_time__isnull=True) | models.Q(
+        db_elements_start_time__lt=now - timedelta(hours=timeout_hours)
+    )
+    if model_has_field(model, _HEARTBEAT):
+        window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
+        stale |= models.Q(
+            db_elements_heartbeat__isnull=False,
+            db_elements_heartbeat__lt=now - window,
+        )
+    return models.Q(db_elements_status=TaskStatus.RUNNING) & stale
+
+
+def is_stale(
+    sql_db: models.Model,
+    timeout_hours: float | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether ``sql_db`` (as loaded) is RUNNING but stale; see ``_stale_q``."""
+    hours = app_settings.STALE_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
+    now = timezone.now() if now is None else now
+    if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
+        return False
+    start: datetime | None = getattr(sql_db, "db_elements_start_time", None)
+    if start is None or start < now - timedelta(hours=hours):
+        return True
+    heartbeat: datetime | None = getattr(sql_db, _HEARTBEAT, None)
+    window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
+    return heartbeat is not None and heartbeat < now - window
+
+
+def check_sqldb_db_elements_can_start(sql_db: models.Model) -> tuple[bool, str]:
+    """Whether a database elements creation task can start for ``sql_db``.
+
+    Returns ``(can_start, message)`` with the seed's messages: IDLE, COMPLETED
+    and FAILED give ``"Ready to start"``; a stale RUNNING row is marked FAILED
+    and gives ``"Previous task was stale and has been cleaned up"``; a live one
+    gives ``"A database elements creation task is currently running"``; any
+    other value ``"Unknown status: <value>"``.
+
+    This only advises: starting safely needs ``claim_sqldb_db_elements_task``.
+    """
+    sql_db.refresh_from_db()
+    current_status = sql_db.db_elements_status  # type: ignore[attr-defined]
+
+    if current_status in STARTABLE_STATES:
+        return True, MESSAGE_READY
+
+    if current_status == TaskStatus.RUNNING:
+        still_running = validate_and_cleanup_running_sqldb_db_elements_task(
+            sql_db, timeout_hours=app_settings.STALE_TIMEOUT_HOURS
+        )
+        if not still_running:
+            sql_db.refresh_from_db()
+            return True, MESSAGE_STALE_CLEANED
+        return False, MESSAGE_RUNNING
+
+    return False, f"Unknown status: {current_status}"
+
+
+def validate_and_cleanup_running_sqldb_db_elements_task(
+    sql_db: models.Model, timeout_hours: float = 2
+) -> bool:
+    """Whether a RUNNING task is still legitimate; a stale one becomes FAILED.
+
+    Returns True when the task should still be considered running, False when
+    the row is not RUNNING or was stale and has been reset to FAILED with an
+    end time. The reset is a conditional update on the task id seen, so it
+    never clobbers a run that was claimed in the meantime.
+    """
+    if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
+        return False
+    now = timezone.now()
+    if not is_stale(sql_db, timeout_hours=timeout_hours, now=now):
+        return True
+
+    changes: dict[str, object] = {
+        "db_elements_status": TaskStatus.FAILED,
+        "db_elements_end_time": now,
+    }
+    changes.update(
+        present_fields(
+            sql_db,
+            {
+                "db_elements_error": "Stale task cleaned up: no sign of life from its worker"
+            },
+        )
+    )
+    task_id = sql_db.db_elements_task_id  # type: ignore[attr-defined]
+    updated = (
+        _manager(sql_db)
+        .filter(pk=sql_db.pk, db_elements_task_id=task_id)
+        .filter(_stale_q(sql_db, timeout_hours, now))
+        .update(**changes)
+    )
+    if updated:
+        for name, value in changes.items():
+            setattr(sql_db, name, value)
+        logger.warning(
+            "Stale db_elements task %s of SqlDb %s marked FAILED", task_id, sql_db.pk
+        )
+    return False
+
+
+def force_reset_sqldb_db_elements_task_status(
+    sql_db: models.Model, reason: str = "Manual reset"
+) -> bool:
+    """Put the task status back to IDLE whatever it was; True on success.
+
+    Clears the task id, sets the end time and logs a warning with the reason
+    and the previous state. A running worker notices the reset (its task id no
+    longer matches) and stops without writing its result.
+    """
+    try:
+        old_status = sql_db.db_elements_status  # type: ignore[attr-defined]
+        old_task_id = sql_db.db_elements_task_id  # type: ignore[attr-defined]
+        changes: dict[str, object] = {
+            "db_elements_status": TaskStatus.IDLE,
+            "db_elements_task_id": None,
+            "db_elements_end_time": timezone.now(),
+        }
+        changes.update(present_fields(sql_db, {"db_elements_cancel_requested": False}))
+        for name, value in changes.items():
+            setattr(sql_db, name, value)
+        sql_db.save(update_fields=list(changes))
+        logger.warning(
+            "Force reset db_elements for SqlDb %s: %s (was: %s, task_id: %s)",
+            sql_db.pk,
+            reason,
+            old_status,
+            old_task_id,
+        )
+    except Exception as exc:
+        logger.error(
+            "Failed to force reset db_elements for SqlDb %s: %s", sql_db.pk, exc
+        )
+        return False
+    return True
+
+
+def claim_sqldb_db_elements_task(
+    sql_db: models.Model,
+    task_id: str,
+    *,
+    timeout_hours: float | None = None,
+) -> bool:
+    """Atomically move ``sql_db`` to RUNNING under ``task_id``; True if won.
+
+    One conditional ``UPDATE``: it matches only while the row is IDLE,
+    COMPLETED, FAILED or stale RUNNING, so when many callers race exactly one
+    changes the row and the others get False. The winner's instance is updated
+    in memory; the losers' are left as they were.
+    """
+    if not task_id:
+        raise ValueError("task_id must be a non-empty string")
+    hours = app_settings.STALE_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
+    now = timezone.now()
+    claimable = models.Q(db_elements_status__in=STARTABLE_STATES) | _stale_q(
+        sql_db, hours, now
+    )
+    changes: dict[str, object] = {
+        "db_elements_status": TaskStatus.RUNNING,
+        "db_elements_task_id": task_id,
+        "db_elements_start_time": now,
+        "db_elements_end_time": None,
+    }
+    changes.update(
+        present_fields(
+            sql_db,
+            {
+                "db_elements_heartbeat": None,
+                "db_elements_progress_done": None,
+                "db_elements_progress_total": None,
+                "db_elements_error": "",
+                "db_elements_cancel_requested": False,
+            },
+        )
+    )
+    won = _manager(sql_db).filter(claimable, pk=sql_db.pk).update(**changes) == 1
+    if won:
+        for name, value in changes.items():
+            setattr(sql_db, name, value)
+    return won

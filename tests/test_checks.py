@@ -1,0 +1,114 @@
+"""One test per system check id (see docs/checks.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from thoth_db_elements.checks import (
+    check_catalogue_models,
+    check_log_dir,
+    check_numeric_settings,
+    check_sqldb_model,
+)
+
+
+def ids(messages: list[checks.CheckMessage]) -> list[str]:
+    return [m.id for m in messages if m.id]
+
+
+def test_configured_example_project_is_clean() -> None:
+    assert check_sqldb_model() == []
+    assert check_catalogue_models() == []
+    assert check_numeric_settings() == []
+    assert check_log_dir() == []
+
+
+@pytest.mark.parametrize("value", [None, "", "nope.Model", "not-a-label"])
+def test_e001_sqldb_model_missing_or_unknown(value: str | None) -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL=value):
+        assert ids(check_sqldb_model()) == ["thoth_db_elements.E001"]
+
+
+def test_e002_sqldb_model_without_status_fields() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL="auth.User"):
+        [message] = check_sqldb_model()
+    assert message.id == "thoth_db_elements.E002"
+    assert "db_elements_status" in message.msg
+
+
+def test_e003_catalogue_model_missing_fields() -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_SQLDB_MODEL="catalog.SqlDb",
+        THOTH_DB_ELEMENTS_COLUMN_MODEL="auth.Group",
+        THOTH_DB_ELEMENTS_TABLE_MODEL="missing.Table",
+    ):
+        messages = check_catalogue_models()
+    assert ids(messages) == ["thoth_db_elements.E003", "thoth_db_elements.E003"]
+    assert "missing.Table" in messages[0].msg
+    assert "original_column_name" in messages[1].msg
+
+
+def test_catalogue_models_default_to_the_sqldb_app() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL="testapp.SqlDb"):
+        assert check_catalogue_models() == []
+        from thoth_db_elements.conf import app_settings
+
+        assert app_settings.RELATIONSHIP_MODEL == "testapp.Relationship"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STALE_TIMEOUT_HOURS", 0),
+        ("STALE_TIMEOUT_HOURS", "2"),
+        ("HEARTBEAT_TIMEOUT_SECONDS", -5),
+        ("HEARTBEAT_TIMEOUT_SECONDS", True),
+    ],
+)
+def test_e004_numeric_settings(name: str, value: object) -> None:
+    with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": value}):
+        [message] = check_numeric_settings()
+    assert message.id == "thoth_db_elements.E004"
+    assert name in message.msg
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_w001_log_dir_not_writable_as_user(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(locked / "logs")):
+        assert ids(check_log_dir()) == ["thoth_db_elements.W001"]
+
+
+def test_w001_log_dir_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(blocker / "logs")):
+        assert ids(check_log_dir()) == ["thoth_db_elements.W001"]
+
+
+def test_w002_seed_only_model_warns() -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_SQLDB_MODEL="testapp.SeedOnlySqlDb",
+        THOTH_DB_ELEMENTS_TABLE_MODEL="testapp.SqlTable",
+        THOTH_DB_ELEMENTS_COLUMN_MODEL="testapp.SqlColumn",
+        THOTH_DB_ELEMENTS_RELATIONSHIP_MODEL="testapp.Relationship",
+    ):
+        [message] = check_sqldb_model()
+    assert message.id == "thoth_db_elements.W002"
+    assert isinstance(message, checks.Warning)
+
+
+def test_checks_are_registered() -> None:
+    registered = {c.__name__ for c in checks.registry.registry.get_checks()}
+    assert {
+        "check_sqldb_model",
+        "check_catalogue_models",
+        "check_numeric_settings",
+        "check_log_dir",
+    } <= registered
