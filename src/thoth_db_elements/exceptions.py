@@ -8,7 +8,13 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "ConnectionFailedError",
     "DbElementsError",
+    "DeletionThresholdError",
+    "HarvestCancelledError",
+    "IntrospectionError",
+    "SchemaNotFoundError",
+    "UnsupportedDatabaseError",
 ]
 
 
@@ -17,4 +23,28 @@ class DbElementsError(Exception):
 
 
 class ConfigurationError(DbElementsError):
-    """A setting or a host model is not usable as configured."""
+    """A setting, a host model or a ``SqlDb`` row is not usable as configured."""
+
+
+class UnsupportedDatabaseError(ConfigurationError):
+    """The ``db_type`` has no built-in URL builder (configure a URL hook)."""
+
+
+class ConnectionFailedError(DbElementsError):
+    """The harvested database could not be reached or refused the login."""
+
+
+class IntrospectionError(DbElementsError):
+    """The schema could not be read."""
+
+
+class SchemaNotFoundError(IntrospectionError):
+    """The configured schema does not exist in the harvested database."""
+
+
+class DeletionThresholdError(DbElementsError):
+    """A sync would delete more of the catalogue than allowed (use ``force``)."""
+
+
+class HarvestCancelledError(DbElementsError):
+    """The run was cancelled; the catalogue was left as it was."""
