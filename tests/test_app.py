@@ -82,7 +82,7 @@ def test_example_project_check_and_migrations(tmp_path: Path) -> None:
     assert "No changes detected" in migrations.stdout
 
 
-def test_test_app_migrations_are_current() -> None:
+def test_test_app_migrations_are_current(tmp_path: Path) -> None:
     result = run(
         "-m",
         "django",
@@ -91,6 +91,7 @@ def test_test_app_migrations_are_current() -> None:
         "--check",
         "--dry-run",
         DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'example_project'}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
