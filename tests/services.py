@@ -33,3 +33,23 @@ def probe(service: str, check: Callable[[], object]) -> None:
         check()
     except Exception as exc:
         unavailable(service, exc)
+
+
+def connect_once(url: str) -> None:
+    """Open and close one connection to ``url`` (raises when unreachable)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        engine.connect().close()
+    finally:
+        engine.dispose()
+
+
+def require_postgres() -> None:
+    probe("PostgreSQL", lambda: connect_once(PG_URL))
+
+
+def require_mariadb() -> None:
+    probe("MariaDB", lambda: connect_once(MARIADB_URL))

@@ -13,6 +13,8 @@ from thoth_db_elements.checks import (
     check_catalogue_models,
     check_log_dir,
     check_numeric_settings,
+    check_q_cluster,
+    check_runner,
     check_sqldb_model,
 )
 
@@ -26,6 +28,8 @@ def test_configured_example_project_is_clean() -> None:
     assert check_catalogue_models() == []
     assert check_numeric_settings() == []
     assert check_log_dir() == []
+    assert check_runner() == []
+    assert check_q_cluster() == []
 
 
 @pytest.mark.parametrize("value", [None, "", "nope.Model", "not-a-label"])
@@ -112,3 +116,46 @@ def test_checks_are_registered() -> None:
         "check_numeric_settings",
         "check_log_dir",
     } <= registered
+
+
+def test_e004_heartbeat_interval_must_be_shorter_than_timeout() -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=60,
+        THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS=30,
+    ):
+        [message] = check_numeric_settings()
+    assert message.id == "thoth_db_elements.E004"
+    assert "HEARTBEAT_INTERVAL_SECONDS" in message.msg
+
+
+def test_e004_threshold_is_a_share() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_DELETE_THRESHOLD=50):
+        [message] = check_numeric_settings()
+    assert "between 0 and 1" in message.msg
+
+
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        {},
+        {"timeout": None},
+        {"timeout": 600, "retry": 600},
+        {"timeout": 600, "retry": 60},
+    ],
+)
+def test_e005_q_cluster_retry_must_exceed_timeout(cluster: dict[str, object]) -> None:
+    with override_settings(Q_CLUSTER=cluster):
+        assert ids(check_q_cluster()) == ["thoth_db_elements.E005"]
+
+
+def test_e005_only_applies_to_the_django_q_runner() -> None:
+    with override_settings(
+        Q_CLUSTER={},
+        THOTH_DB_ELEMENTS_RUNNER="thoth_db_elements.runners.immediate.ImmediateRunner",
+    ):
+        assert check_q_cluster() == []
+
+
+def test_e006_runner_not_importable() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER="nowhere.Runner"):
+        assert ids(check_runner()) == ["thoth_db_elements.E006"]

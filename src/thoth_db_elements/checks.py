@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 from django.db import models
+from django.utils.module_loading import import_string
 
 from ._fields import model_has_field
 from .conf import PREFIX, app_settings
@@ -24,6 +26,8 @@ __all__ = [
     "check_catalogue_models",
     "check_log_dir",
     "check_numeric_settings",
+    "check_q_cluster",
+    "check_runner",
     "check_sqldb_model",
     "register",
 ]
@@ -143,9 +147,20 @@ def _positive_number(value: object) -> bool:
 
 
 def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """E004: time-out settings are positive numbers."""
-    names: Sequence[str] = ("STALE_TIMEOUT_HOURS", "HEARTBEAT_TIMEOUT_SECONDS")
-    return [
+    """E004: time-outs, threshold and batch size are positive numbers.
+
+    Also: the heartbeat interval is shorter than the heartbeat time-out, and
+    the deletion threshold is at most 1.
+    """
+    names: Sequence[str] = (
+        "STALE_TIMEOUT_HOURS",
+        "HEARTBEAT_TIMEOUT_SECONDS",
+        "HEARTBEAT_INTERVAL_SECONDS",
+        "CONNECT_TIMEOUT",
+        "DELETE_THRESHOLD",
+        "BATCH_SIZE",
+    )
+    messages: list[checks.CheckMessage] = [
         checks.Error(
             f"{PREFIX}{name} must be a positive number, not {getattr(app_settings, name)!r}.",
             id="thoth_db_elements.E004",
@@ -153,6 +168,30 @@ def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         for name in names
         if not _positive_number(getattr(app_settings, name))
     ]
+    return messages + _numeric_relations()
+
+
+def _numeric_relations() -> list[checks.CheckMessage]:
+    interval = app_settings.HEARTBEAT_INTERVAL_SECONDS
+    timeout = app_settings.HEARTBEAT_TIMEOUT_SECONDS
+    threshold = app_settings.DELETE_THRESHOLD
+    messages: list[checks.CheckMessage] = []
+    if _positive_number(interval) and _positive_number(timeout) and interval >= timeout:
+        messages.append(
+            checks.Error(
+                f"{PREFIX}HEARTBEAT_INTERVAL_SECONDS ({interval}) must be shorter than "
+                f"{PREFIX}HEARTBEAT_TIMEOUT_SECONDS ({timeout}).",
+                id="thoth_db_elements.E004",
+            )
+        )
+    if _positive_number(threshold) and threshold > 1:
+        messages.append(
+            checks.Error(
+                f"{PREFIX}DELETE_THRESHOLD is a share between 0 and 1, not {threshold}.",
+                id="thoth_db_elements.E004",
+            )
+        )
+    return messages
 
 
 def check_log_dir(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -172,12 +211,62 @@ def check_log_dir(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
+def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E006: the RUNNER setting names an importable task-runner class."""
+    path = app_settings.RUNNER
+    try:
+        import_string(path)
+    except ImportError:
+        return [
+            checks.Error(
+                f"{PREFIX}RUNNER = {path!r} cannot be imported.",
+                hint="Use thoth_db_elements.runners.django_q.DjangoQRunner (default), "
+                "...immediate.ImmediateRunner or ...django_tasks.DjangoTasksRunner.",
+                id="thoth_db_elements.E006",
+            )
+        ]
+    return []
+
+
+def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E005: with the django-q2 runner, Q_CLUSTER has a timeout and retry > timeout."""
+    if not app_settings.RUNNER.endswith("DjangoQRunner"):
+        return []
+    config = getattr(settings, "Q_CLUSTER", {}) or {}
+    timeout = config.get("timeout")
+    retry = config.get("retry", 60)
+    if not _positive_number(timeout):
+        return [
+            checks.Error(
+                "Q_CLUSTER has no positive 'timeout': a hung harvest would hold a "
+                "worker for ever.",
+                hint="Set Q_CLUSTER['timeout'] above your longest harvest, e.g. 1800.",
+                id="thoth_db_elements.E005",
+            )
+        ]
+    if not _positive_number(retry) or retry <= timeout:
+        return [
+            checks.Error(
+                f"Q_CLUSTER 'retry' ({retry}) must exceed 'timeout' ({timeout}), or a "
+                "long harvest is delivered twice.",
+                hint="For example timeout 1800 and retry 2100.",
+                id="thoth_db_elements.E005",
+            )
+        ]
+    return []
+
+
+ALL_CHECKS = (
+    check_sqldb_model,
+    check_catalogue_models,
+    check_numeric_settings,
+    check_log_dir,
+    check_runner,
+    check_q_cluster,
+)
+
+
 def register() -> None:
     """Register every check with Django (idempotent)."""
-    for check in (
-        check_sqldb_model,
-        check_catalogue_models,
-        check_numeric_settings,
-        check_log_dir,
-    ):
+    for check in ALL_CHECKS:
         checks.register(check, "thoth_db_elements")

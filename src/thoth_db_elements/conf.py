@@ -26,6 +26,16 @@ SETTING_NAMES: tuple[str, ...] = (
     "LOG_DIR",
     "STALE_TIMEOUT_HOURS",
     "HEARTBEAT_TIMEOUT_SECONDS",
+    "URL_BUILDER",
+    "DRIVERS",
+    "SQLITE_ROOT",
+    "CONNECT_TIMEOUT",
+    "INCLUDE_VIEWS",
+    "DELETE_THRESHOLD",
+    "BATCH_SIZE",
+    "RUNNER",
+    "HEARTBEAT_INTERVAL_SECONDS",
+    "DEFAULT_WORKSPACE_ID",
 )
 
 
@@ -80,6 +90,65 @@ class AppSettings:
     def HEARTBEAT_TIMEOUT_SECONDS(self) -> float:
         """Seconds without a heartbeat after which a started run is stale."""
         return self._get("HEARTBEAT_TIMEOUT_SECONDS", 300)  # type: ignore[no-any-return]
+
+    @property
+    def URL_BUILDER(self) -> str | None:
+        """Dotted path of ``callable(sql_db) -> sqlalchemy URL | str``, or None."""
+        value = self._get("URL_BUILDER", None)
+        return None if value is None else str(value)
+
+    @property
+    def DRIVERS(self) -> dict[str, str]:
+        """Overrides of the SQLAlchemy driver per ``db_type`` (e.g. MariaDB)."""
+        return dict(self._get("DRIVERS", {}))
+
+    @property
+    def SQLITE_ROOT(self) -> Path:
+        """Root of ThothAI's SQLite layout ``{root}/{db_mode}_databases/...``.
+
+        Defaults to the ``DB_ROOT_PATH`` setting ThothAI uses, then ``data``.
+        """
+        value = self._get("SQLITE_ROOT", None)
+        if value is None:
+            value = getattr(settings, "DB_ROOT_PATH", None) or "data"
+        return Path(value)
+
+    @property
+    def CONNECT_TIMEOUT(self) -> float:
+        """Seconds to wait for the harvested database to accept a connection."""
+        return self._get("CONNECT_TIMEOUT", 10)  # type: ignore[no-any-return]
+
+    @property
+    def INCLUDE_VIEWS(self) -> bool:
+        """Whether views are catalogued (flagged ``is_view`` where supported)."""
+        return bool(self._get("INCLUDE_VIEWS", True))
+
+    @property
+    def DELETE_THRESHOLD(self) -> float:
+        """Largest share (0-1) of tables or columns a run may delete unforced."""
+        return self._get("DELETE_THRESHOLD", 0.5)  # type: ignore[no-any-return]
+
+    @property
+    def BATCH_SIZE(self) -> int:
+        """Rows per bulk INSERT/UPDATE statement on the catalogue."""
+        return self._get("BATCH_SIZE", 1000)  # type: ignore[no-any-return]
+
+    @property
+    def RUNNER(self) -> str:
+        """Dotted path of the task-runner class."""
+        return str(
+            self._get("RUNNER", "thoth_db_elements.runners.django_q.DjangoQRunner")
+        )
+
+    @property
+    def HEARTBEAT_INTERVAL_SECONDS(self) -> float:
+        """Seconds between two heartbeats of a running task."""
+        return self._get("HEARTBEAT_INTERVAL_SECONDS", 5)  # type: ignore[no-any-return]
+
+    @property
+    def DEFAULT_WORKSPACE_ID(self) -> int | None:
+        """Workspace id logged when the request carries none (the seed's 1)."""
+        return self._get("DEFAULT_WORKSPACE_ID", 1)  # type: ignore[no-any-return]
 
 
 app_settings = AppSettings()

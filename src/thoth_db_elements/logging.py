@@ -1,4 +1,4 @@
-"""Log directories and (later) the per-run file logger.
+"""Log directories, the per-run file logger and credential redaction.
 
 The seed writes one log file per run under ``logs/db_elements/``; the root
 directory is the ``THOTH_DB_ELEMENTS_LOG_DIR`` setting (default ``logs``,
@@ -8,11 +8,27 @@ relative to the working directory as in the seed).
 from __future__ import annotations
 
 import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from .conf import app_settings
 
-__all__ = ["LOG_FORMAT", "RUN_LOG_SUBDIR", "ensure_log_directories", "run_log_dir"]
+__all__ = [
+    "LOG_FORMAT",
+    "RUN_LOG_SUBDIR",
+    "RedactingFilter",
+    "RunLog",
+    "ensure_log_directories",
+    "open_run_log",
+    "run_log_dir",
+    "run_log_name",
+    "scrub",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +61,103 @@ def ensure_log_directories(*, raise_errors: bool = True) -> list[Path]:
                 raise
             logger.warning("Cannot create log directory %s: %s", directory, exc)
     return directories
+
+
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@"
+)
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` without credentials: given secrets and URL passwords become ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message so no password reaches a handler."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message, self.secrets)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = scrub(
+                logging.Formatter().formatException(record.exc_info), self.secrets
+            )
+            record.exc_info = None
+        return True
+
+
+def run_log_name(
+    sqldb_id: object, workspace_id: object | None, started: datetime
+) -> str:
+    """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``."""
+    workspace = f"ws_{workspace_id}" if workspace_id is not None else "no_workspace"
+    return f"db_elements_{workspace}_db_{sqldb_id}_{started:%Y%m%d_%H%M%S}.log"
+
+
+@dataclass
+class RunLog:
+    """A per-run logger writing to the console and to its own file."""
+
+    logger: logging.Logger
+    path: Path
+    handlers: list[logging.Handler] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Detach and close every handler (no file descriptor is leaked)."""
+        for handler in self.handlers:
+            self.logger.removeHandler(handler)
+            handler.close()
+        self.handlers.clear()
+
+
+def _open_private(path: Path) -> None:
+    # Create the file owner-readable only before logging opens it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.close(fd)
+
+
+@contextmanager
+def open_run_log(
+    sqldb_id: object,
+    workspace_id: object | None = None,
+    *,
+    started: datetime | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[RunLog]:
+    """A logger for one run, its file under ``LOG_DIR/db_elements``; closed on exit.
+
+    Records also propagate to the ``thoth_db_elements`` logger, so the host's
+    logging configuration sees them; when the host configured no handler, a
+    console handler is added for the run, as the seed prints to the console.
+    """
+    started = started or datetime.now()
+    directory = ensure_log_directories()[-1]
+    path = directory / run_log_name(sqldb_id, workspace_id, started)
+    _open_private(path)
+    run_logger = logging.getLogger(f"thoth_db_elements.runs.db_{sqldb_id}")
+    run_logger.setLevel(logging.INFO)
+    formatter = logging.Formatter(LOG_FORMAT)
+    redactor = RedactingFilter(secrets)
+    run_logger.addFilter(redactor)
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if not logging.getLogger("thoth_db_elements").hasHandlers():
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        run_logger.addHandler(handler)
+    run_log = RunLog(logger=run_logger, path=path, handlers=handlers)
+    try:
+        yield run_log
+    finally:
+        run_log.close()
+        run_logger.removeFilter(redactor)

@@ -1,0 +1,255 @@
+"""From a ``SqlDb`` row to a short-lived, read-only SQLAlchemy connection.
+
+The URL is built with ``sqlalchemy.engine.URL.create`` so passwords with
+``@ : / %`` need no quoting. A host can replace URL building with a
+``get_sqlalchemy_url()`` method on its model or the
+``THOTH_DB_ELEMENTS_URL_BUILDER`` setting. Errors come out as
+``ConfigurationError`` / ``UnsupportedDatabaseError`` /
+``ConnectionFailedError`` with messages free of secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from django.utils.module_loading import import_string
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from .conf import PREFIX, app_settings
+from .exceptions import (
+    ConfigurationError,
+    ConnectionFailedError,
+    UnsupportedDatabaseError,
+)
+
+__all__ = [
+    "DEFAULT_DRIVERS",
+    "build_url",
+    "describe",
+    "get_url",
+    "redact",
+    "source_connection",
+]
+
+logger = logging.getLogger(__name__)
+
+#: SQLAlchemy driver per ``db_type`` (lower-cased); override with DRIVERS.
+DEFAULT_DRIVERS: dict[str, str] = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mariadb": "mariadb+pymysql",
+    "mysql": "mysql+pymysql",
+    "sqlite": "sqlite",
+    "sqlserver": "mssql+pyodbc",
+    "mssql": "mssql+pyodbc",
+    "oracle": "oracle+oracledb",
+}
+
+_DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "mssql": 1433,
+    "oracle": 1521,
+}
+
+
+def _text(sql_db: object, name: str) -> str:
+    value = getattr(sql_db, name, None)
+    return "" if value is None else str(value).strip()
+
+
+def _driver(db_type: str) -> str:
+    overrides = {k.lower(): v for k, v in app_settings.DRIVERS.items()}
+    key = db_type.lower()
+    driver = overrides.get(key) or DEFAULT_DRIVERS.get(key)
+    if driver is None:
+        raise UnsupportedDatabaseError(
+            f"Database type {db_type!r} is not supported out of the box: configure a "
+            f"URL hook ({PREFIX}URL_BUILDER, or a get_sqlalchemy_url() method on the "
+            "model) that returns a SQLAlchemy URL for it."
+        )
+    return driver
+
+
+def _port(sql_db: object) -> int | None:
+    raw = getattr(sql_db, "db_port", None)
+    if raw in (None, ""):
+        return None
+    try:
+        port = int(str(raw).strip())
+    except ValueError:
+        raise ConfigurationError(f"Port {raw!r} is not a number.") from None
+    if not 1 <= port <= 65535:
+        raise ConfigurationError(f"Port {port} is out of range (1-65535).")
+    return port
+
+
+def sqlite_path(sql_db: object) -> Path:
+    """The SQLite file of ``sql_db``: an absolute ``db_name``, or ThothAI's layout.
+
+    ThothAI keeps SQLite files at
+    ``{SQLITE_ROOT}/{db_mode}_databases/{db_name}/{db_name}.sqlite``.
+    """
+    name = _text(sql_db, "db_name")
+    if not name:
+        raise ConfigurationError("The SQLite database has no db_name.")
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return path
+    mode = _text(sql_db, "db_mode") or "dev"
+    return app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
+
+
+def build_url(sql_db: object) -> URL:
+    """The built-in SQLAlchemy URL for a ThothAI-shaped ``SqlDb`` row."""
+    db_type = _text(sql_db, "db_type")
+    if not db_type:
+        raise ConfigurationError("The database has no db_type.")
+    driver = _driver(db_type)
+    backend = driver.split("+", 1)[0]
+    if backend == "sqlite":
+        path = sqlite_path(sql_db)
+        if not path.is_file():
+            raise ConnectionFailedError(f"SQLite file {path} does not exist.")
+        # Read-only: the harvest must never write to (or create) the file.
+        return URL.create(
+            "sqlite", database=f"file:{path}?mode=ro", query={"uri": "true"}
+        )
+    host = _text(sql_db, "db_host")
+    if not host:
+        raise ConfigurationError(
+            f"The {db_type} database has no host (db_host is empty)."
+        )
+    database = _text(sql_db, "db_name")
+    if not database:
+        raise ConfigurationError(f"The {db_type} database has no db_name.")
+    return URL.create(
+        driver,
+        username=_text(sql_db, "user_name") or None,
+        password=getattr(sql_db, "password", None) or None,
+        host=host,
+        port=_port(sql_db),
+        database=database,
+    )
+
+
+def get_url(sql_db: object) -> URL:
+    """The URL to harvest ``sql_db``: setting hook, model hook, or built-in."""
+    hook_path = app_settings.URL_BUILDER
+    if hook_path:
+        try:
+            hook = import_string(hook_path)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"{PREFIX}URL_BUILDER = {hook_path!r} cannot be imported."
+            ) from exc
+        url = hook(sql_db)
+    elif callable(getattr(sql_db, "get_sqlalchemy_url", None)):
+        url = sql_db.get_sqlalchemy_url()  # type: ignore[attr-defined]
+    else:
+        return build_url(sql_db)
+    try:
+        return url if isinstance(url, URL) else make_url(str(url))
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError("The URL hook returned an invalid URL.") from exc
+
+
+def describe(url: URL) -> str:
+    """A human label for ``url`` without credentials: ``postgresql://host:5432/db``."""
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:{(url.database or '').removeprefix('file:').split('?')[0]}"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return {"connect_timeout": max(1, int(timeout))}
+    if backend in ("mysql", "mariadb"):
+        return {"connect_timeout": max(1, int(timeout))}
+    if backend == "sqlite":
+        return {"timeout": timeout}
+    if backend == "mssql":
+        return {"timeout": max(1, int(timeout))}
+    return {}
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(original).__name__
+
+
+def _probe_sqlite(connection: Connection) -> None:
+    try:
+        connection.exec_driver_sql("SELECT count(*) FROM sqlite_schema").scalar()
+    except sa.exc.DBAPIError:
+        connection.close()
+        raise
+
+
+def _make_read_only(connection: Connection) -> None:
+    backend = connection.dialect.name
+    if backend == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+    elif backend in ("mysql", "mariadb"):
+        connection.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+    elif backend == "sqlite":
+        connection.exec_driver_sql("PRAGMA query_only = 1")
+
+
+@contextmanager
+def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connection]:
+    """One read-only connection to the harvested database, closed and disposed after.
+
+    Raises ``ConnectionFailedError`` with a message naming the database (never
+    the password) when it cannot connect within ``CONNECT_TIMEOUT`` seconds.
+    """
+    url = get_url(sql_db) if url is None else url
+    password = url.password if isinstance(url.password, str) else None
+    engine: Engine | None = None
+    try:
+        engine = sa.create_engine(
+            url,
+            poolclass=NullPool,
+            connect_args=_connect_args(url, float(app_settings.CONNECT_TIMEOUT)),
+        )
+        connection = engine.connect()
+        if url.get_backend_name() == "sqlite":
+            # SQLite opens anything lazily: make a non-database fail here.
+            _probe_sqlite(connection)
+    except sa.exc.NoSuchModuleError as exc:
+        raise ConfigurationError(
+            f"No SQLAlchemy driver for {url.drivername!r}: install it "
+            "(see the package extras) or set a driver in "
+            f"{PREFIX}DRIVERS."
+        ) from exc
+    except (sa.exc.DBAPIError, OSError, ImportError) as exc:
+        if engine is not None:
+            engine.dispose()
+        reason = redact(_first_line(exc), password)
+        raise ConnectionFailedError(
+            f"Cannot connect to {describe(url)}: {reason}"
+        ) from None
+    try:
+        with connection:
+            _make_read_only(connection)
+            yield connection
+    finally:
+        engine.dispose()

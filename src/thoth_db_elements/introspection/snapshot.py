@@ -1,0 +1,140 @@
+"""Plain, immutable data describing a database schema.
+
+This is the only thing that crosses from introspection (SQLAlchemy) to
+persistence (Django ORM). Everything is a frozen dataclass of strings, ints,
+bools and tuples, so snapshots compare by value and serialise to JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "DATA_FORMATS",
+    "ColumnSnapshot",
+    "ForeignKeySnapshot",
+    "SchemaSnapshot",
+    "TableFailure",
+    "TableSnapshot",
+    "UniqueConstraintSnapshot",
+]
+
+#: The normalised type families (ThothAI's ``data_format`` choices).
+DATA_FORMATS: tuple[str, ...] = (
+    "INT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "VARCHAR",
+    "CHAR",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "BOOLEAN",
+    "ENUM",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSnapshot:
+    """One column, in table order.
+
+    ``raw_type`` is the type exactly as the database's catalogue spells it
+    (PostgreSQL ``format_type``: ``character varying(20)``; MariaDB
+    ``COLUMN_TYPE``: ``tinyint(1)``; SQLite: the declared type, possibly
+    empty); on other dialects, SQLAlchemy's rendering of the reflected type.
+    ``data_format`` is one of ``DATA_FORMATS``. ``primary_key_position`` is
+    the 1-based position in the primary key, or None.
+    """
+
+    name: str
+    raw_type: str
+    data_format: str
+    nullable: bool
+    default: str | None = None
+    comment: str | None = None
+    primary_key_position: int | None = None
+    ordinal_position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKeySnapshot:
+    """A foreign key as ordered column pairs (composite keys keep their order).
+
+    ``referred_schema`` is None when the target is in the harvested schema.
+    SQLite's unnamed keys have ``name`` None.
+    """
+
+    name: str | None
+    columns: tuple[str, ...]
+    referred_schema: str | None
+    referred_table: str
+    referred_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueConstraintSnapshot:
+    """A unique constraint (not the primary key)."""
+
+    name: str | None
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableSnapshot:
+    """A table or view with its columns and constraints."""
+
+    name: str
+    columns: tuple[ColumnSnapshot, ...]
+    schema: str | None = None
+    is_view: bool = False
+    comment: str | None = None
+    foreign_keys: tuple[ForeignKeySnapshot, ...] = ()
+    unique_constraints: tuple[UniqueConstraintSnapshot, ...] = ()
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        """Primary-key column names in key order."""
+        keyed = [c for c in self.columns if c.primary_key_position is not None]
+        keyed.sort(key=lambda c: c.primary_key_position or 0)
+        return tuple(c.name for c in keyed)
+
+
+@dataclass(frozen=True, slots=True)
+class TableFailure:
+    """A table that could not be read, and why (no secrets in ``error``)."""
+
+    name: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSnapshot:
+    """Everything read from one schema of one database.
+
+    ``tables`` is sorted by name. ``failures`` lists tables that could not be
+    read; a snapshot with failures is incomplete, so persistence never deletes
+    on its basis.
+    """
+
+    dialect: str
+    schema: str | None
+    tables: tuple[TableSnapshot, ...]
+    failures: tuple[TableFailure, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        """Whether every table was read."""
+        return not self.failures
+
+    def table(self, name: str) -> TableSnapshot:
+        """The table called ``name`` (KeyError if absent)."""
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of the whole snapshot."""
+        return asdict(self)

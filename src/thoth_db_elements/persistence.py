@@ -1,0 +1,591 @@
+"""Write a ``SchemaSnapshot`` into the host's catalogue models (Django ORM only).
+
+The sync matches rows on natural keys (table name within the ``SqlDb``,
+column name within the table), creates what is new, updates what changed,
+deletes what is gone, and never overwrites what people or an LLM wrote:
+
+* ``description``/``generated_comment`` on tables, ``column_name``,
+  ``column_description``, ``generated_comment`` and ``value_description`` on
+  columns are annotations. A database comment goes to a ``db_comment`` field
+  where the model has one; otherwise it only fills an empty description.
+* ``pk_field`` (``"PK"`` or ``""``) and ``fk_field`` (``"table.column, ..."``)
+  are derived from the snapshot for this database only; stale values are
+  cleared.
+* Deletions happen only after a complete read and are refused when they would
+  remove more than ``DELETE_THRESHOLD`` of the tables or columns, unless
+  ``force`` is given.
+* Duplicate rows left by older tools are merged (annotations kept) and removed.
+
+Everything runs in one transaction with bulk statements, so the number of
+queries does not grow with the number of tables (beyond batch splitting).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
+from ._fields import model_has_field
+from .catalogue import Catalogue
+from .conf import app_settings
+from .exceptions import DeletionThresholdError
+from .introspection.snapshot import ColumnSnapshot, SchemaSnapshot, TableSnapshot
+from .report import HarvestReport
+
+__all__ = [
+    "COLUMN_ANNOTATIONS",
+    "TABLE_ANNOTATIONS",
+    "Checkpoint",
+    "derive_fk_fields",
+    "sync_snapshot",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Called between steps with (tables done, tables in total); may raise
+#: ``HarvestCancelledError`` to abandon the run (the transaction rolls back).
+Checkpoint = Callable[[int, int], None]
+
+TABLE_ANNOTATIONS: tuple[str, ...] = ("description", "generated_comment")
+COLUMN_ANNOTATIONS: tuple[str, ...] = (
+    "column_name",
+    "column_description",
+    "generated_comment",
+    "value_description",
+)
+
+#: Optional metadata fields, written when the model has them.
+_TABLE_METADATA = ("db_comment", "is_view")
+_COLUMN_METADATA = (
+    "data_type",
+    "is_nullable",
+    "default_value",
+    "db_comment",
+    "ordinal_position",
+)
+
+_EMPTY = "_thoth_empty"
+
+
+def _empty_flag(name: str) -> ExpressionWrapper[Q]:
+    """SELECT-side test of emptiness, so annotation text is never loaded."""
+    return ExpressionWrapper(
+        Q(**{name: ""}) | Q(**{f"{name}__isnull": True}), output_field=BooleanField()
+    )
+
+
+def derive_fk_fields(snapshot: SchemaSnapshot) -> dict[tuple[str, str], str]:
+    """``fk_field`` per (table, column) for foreign keys inside the catalogue.
+
+    Only keys whose target table and columns are in the snapshot count (the
+    original's rule: both ends catalogued). Several targets are joined by
+    ``", "`` in sorted order.
+    """
+    targets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for table, source, target_table, target in _catalogued_pairs(snapshot):
+        targets[(table, source)].add(f"{target_table}.{target}")
+    return {key: ", ".join(sorted(values)) for key, values in targets.items()}
+
+
+def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[tuple[str, str, str, str]]:
+    columns = {t.name: {c.name for c in t.columns} for t in snapshot.tables}
+    for table in snapshot.tables:
+        for fk in table.foreign_keys:
+            if fk.referred_schema not in (None, snapshot.schema):
+                continue
+            target_columns = columns.get(fk.referred_table)
+            if target_columns is None:
+                continue
+            for source, target in zip(fk.columns, fk.referred_columns, strict=False):
+                if source in columns[table.name] and target in target_columns:
+                    yield table.name, source, fk.referred_table, target
+
+
+@dataclass
+class _Plan:
+    """What the sync will do, computed before anything is written."""
+
+    keep_tables: dict[str, models.Model] = field(default_factory=dict)
+    gone_tables: list[models.Model] = field(default_factory=list)
+    duplicate_tables: list[models.Model] = field(default_factory=list)
+    duplicate_columns: list[models.Model] = field(default_factory=list)
+    reparented_columns: list[models.Model] = field(default_factory=list)
+
+
+class _Sync:
+    def __init__(
+        self,
+        sql_db: models.Model,
+        snapshot: SchemaSnapshot,
+        catalogue: Catalogue,
+        report: HarvestReport,
+        *,
+        force: bool,
+        checkpoint: Checkpoint | None,
+        batch_size: int,
+    ) -> None:
+        self.sql_db = sql_db
+        self.snapshot = snapshot
+        self.cat = catalogue
+        self.report = report
+        self.force = force
+        self.checkpoint = checkpoint
+        self.batch_size = batch_size
+        self.using = sql_db._state.db or "default"
+        self.total = len(snapshot.tables)
+        self.table_fields = [
+            f for f in _TABLE_METADATA if model_has_field(catalogue.table, f)
+        ]
+        self.column_fields = [
+            f for f in _COLUMN_METADATA if model_has_field(catalogue.column, f)
+        ]
+        self.table_has_comment = "db_comment" in self.table_fields
+        self.column_has_comment = "db_comment" in self.column_fields
+
+    # -- helpers -----------------------------------------------------------
+    def _tick(self, done: int) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(done, self.total)
+
+    def _q(self, model: type[models.Model]) -> models.QuerySet[Any]:
+        return model._default_manager.using(self.using)
+
+    # -- entry -------------------------------------------------------------
+    def run(self) -> None:
+        self._tick(0)
+        with transaction.atomic(using=self.using):
+            tables = self._load_tables()
+            columns = self._load_columns()
+            plan = self._plan_duplicates(tables, columns)
+            gone_columns = self._plan_deletions(plan, columns)
+            self._tick(0)
+            table_ids = self._write_tables(plan)
+            self._tick(self.total // 3)
+            column_ids = self._write_columns(table_ids, columns)
+            self._tick(2 * self.total // 3)
+            self._write_relationships(table_ids, column_ids)
+            self._delete(plan, gone_columns)
+            self._tick(self.total)
+
+    # -- loading -----------------------------------------------------------
+    def _load_tables(self) -> list[models.Model]:
+        fields = ["pk", "name", *self.table_fields]
+        query = self._q(self.cat.table).filter(sql_db=self.sql_db).order_by("pk")
+        if not self.table_has_comment:
+            query = query.annotate(**{_EMPTY: _empty_flag("description")})
+        return list(query.only(*fields))
+
+    def _load_columns(self) -> list[models.Model]:
+        fields = [
+            "pk",
+            "sql_table_id",
+            "original_column_name",
+            "data_format",
+            "pk_field",
+            "fk_field",
+            *self.column_fields,
+        ]
+        query = (
+            self._q(self.cat.column)
+            .filter(sql_table__sql_db=self.sql_db)
+            .order_by("pk")
+        )
+        if not self.column_has_comment:
+            query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
+        return list(query.only(*fields))
+
+    # -- planning ----------------------------------------------------------
+    def _plan_duplicates(
+        self, tables: list[models.Model], columns: list[models.Model]
+    ) -> _Plan:
+        plan = _Plan()
+        keeper_of: dict[Any, models.Model] = {}
+        for table in tables:
+            keeper = plan.keep_tables.setdefault(table.name, table)  # type: ignore[attr-defined]
+            keeper_of[table.pk] = keeper
+            if keeper is not table:
+                plan.duplicate_tables.append(table)
+        if plan.duplicate_tables:
+            self._merge_annotations(
+                self.cat.table,
+                [(keeper_of[d.pk], d) for d in plan.duplicate_tables],
+                TABLE_ANNOTATIONS,
+            )
+
+        # Columns of duplicate tables belong to the keeper from now on; of
+        # same-named columns, the keeper table's own (then the oldest) wins.
+        def rank(column: models.Model) -> tuple[bool, Any]:
+            table_id = column.sql_table_id  # type: ignore[attr-defined]
+            return (keeper_of[table_id].pk != table_id, column.pk)
+
+        by_key: dict[tuple[Any, str], models.Model] = {}
+        pairs: list[tuple[models.Model, models.Model]] = []
+        for column in sorted(columns, key=rank):
+            owner = keeper_of[column.sql_table_id]  # type: ignore[attr-defined]
+            key = (owner.pk, column.original_column_name)  # type: ignore[attr-defined]
+            keeper_column = by_key.setdefault(key, column)
+            if keeper_column is not column:
+                pairs.append((keeper_column, column))
+        if pairs:
+            self._merge_annotations(self.cat.column, pairs, COLUMN_ANNOTATIONS)
+            plan.duplicate_columns = [dup for _, dup in pairs]
+        for column in by_key.values():
+            owner = keeper_of[column.sql_table_id]  # type: ignore[attr-defined]
+            if column.sql_table_id != owner.pk:  # type: ignore[attr-defined]
+                column.sql_table_id = owner.pk  # type: ignore[attr-defined]
+                plan.reparented_columns.append(column)
+        columns[:] = list(by_key.values())
+        self.report.duplicates_removed = len(plan.duplicate_tables) + len(
+            plan.duplicate_columns
+        )
+        return plan
+
+    def _merge_annotations(
+        self,
+        model: type[models.Model],
+        pairs: Sequence[tuple[models.Model, models.Model]],
+        names: tuple[str, ...],
+    ) -> None:
+        """Copy non-empty annotations of duplicates into the keeper's empty ones."""
+        names = tuple(n for n in names if model_has_field(model, n))
+        ids = {row.pk for pair in pairs for row in pair}
+        texts = {
+            row["pk"]: row
+            for row in self._q(model).filter(pk__in=ids).values("pk", *names)
+        }
+        changed: dict[Any, dict[str, Any]] = {}
+        for keeper, duplicate in pairs:
+            for name in names:
+                current = changed.get(keeper.pk, {}).get(name, texts[keeper.pk][name])
+                if not current and texts[duplicate.pk][name]:
+                    changed.setdefault(keeper.pk, {})[name] = texts[duplicate.pk][name]
+        keepers = {keeper.pk: keeper for keeper, _ in pairs}
+        for pk, values in changed.items():
+            self._q(model).filter(pk=pk).update(**values)
+            if {"description", "column_description"} & set(values):
+                # The keeper is no longer empty: a comment must not fill it.
+                setattr(keepers[pk], _EMPTY, False)
+
+    def _plan_deletions(
+        self, plan: _Plan, columns: list[models.Model]
+    ) -> list[models.Model]:
+        wanted = {t.name: {c.name for c in t.columns} for t in self.snapshot.tables}
+        plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
+        name_of = {t.pk: n for n, t in plan.keep_tables.items()}
+        gone_columns = [
+            c
+            for c in columns
+            if c.original_column_name  # type: ignore[attr-defined]
+            not in wanted.get(name_of[c.sql_table_id], ())  # type: ignore[attr-defined]
+        ]
+        if not self.snapshot.complete:
+            # An incomplete read cannot tell dropped from unreadable.
+            if plan.gone_tables or gone_columns:
+                self.report.deletions_skipped = True
+            plan.gone_tables = []
+            return []
+        self._check_threshold(
+            len(plan.gone_tables),
+            len(plan.keep_tables),
+            len(gone_columns),
+            len(columns),
+        )
+        return gone_columns
+
+    def _check_threshold(
+        self, gone_tables: int, tables: int, gone_columns: int, columns: int
+    ) -> None:
+        threshold = float(app_settings.DELETE_THRESHOLD)
+        too_many = (tables and gone_tables / tables > threshold) or (
+            columns and gone_columns / columns > threshold
+        )
+        if too_many and not self.force:
+            raise DeletionThresholdError(
+                f"This run would delete {gone_tables} of {tables} catalogued tables "
+                f"and {gone_columns} of {columns} columns, more than the allowed "
+                f"{threshold:.0%}; nothing was changed. If the database really "
+                "lost them, run again with force."
+            )
+        self.report.forced = bool(too_many)
+
+    # -- writing -----------------------------------------------------------
+    def _write_tables(self, plan: _Plan) -> dict[str, Any]:
+        counts = self.report.tables
+        to_create: list[models.Model] = []
+        to_update: list[models.Model] = []
+        to_fill: list[models.Model] = []
+        for snap in self.snapshot.tables:
+            row = plan.keep_tables.get(snap.name)
+            if row is None:
+                to_create.append(self._new_table(snap))
+                continue
+            changed = self._apply(row, self._table_values(snap))
+            if self._fill_description(
+                row, "description", snap.comment, self.table_has_comment
+            ):
+                to_fill.append(row)
+                changed = True
+            if changed:
+                to_update.append(row)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        self._bulk_update(self.cat.table, to_update, self.table_fields)
+        self._bulk_update(self.cat.table, to_fill, ["description"])
+        created = self._bulk_create(
+            self.cat.table, to_create, "name", {"sql_db": self.sql_db}
+        )
+        counts.created = len(to_create)
+        ids = {name: row.pk for name, row in plan.keep_tables.items()}
+        ids.update(created)
+        return ids
+
+    def _table_values(self, snap: TableSnapshot) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "db_comment": snap.comment or "",
+            "is_view": snap.is_view,
+        }
+        return {k: v for k, v in values.items() if k in self.table_fields}
+
+    def _new_table(self, snap: TableSnapshot) -> models.Model:
+        values = self._table_values(snap)
+        values.update(name=snap.name, sql_db=self.sql_db, generated_comment="")
+        values["description"] = "" if self.table_has_comment else (snap.comment or "")
+        return self.cat.table(**values)
+
+    def _column_values(
+        self, snap: ColumnSnapshot, fk_fields: dict[tuple[str, str], str], table: str
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "data_format": snap.data_format,
+            "pk_field": "PK" if snap.primary_key_position is not None else "",
+            "fk_field": fk_fields.get((table, snap.name), ""),
+            "data_type": snap.raw_type[:255],
+            "is_nullable": snap.nullable,
+            "default_value": snap.default,
+            "db_comment": snap.comment or "",
+            "ordinal_position": snap.ordinal_position,
+        }
+        allowed = {"data_format", "pk_field", "fk_field", *self.column_fields}
+        return {k: v for k, v in values.items() if k in allowed}
+
+    def _write_columns(
+        self, table_ids: dict[str, Any], columns: list[models.Model]
+    ) -> dict[tuple[str, str], Any]:
+        counts = self.report.columns
+        fk_fields = derive_fk_fields(self.snapshot)
+        existing = {
+            (c.sql_table_id, c.original_column_name): c  # type: ignore[attr-defined]
+            for c in columns
+        }
+        update_fields = ["data_format", "pk_field", "fk_field", *self.column_fields]
+        to_create: list[models.Model] = []
+        to_update: list[models.Model] = []
+        to_fill: list[models.Model] = []
+        ids: dict[tuple[str, str], Any] = {}
+        for table in self.snapshot.tables:
+            table_id = table_ids[table.name]
+            for snap in table.columns:
+                values = self._column_values(snap, fk_fields, table.name)
+                row = existing.get((table_id, snap.name))
+                if row is None:
+                    if not self.column_has_comment:
+                        values["column_description"] = snap.comment or ""
+                    to_create.append(
+                        self.cat.column(
+                            sql_table_id=table_id,
+                            original_column_name=snap.name,
+                            column_name=snap.name,
+                            **values,
+                        )
+                    )
+                    continue
+                ids[(table.name, snap.name)] = row.pk
+                changed = self._apply(row, values)
+                if self._fill_description(
+                    row, "column_description", snap.comment, self.column_has_comment
+                ):
+                    to_fill.append(row)
+                    changed = True
+                if changed:
+                    to_update.append(row)
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+        self._bulk_update(self.cat.column, to_update, update_fields)
+        self._bulk_update(self.cat.column, to_fill, ["column_description"])
+        counts.created = len(to_create)
+        if to_create:
+            name_of = {pk: name for name, pk in table_ids.items()}
+            self._q(self.cat.column).bulk_create(to_create, batch_size=self.batch_size)
+            if any(c.pk is None for c in to_create):
+                created_ids = self._reload_column_ids(name_of, to_create)
+            else:
+                created_ids = {
+                    (name_of[c.sql_table_id], c.original_column_name): c.pk  # type: ignore[attr-defined]
+                    for c in to_create
+                }
+            ids.update(created_ids)
+        return ids
+
+    def _reload_column_ids(
+        self, name_of: dict[Any, str], created: list[models.Model]
+    ) -> dict[tuple[str, str], Any]:
+        wanted = {c.sql_table_id for c in created}  # type: ignore[attr-defined]
+        rows = (
+            self._q(self.cat.column)
+            .filter(sql_table_id__in=wanted)
+            .values_list("pk", "sql_table_id", "original_column_name")
+        )
+        return {(name_of[t], n): pk for pk, t, n in rows}
+
+    def _write_relationships(
+        self, table_ids: dict[str, Any], column_ids: dict[tuple[str, str], Any]
+    ) -> None:
+        counts = self.report.relationships
+        wanted: dict[tuple[Any, Any], tuple[Any, Any]] = {}
+        for table, source, target_table, target in _catalogued_pairs(self.snapshot):
+            key = (column_ids[(table, source)], column_ids[(target_table, target)])
+            wanted[key] = (table_ids[table], table_ids[target_table])
+        existing = (
+            self._q(self.cat.relationship)
+            .filter(source_table__sql_db=self.sql_db)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "source_column_id",
+                "target_column_id",
+                "source_table_id",
+                "target_table_id",
+            )
+        )
+        seen: set[tuple[Any, Any]] = set()
+        stale: list[Any] = []
+        for pk, source_col, target_col, source_tab, target_tab in existing:
+            key = (source_col, target_col)
+            if key in seen:
+                self.report.duplicates_removed += 1
+                stale.append(pk)
+            elif key in wanted and wanted[key] == (source_tab, target_tab):
+                seen.add(key)
+                counts.unchanged += 1
+            else:
+                counts.deleted += 1
+                stale.append(pk)
+        if stale:
+            self._q(self.cat.relationship).filter(pk__in=stale).delete()
+        new = [
+            self.cat.relationship(
+                source_column_id=source_col,
+                target_column_id=target_col,
+                source_table_id=source_tab,
+                target_table_id=target_tab,
+            )
+            for (source_col, target_col), (source_tab, target_tab) in wanted.items()
+            if (source_col, target_col) not in seen
+        ]
+        if new:
+            self._q(self.cat.relationship).bulk_create(new, batch_size=self.batch_size)
+        counts.created = len(new)
+
+    def _delete(self, plan: _Plan, gone_columns: list[models.Model]) -> None:
+        if plan.reparented_columns:
+            self._bulk_update(
+                self.cat.column, plan.reparented_columns, ["sql_table_id"]
+            )
+        doomed_columns = [c.pk for c in gone_columns] + [
+            c.pk for c in plan.duplicate_columns
+        ]
+        if doomed_columns:
+            self._q(self.cat.column).filter(pk__in=doomed_columns).delete()
+        gone_table_ids = {t.pk for t in plan.gone_tables}
+        self.report.columns.deleted = len(gone_columns)
+        self.report.tables.deleted = len(gone_table_ids)
+        doomed_tables = gone_table_ids | {t.pk for t in plan.duplicate_tables}
+        if doomed_tables:
+            self._q(self.cat.table).filter(pk__in=doomed_tables).delete()
+
+    # -- small pieces ------------------------------------------------------
+    @staticmethod
+    def _apply(row: models.Model, values: dict[str, Any]) -> bool:
+        changed = False
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        return changed
+
+    @staticmethod
+    def _fill_description(
+        row: models.Model, name: str, comment: str | None, has_comment_field: bool
+    ) -> bool:
+        if has_comment_field or not comment or not getattr(row, _EMPTY, False):
+            return False
+        setattr(row, name, comment)
+        setattr(row, _EMPTY, False)
+        return True
+
+    def _bulk_update(
+        self, model: type[models.Model], rows: list[models.Model], fields: list[str]
+    ) -> None:
+        if rows and fields:
+            self._q(model).bulk_update(rows, fields, batch_size=self.batch_size)
+
+    def _bulk_create(
+        self,
+        model: type[models.Model],
+        rows: list[models.Model],
+        key: str,
+        parent: dict[str, Any],
+    ) -> dict[str, Any]:
+        if not rows:
+            return {}
+        self._q(model).bulk_create(rows, batch_size=self.batch_size)
+        if all(r.pk is not None for r in rows):
+            return {getattr(r, key): r.pk for r in rows}
+        names = [getattr(r, key) for r in rows]
+        found = (
+            self._q(model)
+            .filter(**parent, **{f"{key}__in": names})
+            .values_list(key, "pk")
+        )
+        return dict(found)
+
+
+def sync_snapshot(
+    sql_db: models.Model,
+    snapshot: SchemaSnapshot,
+    catalogue: Catalogue,
+    report: HarvestReport,
+    *,
+    force: bool = False,
+    checkpoint: Checkpoint | None = None,
+    batch_size: int | None = None,
+) -> HarvestReport:
+    """Bring ``sql_db``'s catalogue in line with ``snapshot``, all or nothing.
+
+    Fills ``report``'s counts and returns it. Raises
+    ``DeletionThresholdError`` (nothing written) when too much would be
+    deleted without ``force``, and lets ``HarvestCancelledError`` raised by
+    ``checkpoint`` roll everything back.
+    """
+    size = int(batch_size or app_settings.BATCH_SIZE)
+    _Sync(
+        sql_db,
+        snapshot,
+        catalogue,
+        report,
+        force=force,
+        checkpoint=checkpoint,
+        batch_size=size,
+    ).run()
+    report.failed_tables = [
+        {"name": f.name, "error": f.error} for f in snapshot.failures
+    ]
+    return report

@@ -1,0 +1,68 @@
+"""The run report: what a harvest created, updated, deleted and left alone."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["HarvestReport", "KindCounts"]
+
+
+@dataclass(slots=True)
+class KindCounts:
+    """Row counts of one kind of catalogue row (tables, columns, relationships)."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        """Rows of this kind in the catalogue after the run."""
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass(slots=True)
+class HarvestReport:
+    """JSON-serialisable outcome of one harvest (see ``to_dict``)."""
+
+    sqldb_id: Any
+    database: str = ""
+    dialect: str = ""
+    schema: str | None = None
+    status: str = "completed"
+    error: str = ""
+    forced: bool = False
+    tables: KindCounts = field(default_factory=KindCounts)
+    columns: KindCounts = field(default_factory=KindCounts)
+    relationships: KindCounts = field(default_factory=KindCounts)
+    duplicates_removed: int = 0
+    failed_tables: list[dict[str, str]] = field(default_factory=list)
+    deletions_skipped: bool = False
+    duration_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run completed."""
+        return self.status == "completed"
+
+    @property
+    def writes(self) -> int:
+        """Catalogue rows created, updated or deleted."""
+        kinds = (self.tables, self.columns, self.relationships)
+        return (
+            sum(k.created + k.updated + k.deleted for k in kinds)
+            + self.duplicates_removed
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict, ready for ``json.dumps`` and a ``JSONField``."""
+        data = asdict(self)
+        data["sqldb_id"] = (
+            self.sqldb_id
+            if isinstance(self.sqldb_id, int | str)
+            else str(self.sqldb_id)
+        )
+        data["duration_seconds"] = round(self.duration_seconds, 3)
+        return data

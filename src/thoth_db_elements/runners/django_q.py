@@ -1,0 +1,46 @@
+"""django-q2 backend (the default). ``django_q`` is imported only when used.
+
+Configure ``Q_CLUSTER`` with a ``timeout`` longer than your largest harvest
+and ``retry`` larger than ``timeout`` (check ``thoth_db_elements.E005``),
+or a long harvest is delivered twice. This runner never passes
+``timeout=None`` (it crashes django-q2 workers): the cluster's timeout holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Job
+
+__all__ = ["DjangoQRunner"]
+
+
+class DjangoQRunner:
+    """Queue jobs with ``django_q.tasks.async_task``."""
+
+    def enqueue(self, job: Job) -> str:
+        from django_q.tasks import async_task
+
+        options: dict[str, Any] = {"group": job.group}
+        if job.name:
+            options["task_name"] = job.name
+        return str(async_task(job.function, *job.args, **job.kwargs, **options))
+
+    def is_active(self, backend_id: str) -> bool | None:
+        from django_q.models import OrmQ, Task
+
+        if Task.objects.filter(id=backend_id).exists():
+            return False
+        for queued in OrmQ.objects.all().iterator():
+            if queued.task_id() == backend_id:
+                return True
+        return None  # running, or queued on Redis: django-q2 cannot tell
+
+    def cancel(self, backend_id: str) -> bool:
+        from django_q.models import OrmQ
+
+        for queued in OrmQ.objects.all().iterator():
+            if queued.task_id() == backend_id:
+                queued.delete()
+                return True
+        return False

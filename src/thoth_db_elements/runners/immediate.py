@@ -1,0 +1,26 @@
+"""Run jobs in the calling process, at once (tests, the CLI's ``--sync``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils.module_loading import import_string
+
+from .base import Job
+
+__all__ = ["ImmediateRunner"]
+
+
+class ImmediateRunner:
+    """Calls the job's function before ``enqueue`` returns."""
+
+    def enqueue(self, job: Job) -> str:
+        backend_id = uuid.uuid4().hex
+        import_string(job.function)(*job.args, **job.kwargs)
+        return backend_id
+
+    def is_active(self, backend_id: str) -> bool | None:
+        return False
+
+    def cancel(self, backend_id: str) -> bool:
+        return False

@@ -1,0 +1,244 @@
+"""URL building and connection errors, against the real servers here."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from django.test import override_settings
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from tests.services import MARIADB_URL, PG_URL, require_mariadb, require_postgres
+from thoth_db_elements.connection import build_url, describe, get_url, source_connection
+from thoth_db_elements.exceptions import (
+    ConfigurationError,
+    ConnectionFailedError,
+    UnsupportedDatabaseError,
+)
+
+PASSWORD = "p@ss:w/o%rd"
+
+
+def row(**fields: Any) -> SimpleNamespace:
+    defaults = {
+        "db_type": "PostgreSQL",
+        "db_host": "db.example",
+        "db_port": 5432,
+        "db_name": "sales",
+        "schema": "",
+        "user_name": "reader",
+        "password": PASSWORD,
+        "db_mode": "dev",
+    }
+    defaults.update(fields)
+    return SimpleNamespace(**defaults)
+
+
+@pytest.mark.parametrize(
+    ("db_type", "driver"),
+    [
+        ("PostgreSQL", "postgresql+psycopg"),
+        ("MariaDB", "mariadb+pymysql"),
+        ("MySQL", "mysql+pymysql"),
+        ("SQLServer", "mssql+pyodbc"),
+        ("Oracle", "oracle+oracledb"),
+    ],
+)
+def test_server_urls_keep_awkward_passwords(db_type: str, driver: str) -> None:
+    url = build_url(row(db_type=db_type))
+    assert url.drivername == driver
+    assert (url.host, url.port, url.database, url.username) == (
+        "db.example",
+        5432,
+        "sales",
+        "reader",
+    )
+    rendered = url.render_as_string(hide_password=False)
+    assert make_url(rendered).password == PASSWORD
+    assert PASSWORD not in describe(url)
+    assert describe(url) == f"{url.get_backend_name()}://db.example:5432/sales"
+
+
+def test_driver_override() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_DRIVERS={"MariaDB": "mariadb+mysqldb"}):
+        assert build_url(row(db_type="MariaDB")).drivername == "mariadb+mysqldb"
+
+
+@pytest.mark.parametrize("db_type", ["Informix", "DB2", "Snowflake"])
+def test_unsupported_types_ask_for_a_url_hook(db_type: str) -> None:
+    with pytest.raises(UnsupportedDatabaseError, match="configure a URL hook"):
+        build_url(row(db_type=db_type))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"db_host": ""}, "no host"),
+        ({"db_host": "   "}, "no host"),
+        ({"db_port": "abc"}, "not a number"),
+        ({"db_port": 70000}, "out of range"),
+        ({"db_port": 0}, "out of range"),
+        ({"db_name": ""}, "no db_name"),
+        ({"db_type": ""}, "no db_type"),
+    ],
+)
+def test_bad_rows_give_clear_errors(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        build_url(row(**fields))
+
+
+def test_sqlite_layout_and_absolute_paths(tmp_path: Path) -> None:
+    layout = tmp_path / "test_databases" / "shop" / "shop.sqlite"
+    layout.parent.mkdir(parents=True)
+    sa.create_engine(f"sqlite:///{layout}").connect().close()
+    with override_settings(THOTH_DB_ELEMENTS_SQLITE_ROOT=str(tmp_path)):
+        url = build_url(row(db_type="SQLite", db_name="shop", db_mode="test"))
+    assert url.database == f"file:{layout}?mode=ro"
+    assert (
+        build_url(row(db_type="SQLite", db_name=str(layout))).database
+        == f"file:{layout}?mode=ro"
+    )
+    with pytest.raises(ConnectionFailedError, match="does not exist"):
+        build_url(row(db_type="SQLite", db_name=str(tmp_path / "missing.sqlite")))
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_sqlite_connection_is_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "ro.sqlite"
+    with sa.create_engine(f"sqlite:///{path}").begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER)")
+    with source_connection(row(db_type="SQLite", db_name=str(path))) as conn:
+        with pytest.raises(sa.exc.OperationalError):
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+
+
+def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(ConnectionFailedError, match="not a database"):
+        with source_connection(row(db_type="SQLite", db_name=str(path))):
+            pass
+
+
+def url_hook(sql_db: Any) -> str:
+    return "sqlite:///:memory:"
+
+
+def test_url_hooks() -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_connection.url_hook"
+    ):
+        assert get_url(row(db_type="Informix")).database == ":memory:"
+    with override_settings(THOTH_DB_ELEMENTS_URL_BUILDER="tests.nowhere.hook"):
+        with pytest.raises(ConfigurationError, match="cannot be imported"):
+            get_url(row())
+    model_hook = row(db_type="Informix")
+    model_hook.get_sqlalchemy_url = lambda: URL.create("sqlite", database=":memory:")
+    assert get_url(model_hook).drivername == "sqlite"
+    bad = row()
+    bad.get_sqlalchemy_url = lambda: "not a url"
+    with pytest.raises(ConfigurationError, match="invalid URL"):
+        get_url(bad)
+
+
+def test_missing_driver_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="No SQLAlchemy driver"):
+        with source_connection(row(), URL.create("postgresql+nosuchdriver", host="x")):
+            pass
+
+
+def assert_clean_failure(sql_db: Any, match: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailedError, match=match) as info:
+        with source_connection(sql_db):
+            pass
+    assert time.monotonic() - started < 11
+    text = str(info.value)
+    if sql_db.password:
+        assert sql_db.password not in text
+    assert info.value.__cause__ is None
+    assert PASSWORD not in repr(info.value.__context__)
+
+
+def pg(**fields: Any) -> SimpleNamespace:
+    url = make_url(PG_URL)
+    return row(
+        **{
+            "db_host": url.host,
+            "db_port": url.port,
+            "user_name": url.username,
+            **fields,
+        }
+    )
+
+
+def maria(**fields: Any) -> SimpleNamespace:
+    url = make_url(MARIADB_URL)
+    return row(
+        **{
+            "db_type": "MariaDB",
+            "db_host": url.host,
+            "db_port": url.port,
+            "user_name": url.username,
+            "db_name": url.database,
+            **fields,
+        }
+    )
+
+
+def test_refused_port() -> None:
+    assert_clean_failure(
+        pg(db_port=1, db_name="postgres"),
+        "Cannot connect to postgresql://127.0.0.1:1/postgres",
+    )
+
+
+def test_unknown_host() -> None:
+    assert_clean_failure(
+        pg(db_host="no-such-host.invalid", db_name="postgres"), "Cannot connect"
+    )
+
+
+def test_unknown_database() -> None:
+    require_postgres()
+    assert_clean_failure(pg(db_name="thoth_no_such_db"), "does not exist")
+
+
+@pytest.fixture
+def maria_user() -> Iterator[str]:
+    require_mariadb()
+    name = f"thoth_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(MARIADB_URL, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE USER '{name}'@'%%' IDENTIFIED BY 'right-one'")
+    yield name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP USER '{name}'@'%%'")
+    engine.dispose()
+
+
+def test_wrong_password(maria_user: str) -> None:
+    assert_clean_failure(
+        maria(user_name=maria_user, password=PASSWORD), "Access denied"
+    )
+
+
+def test_unknown_mariadb_database() -> None:
+    require_mariadb()
+    assert_clean_failure(
+        maria(db_name="thoth_no_such_db", password=""), "Unknown database"
+    )
+
+
+def test_postgres_connection_is_read_only() -> None:
+    require_postgres()
+    with source_connection(pg(db_name="postgres", password="")) as conn:
+        with pytest.raises(sa.exc.InternalError, match="read-only"):
+            conn.exec_driver_sql("CREATE TABLE thoth_should_not_exist (id int)")

@@ -1,0 +1,347 @@
+"""Snapshot -> catalogue: creates, updates, deletes, keeps annotations."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+from catalog import models as thoth
+from tests.snapshots import col, shop
+from tests.testapp import models as fresh
+from thoth_db_elements.catalogue import Catalogue, catalogue_for
+from thoth_db_elements.exceptions import DeletionThresholdError, HarvestCancelledError
+from thoth_db_elements.introspection.snapshot import SchemaSnapshot, TableFailure
+from thoth_db_elements.persistence import derive_fk_fields, sync_snapshot
+from thoth_db_elements.report import HarvestReport
+
+pytestmark = pytest.mark.django_db
+
+SQLDB_MODELS = [thoth.SqlDb, fresh.SqlDb]
+
+
+@pytest.fixture(params=SQLDB_MODELS, ids=["thothai-shaped", "fresh"])
+def sql_db(request: pytest.FixtureRequest) -> models.Model:
+    model: type[models.Model] = request.param
+    return model._default_manager.create(name="shop", db_type="SQLite")
+
+
+def sync(
+    sql_db: models.Model, snapshot: SchemaSnapshot, **kwargs: Any
+) -> HarvestReport:
+    report = HarvestReport(sqldb_id=sql_db.pk)
+    return sync_snapshot(sql_db, snapshot, catalogue_for(sql_db), report, **kwargs)
+
+
+def cat(sql_db: models.Model) -> Catalogue:
+    return catalogue_for(sql_db)
+
+
+def columns(sql_db: models.Model) -> dict[str, dict[str, Any]]:
+    rows = cat(sql_db).column._default_manager.filter(sql_table__sql_db=sql_db)
+    return {
+        f"{r['sql_table__name']}.{r['original_column_name']}": r
+        for r in rows.values(
+            "sql_table__name",
+            "original_column_name",
+            "column_name",
+            "data_format",
+            "pk_field",
+            "fk_field",
+            "column_description",
+            "generated_comment",
+            "value_description",
+        )
+    }
+
+
+def relationships(sql_db: models.Model) -> set[str]:
+    rows = cat(sql_db).relationship._default_manager.filter(source_table__sql_db=sql_db)
+    return {
+        f"{r[0]}.{r[1]}->{r[2]}.{r[3]}"
+        for r in rows.values_list(
+            "source_table__name",
+            "source_column__original_column_name",
+            "target_table__name",
+            "target_column__original_column_name",
+        )
+    }
+
+
+def writes(captured: CaptureQueriesContext) -> list[str]:
+    verbs = ("INSERT", "UPDATE", "DELETE")
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith(verbs)
+    ]
+
+
+def test_derive_fk_fields_only_inside_the_catalogue() -> None:
+    assert derive_fk_fields(shop()) == {
+        ("customers", "referrer_id"): "customers.id",
+        ("orders", "customer_id"): "customers.id",
+        ("order_lines", "order_id"): "orders.id",
+    }
+
+
+def test_cold_sync(sql_db: models.Model) -> None:
+    report = sync(sql_db, shop())
+    tables = cat(sql_db).table._default_manager.filter(sql_db=sql_db)
+    assert sorted(tables.values_list("name", flat=True)) == [
+        "big_spenders",
+        "customers",
+        "order_lines",
+        "orders",
+    ]
+    cols = columns(sql_db)
+    assert len(cols) == 10
+    assert cols["customers.id"]["pk_field"] == "PK"
+    assert cols["customers.email"]["pk_field"] == ""
+    assert cols["customers.email"]["column_name"] == "email"
+    assert cols["order_lines.line_no"]["pk_field"] == "PK"
+    assert cols["order_lines.amount"]["data_format"] == "DECIMAL"
+    assert cols["orders.customer_id"]["fk_field"] == "customers.id"
+    assert cols["order_lines.order_id"]["fk_field"] == "orders.id"
+    assert relationships(sql_db) == {
+        "customers.referrer_id->customers.id",
+        "orders.customer_id->customers.id",
+        "order_lines.order_id->orders.id",
+    }
+    assert (
+        report.tables.created,
+        report.columns.created,
+        report.relationships.created,
+    ) == (4, 10, 3)
+    assert report.writes == 17
+
+
+def test_comments_go_to_db_comment_or_fill_empty_descriptions(
+    sql_db: models.Model,
+) -> None:
+    sync(sql_db, shop())
+    table = cat(sql_db).table._default_manager.get(sql_db=sql_db, name="customers")
+    email = columns(sql_db)["customers.email"]
+    if isinstance(sql_db, fresh.SqlDb):
+        assert (table.description, table.db_comment) == ("", "People who buy")  # type: ignore[attr-defined]
+        assert email["column_description"] == ""
+    else:
+        assert table.description == "People who buy"  # type: ignore[attr-defined]
+        assert email["column_description"] == "Contact address"
+
+
+def test_second_run_without_change_writes_nothing(sql_db: models.Model) -> None:
+    sync(sql_db, shop())
+    with CaptureQueriesContext(connection) as captured:
+        report = sync(sql_db, shop())
+    assert writes(captured) == []
+    assert report.writes == 0
+    assert (
+        report.tables.unchanged,
+        report.columns.unchanged,
+        report.relationships.unchanged,
+    ) == (4, 10, 3)
+
+
+def test_annotations_survive_reruns_with_changed_or_empty_comments(
+    sql_db: models.Model,
+) -> None:
+    sync(sql_db, shop())
+    c = cat(sql_db)
+    c.table._default_manager.filter(sql_db=sql_db, name="customers").update(
+        description="Our buyers (curated)",
+        generated_comment="LLM: customer master data",
+    )
+    c.column._default_manager.filter(
+        sql_table__sql_db=sql_db, original_column_name="email"
+    ).update(
+        column_name="E-mail address",
+        column_description="Where we write to",
+        generated_comment="LLM: email",
+        value_description="RFC 5322",
+    )
+    for comment in ("A new database comment", None):
+        sync(sql_db, shop(customer_comment=comment, email_comment=comment))
+        table = c.table._default_manager.get(sql_db=sql_db, name="customers")
+        assert table.description == "Our buyers (curated)"  # type: ignore[attr-defined]
+        assert table.generated_comment == "LLM: customer master data"  # type: ignore[attr-defined]
+        email = columns(sql_db)["customers.email"]
+        assert email["column_name"] == "E-mail address"
+        assert email["column_description"] == "Where we write to"
+        assert email["generated_comment"] == "LLM: email"
+        assert email["value_description"] == "RFC 5322"
+
+
+def test_db_comment_field_follows_the_database() -> None:
+    sql_db = fresh.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    sync(sql_db, shop(customer_comment="Changed"))
+    assert fresh.SqlTable.objects.get(name="customers").db_comment == "Changed"
+    report = sync(sql_db, shop(customer_comment=None))
+    assert fresh.SqlTable.objects.get(name="customers").db_comment == ""
+    assert report.tables.updated == 1
+
+
+def test_type_and_key_changes_update_existing_columns(sql_db: models.Model) -> None:
+    sync(sql_db, shop())
+    changed = shop()
+    customers = changed.table("customers")
+    customers = dataclasses.replace(
+        customers,
+        columns=(
+            col("id", pk=1),
+            col("email", "CHAR", raw="char(200)", pos=2),
+            col("referrer_id", pk=2, pos=3),
+        ),
+        foreign_keys=(),
+    )
+    changed = dataclasses.replace(
+        changed,
+        tables=tuple(customers if t.name == "customers" else t for t in changed.tables),
+    )
+    report = sync(sql_db, changed)
+    cols = columns(sql_db)
+    assert cols["customers.email"]["data_format"] == "CHAR"
+    assert cols["customers.referrer_id"]["pk_field"] == "PK"
+    assert cols["customers.referrer_id"]["fk_field"] == ""  # stale value cleared
+    assert "customers.referrer_id->customers.id" not in relationships(sql_db)
+    assert report.relationships.deleted == 1
+    assert report.columns.updated == 2
+
+
+def test_dropped_and_renamed_objects_disappear(sql_db: models.Model) -> None:
+    sync(sql_db, shop(extra_tables=4))
+    renamed = shop(extra_tables=3)
+    renamed = dataclasses.replace(
+        renamed,
+        tables=tuple(
+            dataclasses.replace(t, name="extra_new") if t.name == "extra_0002" else t
+            for t in renamed.tables
+        ),
+    )
+    report = sync(sql_db, renamed)
+    names = set(
+        cat(sql_db)
+        .table._default_manager.filter(sql_db=sql_db)
+        .values_list("name", flat=True)
+    )
+    assert "extra_0002" not in names
+    assert {"extra_new", "extra_0000", "extra_0001"} <= names
+    assert "extra_0003" not in names
+    assert report.tables.deleted == 2
+    assert report.tables.created == 1
+    assert "extra_new.customer_id->customers.id" in relationships(sql_db)
+
+
+def test_dropped_column_disappears(sql_db: models.Model) -> None:
+    sync(sql_db, shop())
+    snapshot = shop()
+    orders = snapshot.table("orders")
+    orders = dataclasses.replace(orders, columns=orders.columns[:2])
+    snapshot = dataclasses.replace(
+        snapshot,
+        tables=tuple(orders if t.name == "orders" else t for t in snapshot.tables),
+    )
+    report = sync(sql_db, snapshot)
+    assert "orders.placed_at" not in columns(sql_db)
+    assert report.columns.deleted == 1
+
+
+def test_threshold_refuses_mass_deletion_and_force_allows_it(
+    sql_db: models.Model,
+) -> None:
+    sync(sql_db, shop(extra_tables=6))
+    before = (columns(sql_db), relationships(sql_db))
+    with pytest.raises(
+        DeletionThresholdError, match=r"would delete 6 of 10 catalogued tables"
+    ):
+        sync(sql_db, shop())
+    assert (columns(sql_db), relationships(sql_db)) == before
+    report = sync(sql_db, shop(), force=True)
+    assert report.tables.deleted == 6
+    assert report.forced is True
+
+
+def test_empty_snapshot_is_refused(sql_db: models.Model) -> None:
+    sync(sql_db, shop())
+    with pytest.raises(DeletionThresholdError):
+        sync(sql_db, SchemaSnapshot(dialect="sqlite", schema="main", tables=()))
+
+
+def test_incomplete_read_deletes_nothing(sql_db: models.Model) -> None:
+    sync(sql_db, shop())
+    failure = TableFailure(name="orders", error="OperationalError: boom")
+    report = sync(sql_db, shop(drop=("orders",), failures=(failure,)))
+    assert "orders.id" in columns(sql_db)
+    assert report.deletions_skipped is True
+    assert report.failed_tables == [
+        {"name": "orders", "error": "OperationalError: boom"}
+    ]
+
+
+def test_cancel_rolls_everything_back(sql_db: models.Model) -> None:
+    def checkpoint(done: int, total: int) -> None:
+        if done > 0:
+            raise HarvestCancelledError("Cancelled")
+
+    with pytest.raises(HarvestCancelledError):
+        sync(sql_db, shop(), checkpoint=checkpoint)
+    assert columns(sql_db) == {}
+
+
+def test_duplicates_of_an_older_tool_are_merged_keeping_annotations() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    first = thoth.SqlTable.objects.create(sql_db=sql_db, name="customers")
+    second = thoth.SqlTable.objects.create(
+        sql_db=sql_db, name="customers", description="Kept"
+    )
+    thoth.SqlColumn.objects.create(sql_table=first, original_column_name="id")
+    thoth.SqlColumn.objects.create(
+        sql_table=first, original_column_name="id", value_description="1..n"
+    )
+    thoth.SqlColumn.objects.create(
+        sql_table=second, original_column_name="email", column_description="Mail"
+    )
+    report = sync(sql_db, shop())
+    assert thoth.SqlTable.objects.filter(sql_db=sql_db, name="customers").count() == 1
+    table = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    assert table.pk == first.pk
+    assert table.description == "Kept"
+    cols = columns(sql_db)
+    assert cols["customers.id"]["value_description"] == "1..n"
+    assert cols["customers.email"]["column_description"] == "Mail"
+    assert thoth.SqlColumn.objects.filter(sql_table__sql_db=sql_db).count() == 10
+    assert report.duplicates_removed == 2
+    # Duplicate relationships are removed too.
+    rel = thoth.Relationship.objects.filter(source_table__sql_db=sql_db).first()
+    assert rel is not None
+    rel.pk = None
+    rel.save()
+    assert sync(sql_db, shop()).duplicates_removed == 1
+    assert len(relationships(sql_db)) == 3
+
+
+def test_other_databases_are_left_alone(sql_db: models.Model) -> None:
+    other = type(sql_db)._default_manager.create(name="other")
+    sync(other, shop())
+    sync(sql_db, shop(drop=("orders", "order_lines")))
+    assert len(columns(other)) == 10
+    assert columns(other)["orders.customer_id"]["fk_field"] == "customers.id"
+
+
+@pytest.mark.parametrize("model", SQLDB_MODELS, ids=["thothai-shaped", "fresh"])
+def test_query_count_does_not_grow_with_tables(model: type[models.Model]) -> None:
+    counts = []
+    for extra in (20, 200):
+        sql_db = model._default_manager.create(name=f"db{extra}")
+        with CaptureQueriesContext(connection) as cold:
+            sync(sql_db, shop(extra_tables=extra))
+        with CaptureQueriesContext(connection) as warm:
+            sync(sql_db, shop(extra_tables=extra))
+        counts.append((len(cold), len(warm)))
+    (cold_small, warm_small), (cold_big, warm_big) = counts
+    assert cold_big - cold_small <= 2
+    assert warm_big == warm_small
