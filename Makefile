@@ -4,13 +4,25 @@ PYTHON ?= $(shell ./scripts/find-python 3.12 3.13)
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck tox package-check ci clean
+RUNTIME_STAMP := $(VENV)/.runtime
+
+.PHONY: install demo test lint typecheck tox package-check ci clean
+
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e ".[all]"
+	touch $(RUNTIME_STAMP)
+
+## The main job in one command: harvest a bundled demo database through a
+## real django-q2 cluster, then print counts, status and log file.
+demo: $(RUNTIME_STAMP)
+	cd example_project && ../$(PY) manage.py migrate -v 0 && ../$(PY) manage.py demo
 
 $(STAMP): pyproject.toml requirements/test.txt requirements/lint.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]" -r requirements/test.txt -r requirements/lint.txt tox build twine
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)
 

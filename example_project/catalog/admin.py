@@ -1,14 +1,37 @@
-"""Admin of the example host, shaped like ThothAI's ``SqlDbAdmin``."""
+"""Admin of the example host, shaped like ThothAI's ``SqlDbAdmin``.
+
+The host keeps its own ``actions`` (callables and strings), ``list_display``
+and ``fieldsets``; ``DbElementsAdminMixin`` adds its action, status badge,
+fieldset additions and log viewer on top.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import csv
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+
+from thoth_db_elements.admin import DbElementsAdminMixin
+from thoth_db_elements.connection import source_connection
 
 from .models import Relationship, SqlColumn, SqlDb, SqlTable
 
 
+@admin.action(description="Export selected databases to CSV")
+def export_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="sqldb.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["name", "db_type", "db_host", "db_name"])
+    for row in queryset:
+        writer.writerow([row.name, row.db_type, row.db_host, row.db_name])
+    return response
+
+
 @admin.register(SqlDb)
-class SqlDbAdmin(admin.ModelAdmin):
+class SqlDbAdmin(DbElementsAdminMixin, admin.ModelAdmin):
+    actions = (export_csv, "test_connection")
     list_display = (
         "name",
         "db_host",
@@ -45,15 +68,21 @@ class SqlDbAdmin(admin.ModelAdmin):
                     "db_elements_end_time",
                 ),
                 "classes": ("collapse",),
+                "description": "Status for database elements creation tasks.",
             },
         ),
     )
-    readonly_fields = (
-        "db_elements_status",
-        "db_elements_task_id",
-        "db_elements_start_time",
-        "db_elements_end_time",
-    )
+
+    @admin.action(description="Test the connection")
+    def test_connection(self, request, queryset):
+        for sql_db in queryset:
+            try:
+                with source_connection(sql_db):
+                    pass
+            except Exception as exc:
+                messages.error(request, f"{sql_db.name}: {exc}")
+            else:
+                messages.success(request, f"{sql_db.name}: connection OK")
 
 
 @admin.register(SqlTable)

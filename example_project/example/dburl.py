@@ -32,7 +32,13 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, Any]:
         # sqlite:///name.db is relative to the project, sqlite:////abs.db absolute.
         name = path[1:] if path.startswith("/") else path
         config["NAME"] = name if name.startswith("/") else str(base_dir / name)
-        config["OPTIONS"] = {"timeout": 20}
+        # Workers, heartbeats and the web process write concurrently: take the
+        # write lock up front and let readers proceed (WAL).
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }
         return config
     config.update(
         NAME=unquote(parts.path.lstrip("/")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .reader import read_schema
 from .snapshot import (
     DATA_FORMATS,
     ColumnSnapshot,
@@ -11,6 +12,7 @@ from .snapshot import (
     TableSnapshot,
     UniqueConstraintSnapshot,
 )
+from .types import normalise_type
 
 __all__ = [
     "DATA_FORMATS",
@@ -20,4 +22,6 @@ __all__ = [
     "TableFailure",
     "TableSnapshot",
     "UniqueConstraintSnapshot",
+    "normalise_type",
+    "read_schema",
 ]

@@ -1,0 +1,433 @@
+"""Admin integration: ``DbElementsAdminMixin`` for a host's ``SqlDb`` admin.
+
+The mixin adds, through the ``get_*`` hooks (never by overwriting the host's
+``actions``, ``list_display`` or ``fieldsets``):
+
+* the action ``create_db_elements_async`` with the seed's label and messages,
+  plus ``force_reset_db_elements`` (asks for a reason) and
+  ``cancel_db_elements``;
+* a status badge in the change list, live progress refreshed by a small
+  script polling a JSON endpoint;
+* the collapsed fieldset "Database Elements Task Status" with the last run's
+  report and a link to its log;
+* a log viewer that only ever opens files the library wrote for that row.
+
+Starting, cancelling and resetting need change permission; the status
+endpoint and the log viewer need view permission.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ._fields import model_has_field
+from .conf import app_settings
+from .logging import run_log_dir
+from .models import SEED_FIELD_NAMES, TaskStatus
+from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_creation
+from .validation import (
+    check_sqldb_db_elements_can_start,
+    force_reset_sqldb_db_elements_task_status,
+)
+
+__all__ = [
+    "ACTION_DESCRIPTION",
+    "FIELDSET_TITLE",
+    "DbElementsAdminMixin",
+    "DbElementsModelAdmin",
+]
+
+ACTION_DESCRIPTION = (
+    "Create all database elements (tables, columns, relationships) - ASYNC"
+)
+FIELDSET_TITLE = "Database Elements Task Status"
+FIELDSET_DESCRIPTION = (
+    "Status of the last database elements creation task: progress, report and log."
+)
+_STATUS_DISPLAY = "db_elements_status_badge"
+_ACTIONS = ("create_db_elements_async", "cancel_db_elements", "force_reset_db_elements")
+_EXTRA_READONLY = (
+    "db_elements_progress",
+    "db_elements_report_summary",
+    "db_elements_log_link",
+)
+_MAX_LOG_BYTES = 2_000_000
+
+if TYPE_CHECKING:
+    _Base = admin.ModelAdmin[Any]
+else:
+    _Base = object
+
+
+def _workspace_id(request: HttpRequest) -> Any:
+    workspace = getattr(request, "current_workspace", None)
+    if workspace is not None and getattr(workspace, "id", None) is not None:
+        return workspace.id
+    return app_settings.DEFAULT_WORKSPACE_ID
+
+
+class DbElementsAdminMixin(_Base):
+    """Mix into the host's ``SqlDb`` ``ModelAdmin`` (before ``admin.ModelAdmin``)."""
+
+    db_elements_poll_interval_ms = 2000
+
+    # -- actions -----------------------------------------------------------
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> Any:
+        # ``action_location`` exists from Django 6.1 on; pass it only when given.
+        extra = {} if action_location is None else {"action_location": action_location}
+        actions = super().get_actions(request, **extra)
+        if self.has_change_permission(request):
+            for name in _ACTIONS:
+                action = self.get_action(name, **extra)
+                if action is not None:
+                    actions[name] = action
+        return actions
+
+    @admin.action(description=ACTION_DESCRIPTION, permissions=["change"])
+    def create_db_elements_async(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> None:
+        """Queue one harvest per selected database (the seed's admin action)."""
+        if not queryset.exists():
+            messages.error(request, "Please select at least one database.")
+            return
+        ready: list[models.Model] = []
+        skipped: list[tuple[str, str]] = []
+        for sql_db in queryset.order_by("pk"):
+            can_start, reason = check_sqldb_db_elements_can_start(sql_db)
+            if can_start:
+                ready.append(sql_db)
+            else:
+                skipped.append((str(getattr(sql_db, "name", sql_db)), reason))
+        if not ready:
+            messages.error(
+                request,
+                f"No databases are ready for processing. Skipped: {len(skipped)}",
+            )
+            for name, reason in skipped:
+                messages.error(request, f"  - {name}: {reason}")
+            return
+        try:
+            result = start_db_elements_creation(
+                ready,
+                workspace_id=_workspace_id(request),
+                user_id=getattr(request.user, "pk", None),
+            )
+        except Exception as exc:
+            messages.error(
+                request, f"Error starting async database elements creation: {exc}"
+            )
+            return
+        skipped.extend((s.name, s.reason) for s in result.skipped)
+        if result.started:
+            messages.success(
+                request,
+                f"Started async database elements creation for {len(result.started)} "
+                f"database(s). Task ID: {result.batch_id}. Progress is shown in the list; "
+                "each database has its own log.",
+            )
+        else:
+            messages.error(
+                request,
+                f"No databases are ready for processing. Skipped: {len(skipped)}",
+            )
+        if skipped and result.started:
+            messages.warning(
+                request, f"Skipped {len(skipped)} database(s) that were not ready:"
+            )
+        for name, reason in skipped:
+            level = messages.warning if result.started else messages.error
+            level(request, f"  - {name}: {reason}")
+        return
+
+    @admin.action(
+        description="Cancel the running database elements creation",
+        permissions=["change"],
+    )
+    def cancel_db_elements(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> None:
+        """Ask the selected RUNNING tasks to stop at their next step."""
+        cancelled = [s for s in queryset if request_cancel_sqldb_db_elements_task(s)]
+        if cancelled:
+            messages.success(
+                request, f"Cancel requested for {len(cancelled)} database(s)."
+            )
+        else:
+            messages.warning(request, "None of the selected databases is running.")
+
+    @admin.action(
+        description="Force reset the database elements task status",
+        permissions=["change"],
+    )
+    def force_reset_db_elements(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> TemplateResponse | None:
+        """Confirm with a reason, then put the selected rows back to IDLE."""
+        reason = str(request.POST.get("reason", "")).strip()
+        if request.POST.get("post") == "yes" and reason:
+            user = getattr(request.user, "get_username", lambda: "?")()
+            done = sum(
+                force_reset_sqldb_db_elements_task_status(
+                    s, reason=f"{reason} (by {user})"
+                )
+                for s in queryset
+            )
+            messages.success(request, f"Reset {done} database(s) to Idle.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Force reset the database elements task status",
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "reason": reason,
+            "missing_reason": request.POST.get("post") == "yes" and not reason,
+        }
+        return TemplateResponse(
+            request, "admin/thoth_db_elements/force_reset_confirmation.html", context
+        )
+
+    # -- change list and form ---------------------------------------------
+    def get_list_display(self, request: HttpRequest) -> Any:
+        display = list(super().get_list_display(request))
+        if "db_elements_status" in display:
+            display[display.index("db_elements_status")] = _STATUS_DISPLAY
+        elif _STATUS_DISPLAY not in display:
+            display.append(_STATUS_DISPLAY)
+        return display
+
+    @admin.display(description="DB elements status", ordering="db_elements_status")
+    def db_elements_status_badge(self, obj: models.Model) -> str:
+        """The status as a coloured badge, with progress while RUNNING."""
+        status = str(getattr(obj, "db_elements_status", ""))
+        label = dict(TaskStatus.choices).get(status, status)
+        return format_html(
+            '<span class="thoth-db-elements-status status-{}" data-thoth-db-elements-id="{}" '
+            'data-status-url="{}" data-poll-ms="{}">'
+            '<span class="badge">{}</span> <span class="detail">{}</span></span>',
+            status.lower(),
+            obj.pk,
+            reverse(self._url_name("db_elements_status")),
+            self.db_elements_poll_interval_ms,
+            label,
+            self._progress_text(obj),
+        )
+
+    @admin.display(description="Progress")
+    def db_elements_progress(self, obj: models.Model) -> str:
+        return self._progress_text(obj) or "-"
+
+    @admin.display(description="Last run")
+    def db_elements_report_summary(self, obj: models.Model) -> str:
+        report = getattr(obj, "db_elements_report", None) or {}
+        error = getattr(obj, "db_elements_error", "") or report.get("error", "")
+        parts = []
+        for kind in ("tables", "columns", "relationships"):
+            counts = report.get(kind)
+            if counts:
+                parts.append(
+                    f"{kind}: {counts['created']} created, {counts['updated']} updated, "
+                    f"{counts['deleted']} deleted, {counts['unchanged']} unchanged"
+                )
+        if report.get("failed_tables"):
+            parts.append(f"unreadable tables: {len(report['failed_tables'])}")
+        if error:
+            parts.append(f"error: {error}")
+        return "; ".join(parts) or "-"
+
+    @admin.display(description="Log")
+    def db_elements_log_link(self, obj: models.Model) -> str:
+        if obj.pk is None or not self._log_files(obj):
+            return "-"
+        url = reverse(self._url_name("db_elements_logs"), args=[obj.pk])
+        return format_html('<a href="{}">View run logs</a>', url)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: models.Model | None = None
+    ) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        for name in (*self._status_fields(), *self._extra_fields()):
+            if name not in readonly:
+                readonly.append(name)
+        return readonly
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: models.Model | None = None
+    ) -> Any:
+        ours = [*self._status_fields(), *self._extra_fields()]
+        fieldsets = []
+        found = False
+        for title, options in super().get_fieldsets(request, obj):
+            fields = [f for f in options.get("fields", ()) if f not in ours]
+            if title == FIELDSET_TITLE:
+                found = True
+                fields = list(ours)
+            fieldsets.append((title, {**options, "fields": fields}))
+        if not found:
+            fieldsets.append(
+                (
+                    FIELDSET_TITLE,
+                    {
+                        "fields": ours,
+                        "classes": ("collapse",),
+                        "description": FIELDSET_DESCRIPTION,
+                    },
+                )
+            )
+        return fieldsets
+
+    def _status_fields(self) -> list[str]:
+        return [f for f in SEED_FIELD_NAMES if model_has_field(self.model, f)]
+
+    def _extra_fields(self) -> list[str]:
+        return list(_EXTRA_READONLY)
+
+    @staticmethod
+    def _progress_text(obj: models.Model) -> str:
+        if getattr(obj, "db_elements_status", None) != TaskStatus.RUNNING:
+            return ""
+        parts = []
+        done = getattr(obj, "db_elements_progress_done", None)
+        total = getattr(obj, "db_elements_progress_total", None)
+        if total:
+            parts.append(f"{done or 0}/{total} tables")
+        start = getattr(obj, "db_elements_start_time", None)
+        if start:
+            seconds = int((timezone.now() - start).total_seconds())
+            parts.append(f"{seconds // 60}m {seconds % 60:02d}s")
+        return ", ".join(parts)
+
+    @property
+    def media(self) -> Any:
+        extra = forms.Media(
+            js=["thoth_db_elements/status.js"],
+            css={"all": ["thoth_db_elements/status.css"]},
+        )
+        return super().media + extra
+
+    # -- URLs: status JSON and log viewer ---------------------------------
+    def _url_name(self, suffix: str) -> str:
+        opts = self.model._meta
+        return f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{suffix}"
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        prefix = f"{opts.app_label}_{opts.model_name}"
+        wrap = self.admin_site.admin_view
+        ours = [
+            path(
+                "db-elements/status/",
+                wrap(self.db_elements_status_view),
+                name=f"{prefix}_db_elements_status",
+            ),
+            path(
+                "<path:object_id>/db-elements/logs/",
+                wrap(self.db_elements_logs_view),
+                name=f"{prefix}_db_elements_logs",
+            ),
+        ]
+        return ours + list(super().get_urls())
+
+    def _status_row(self, obj: models.Model) -> dict[str, Any]:
+        return {
+            "id": obj.pk,
+            "status": getattr(obj, "db_elements_status", ""),
+            "label": dict(TaskStatus.choices).get(
+                getattr(obj, "db_elements_status", ""), ""
+            ),
+            "detail": self._progress_text(obj),
+            "done": getattr(obj, "db_elements_progress_done", None),
+            "total": getattr(obj, "db_elements_progress_total", None),
+            "error": getattr(obj, "db_elements_error", ""),
+        }
+
+    def db_elements_status_view(self, request: HttpRequest) -> HttpResponse:
+        """``?ids=1,2,3`` -> the rows' status, label and progress as JSON."""
+        return _status_view(self, request)
+
+    def db_elements_logs_view(
+        self, request: HttpRequest, object_id: str
+    ) -> HttpResponse:
+        """The row's run logs, newest first; ``?file=`` picks one by name."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such database.")
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        files = self._log_files(obj)
+        by_name = {f.name: f for f in files}
+        wanted = request.GET.get("file")
+        # Only names from the listing are honoured: no request path reaches open().
+        chosen = by_name.get(str(wanted)) if wanted else (files[0] if files else None)
+        if wanted and chosen is None:
+            raise Http404("No such log file for this database.")
+        content = ""
+        truncated = False
+        if chosen is not None:
+            data = chosen.read_bytes()
+            truncated = len(data) > _MAX_LOG_BYTES
+            content = data[-_MAX_LOG_BYTES:].decode("utf-8", errors="replace")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run logs of {obj}",
+            "opts": self.model._meta,
+            "original": obj,
+            "files": files,
+            "chosen": chosen,
+            "content": content,
+            "truncated": truncated,
+        }
+        return TemplateResponse(
+            request, "admin/thoth_db_elements/log_viewer.html", context
+        )
+
+    @staticmethod
+    def _log_files(obj: models.Model) -> list[Path]:
+        """Log files this library wrote for ``obj``, newest first."""
+        pattern = re.compile(
+            rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(obj.pk))}_\d{{8}}_\d{{6}}\.log$"
+        )
+        directory = run_log_dir()
+        if not directory.is_dir():
+            return []
+        files = [
+            p for p in directory.iterdir() if pattern.match(p.name) and p.is_file()
+        ]
+        return sorted(files, key=lambda p: p.name[-19:], reverse=True)
+
+
+def _status_view(
+    model_admin: DbElementsAdminMixin, request: HttpRequest
+) -> HttpResponse:
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    if not model_admin.has_view_or_change_permission(request):
+        raise PermissionDenied
+    raw = str(request.GET.get("ids", ""))
+    ids = [part for part in raw.split(",") if part.strip().isdigit()][:500]
+    rows = model_admin.get_queryset(request).filter(pk__in=ids)
+    return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
+
+
+class DbElementsModelAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A ready ``ModelAdmin`` with the mixin, for hosts without their own."""

@@ -1,0 +1,104 @@
+"""The synchronous harvest: connect, read a snapshot, sync the catalogue.
+
+``create_db_elements(sql_db)`` is the programmatic API; the background task
+and the management command are built on it. It does not touch the status
+fields: claiming and status belong to ``tasks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.db import models
+
+from .catalogue import Catalogue, catalogue_for
+from .conf import app_settings
+from .connection import describe, get_url, source_connection
+from .introspection.reader import read_schema
+from .introspection.snapshot import SchemaSnapshot
+from .persistence import Checkpoint, sync_snapshot
+from .report import HarvestReport
+
+__all__ = ["create_db_elements", "read_snapshot"]
+
+logger = logging.getLogger(__name__)
+
+
+def read_snapshot(sql_db: models.Model) -> SchemaSnapshot:
+    """Read ``sql_db``'s schema into a snapshot (no catalogue write)."""
+    with source_connection(sql_db) as connection:
+        schema = str(getattr(sql_db, "schema", "") or "").strip() or None
+        return read_schema(connection, schema, include_views=app_settings.INCLUDE_VIEWS)
+
+
+def create_db_elements(
+    sql_db: models.Model,
+    *,
+    force: bool = False,
+    checkpoint: Checkpoint | None = None,
+    catalogue: Catalogue | None = None,
+    log: logging.Logger | None = None,
+) -> HarvestReport:
+    """Harvest ``sql_db`` into its catalogue and return the report.
+
+    Tables, then columns, then foreign keys, in one catalogue transaction.
+    Raises a ``DbElementsError`` subclass (``ConnectionFailedError``,
+    ``SchemaNotFoundError``, ``DeletionThresholdError``, ...) when the run
+    cannot complete; the catalogue is then unchanged.
+    """
+    log = log or logger
+    started = time.monotonic()
+    url = get_url(sql_db)
+    report = HarvestReport(sqldb_id=sql_db.pk, database=describe(url), forced=force)
+    log.info("Reading schema of %s", report.database)
+    with source_connection(sql_db, url) as connection:
+        schema = str(getattr(sql_db, "schema", "") or "").strip() or None
+        snapshot = read_schema(
+            connection, schema, include_views=app_settings.INCLUDE_VIEWS
+        )
+    report.dialect, report.schema = snapshot.dialect, snapshot.schema
+    _log_snapshot(log, snapshot)
+    sync_snapshot(
+        sql_db,
+        snapshot,
+        catalogue or catalogue_for(sql_db),
+        report,
+        force=force,
+        checkpoint=checkpoint,
+    )
+    report.duration_seconds = time.monotonic() - started
+    _log_counts(log, report)
+    return report
+
+
+def _log_snapshot(log: logging.Logger, snapshot: SchemaSnapshot) -> None:
+    columns = sum(len(t.columns) for t in snapshot.tables)
+    keys = sum(len(t.foreign_keys) for t in snapshot.tables)
+    log.info(
+        "Read %d tables, %d columns, %d foreign keys from schema %s",
+        len(snapshot.tables),
+        columns,
+        keys,
+        snapshot.schema,
+    )
+    for failure in snapshot.failures:
+        log.error("Table %s could not be read: %s", failure.name, failure.error)
+
+
+def _log_counts(log: logging.Logger, report: HarvestReport) -> None:
+    for kind in ("tables", "columns", "relationships"):
+        counts: Any = getattr(report, kind)
+        log.info(
+            "%s: %d created, %d updated, %d deleted, %d unchanged",
+            kind.capitalize(),
+            counts.created,
+            counts.updated,
+            counts.deleted,
+            counts.unchanged,
+        )
+    if report.duplicates_removed:
+        log.info("Removed %d duplicate catalogue rows", report.duplicates_removed)
+    if report.deletions_skipped:
+        log.warning("Some tables could not be read: nothing was deleted this run")

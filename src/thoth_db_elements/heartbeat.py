@@ -1,0 +1,90 @@
+"""A background thread that keeps a running task's row alive and listens.
+
+Every ``HEARTBEAT_INTERVAL_SECONDS`` it writes the heartbeat and progress
+(when the model has those fields) on its own database connection, outside
+the harvest's transaction, and only while the row still carries this run's
+task id. It sets ``stop_reason`` when a cancel was requested or the row was
+taken from this run (force reset, stale takeover), which the harvest's
+checkpoint turns into a clean abort.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import connections, models
+from django.utils import timezone
+
+from ._fields import model_has_field
+from .conf import app_settings
+from .models import TaskStatus
+
+__all__ = ["CANCELLED", "LOST", "Heartbeat"]
+
+logger = logging.getLogger(__name__)
+
+CANCELLED = "Cancelled"
+LOST = "The task was reset or taken over by another run"
+
+
+class Heartbeat(threading.Thread):
+    """Beats for one run until ``stop()``; see the module docstring."""
+
+    def __init__(
+        self, model: type[models.Model], pk: Any, task_id: str, using: str
+    ) -> None:
+        super().__init__(name=f"thoth-db-elements-heartbeat-{pk}", daemon=True)
+        self.model = model
+        self.pk = pk
+        self.task_id = task_id
+        self.using = using
+        self.done = 0
+        self.total: int | None = None
+        self.stop_reason: str | None = None
+        self._stopped = threading.Event()
+        self._has_heartbeat = model_has_field(model, "db_elements_heartbeat")
+        self._has_progress = model_has_field(model, "db_elements_progress_done")
+        self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
+
+    def _mine(self) -> models.QuerySet[Any]:
+        return self.model._default_manager.using(self.using).filter(
+            pk=self.pk,
+            db_elements_task_id=self.task_id,
+            db_elements_status=TaskStatus.RUNNING,
+        )
+
+    def beat(self) -> None:
+        """One heartbeat: write liveness and progress, read cancel/ownership."""
+        values: dict[str, Any] = {}
+        if self._has_heartbeat:
+            values["db_elements_heartbeat"] = timezone.now()
+        if self._has_progress:
+            values["db_elements_progress_done"] = self.done
+            values["db_elements_progress_total"] = self.total
+        mine = self._mine()
+        still_mine = mine.update(**values) == 1 if values else mine.exists()
+        if not still_mine:
+            self.stop_reason = LOST
+        elif (
+            self._has_cancel and mine.filter(db_elements_cancel_requested=True).exists()
+        ):
+            self.stop_reason = CANCELLED
+
+    def run(self) -> None:
+        interval = float(app_settings.HEARTBEAT_INTERVAL_SECONDS)
+        try:
+            while not self._stopped.wait(interval):
+                try:
+                    self.beat()
+                except Exception:  # a lost beat must not kill the run
+                    logger.exception("Heartbeat of SqlDb %s failed", self.pk)
+        finally:
+            connections[self.using].close()
+
+    def stop(self) -> None:
+        """End the thread and wait for it."""
+        self._stopped.set()
+        if self.is_alive():
+            self.join(timeout=30)

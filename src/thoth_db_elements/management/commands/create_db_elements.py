@@ -1,0 +1,168 @@
+"""``manage.py create_db_elements``: harvest databases from the command line.
+
+By default each database is claimed and queued on the configured runner,
+exactly as the admin action does. ``--sync`` runs the harvests in this
+process (a progress bar on a terminal), ``--json`` prints the reports, and
+the exit status is non-zero when a run failed or nothing could start.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, models
+
+from thoth_db_elements._fields import model_has_field
+from thoth_db_elements.catalogue import get_catalogue
+from thoth_db_elements.exceptions import DbElementsError
+from thoth_db_elements.runners.immediate import ImmediateRunner
+from thoth_db_elements.tasks import start_db_elements_creation
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the database elements (tables, columns, relationships) of SqlDb rows."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("databases", nargs="*", help="SqlDb ids or names.")
+        parser.add_argument("--all", action="store_true", help="Every SqlDb row.")
+        parser.add_argument(
+            "--sync", action="store_true", help="Run here, not on the queue."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print reports as JSON."
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Allow a run to delete more of the catalogue than DELETE_THRESHOLD.",
+        )
+        parser.add_argument("--workspace", default=None, help="Workspace id to log.")
+
+    def _select(
+        self, model: type[models.Model], options: dict[str, Any]
+    ) -> list[models.Model]:
+        manager = model._default_manager
+        if options["all"]:
+            return list(manager.order_by("pk"))
+        if not options["databases"]:
+            raise CommandError("Name at least one database (id or name), or use --all.")
+        rows: list[models.Model] = []
+        for ref in options["databases"]:
+            query = manager.filter(pk=int(ref)) if ref.isdigit() else manager.none()
+            if model_has_name(model):
+                query = query | manager.filter(name=ref)
+            found = list(query)
+            if not found:
+                raise CommandError(f"No database with id or name {ref!r}.")
+            rows.extend(r for r in found if r not in rows)
+        return rows
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            model = get_catalogue().sqldb
+        except DbElementsError as exc:
+            raise CommandError(str(exc)) from exc
+        rows = self._select(model, options)
+        runner = ImmediateRunner() if options["sync"] else None
+        bar = None
+        if options["sync"] and self.stderr.isatty() and not options["json"]:
+            bar = ProgressBar(model, [r.pk for r in rows], self.stderr)
+            bar.start()
+        try:
+            result = start_db_elements_creation(
+                rows,
+                workspace_id=options["workspace"],
+                force=options["force"],
+                runner=runner,
+            )
+        finally:
+            if bar is not None:
+                bar.stop()
+        for skipped in result.skipped:
+            self.stderr.write(f"Skipped {skipped.name}: {skipped.reason}")
+        failed = bool(result.skipped) and not result.started
+        reports: list[dict[str, Any]] = []
+        for started in result.started:
+            row = model._default_manager.get(pk=started.sqldb_id)
+            status = row.db_elements_status  # type: ignore[attr-defined]
+            report = getattr(row, "db_elements_report", None) or {}
+            reports.append(
+                {
+                    "sqldb_id": started.sqldb_id,
+                    "name": started.name,
+                    "task_id": started.task_id,
+                    "status": status,
+                    "report": report,
+                }
+            )
+            if options["sync"] and status != "COMPLETED":
+                failed = True
+            if not options["json"]:
+                self.stdout.write(
+                    self._summary(started.name, started.task_id, status, report)
+                )
+        if options["json"]:
+            self.stdout.write(json.dumps(reports, indent=2, default=str))
+        if failed:
+            raise CommandError(
+                "At least one database failed or could not start.", returncode=1
+            )
+
+    @staticmethod
+    def _summary(name: str, task_id: str, status: str, report: dict[str, Any]) -> str:
+        if not report:
+            return f"{name}: {status} (task {task_id})"
+        parts = [
+            f"{kind} {report[kind]['created']}+ {report[kind]['updated']}~ {report[kind]['deleted']}-"
+            for kind in ("tables", "columns", "relationships")
+        ]
+        error = f" - {report['error']}" if report.get("error") else ""
+        return f"{name}: {status} (task {task_id}) {', '.join(parts)}{error}"
+
+
+class ProgressBar(threading.Thread):
+    """Draws "[#####     ] 12/40 tables" on a terminal while --sync runs."""
+
+    def __init__(self, model: type[models.Model], ids: list[Any], out: Any) -> None:
+        super().__init__(daemon=True)
+        self.model, self.ids, self.out = model, ids, out
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        fields = ("name", "db_elements_progress_done", "db_elements_progress_total")
+        if not all(model_has_field(self.model, f) for f in fields[1:]):
+            return
+        try:
+            while not self._stop_event.wait(0.5):
+                row = (
+                    self.model._default_manager.filter(
+                        pk__in=self.ids, db_elements_status="RUNNING"
+                    )
+                    .values_list(*fields)
+                    .first()
+                )
+                if row and row[2]:
+                    name, done, total = row
+                    filled = int(30 * (done or 0) / total)
+                    bar = "#" * filled + " " * (30 - filled)
+                    self.out.write(
+                        f"\r{name}: [{bar}] {done}/{total} tables", ending=""
+                    )
+                    self.out.flush()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+        self.out.write("")
+
+
+def model_has_name(model: type[models.Model]) -> bool:
+    """Whether the SqlDb model has a ``name`` field to select by."""
+    return any(f.name == "name" for f in model._meta.get_fields())

@@ -1,0 +1,407 @@
+"""Starting harvests in the background and running them in a worker.
+
+* ``start_db_elements_creation`` claims each database atomically, stores a
+  task id of its own on the row and queues one job per database when the
+  surrounding transaction commits. It tells which databases started and
+  which were skipped, and why.
+* ``start_async_db_elements_creation`` is the seed's entry point on top of it.
+* ``AsyncDbElementsTask`` is what the worker runs for one database: it
+  ignores deliveries that are not the row's current task, beats, logs to its
+  own file, harvests, and records COMPLETED or FAILED with the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.apps import apps
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ._fields import model_has_field, present_fields
+from .conf import app_settings
+from .connection import redact
+from .exceptions import DbElementsError, HarvestCancelledError
+from .harvest import create_db_elements
+from .heartbeat import CANCELLED, Heartbeat
+from .logging import open_run_log, scrub
+from .models import TaskStatus
+from .report import HarvestReport
+from .runners import Job, TaskRunner, get_runner
+from .validation import (
+    MESSAGE_RUNNING,
+    check_sqldb_db_elements_can_start,
+    claim_sqldb_db_elements_task,
+)
+
+__all__ = [
+    "TASK_FUNCTION",
+    "AsyncDbElementsTask",
+    "SkippedDatabase",
+    "StartResult",
+    "StartedDatabase",
+    "request_cancel_sqldb_db_elements_task",
+    "run_db_elements_task",
+    "start_async_db_elements_creation",
+    "start_db_elements_creation",
+]
+
+logger = logging.getLogger(__name__)
+
+#: What the runner calls in the worker.
+TASK_FUNCTION = "thoth_db_elements.tasks.run_db_elements_task"
+
+
+@dataclass(frozen=True, slots=True)
+class StartedDatabase:
+    """A database whose harvest was queued, with the task id on its row."""
+
+    sqldb_id: Any
+    name: str
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedDatabase:
+    """A database that was not started, and the reason (the seed's messages)."""
+
+    sqldb_id: Any
+    name: str
+    reason: str
+
+
+@dataclass(slots=True)
+class StartResult:
+    """Outcome of a start request: ``batch_id`` prefixes every task id."""
+
+    batch_id: str
+    started: list[StartedDatabase] = field(default_factory=list)
+    skipped: list[SkippedDatabase] = field(default_factory=list)
+
+
+def _sqldb_model(model: type[models.Model] | str | None) -> type[models.Model]:
+    if isinstance(model, str):
+        return apps.get_model(model)
+    if model is not None:
+        return model
+    from .catalogue import get_catalogue
+
+    return get_catalogue().sqldb
+
+
+def _resolve(
+    sql_dbs: Iterable[models.Model | Any], model: type[models.Model]
+) -> tuple[list[models.Model], list[Any]]:
+    """Instances for ``sql_dbs`` (instances or keys), and the keys not found."""
+    rows: list[models.Model] = []
+    keys: list[Any] = []
+    for item in sql_dbs:
+        if isinstance(item, models.Model):
+            rows.append(item)
+        else:
+            keys.append(item)
+    if not keys:
+        return rows, []
+    found = {str(r.pk): r for r in model._default_manager.filter(pk__in=keys)}
+    rows.extend(found[str(k)] for k in keys if str(k) in found)
+    return rows, [k for k in keys if str(k) not in found]
+
+
+def start_db_elements_creation(
+    sql_dbs: Iterable[models.Model | Any],
+    *,
+    workspace_id: Any = None,
+    user_id: Any = None,
+    force: bool = False,
+    runner: TaskRunner | None = None,
+    model: type[models.Model] | str | None = None,
+) -> StartResult:
+    """Claim and queue one harvest per database; see ``StartResult``.
+
+    ``sql_dbs`` holds model instances or primary keys. Unknown keys are
+    skipped with the reason "Not found". Jobs are queued on commit of the
+    caller's transaction (at once in autocommit mode) and carry ids only.
+    """
+    runner = runner or get_runner()
+    sqldb_model = _sqldb_model(model)
+    result = StartResult(batch_id=uuid.uuid4().hex[:12])
+    rows, missing = _resolve(sql_dbs, sqldb_model)
+    result.skipped.extend(
+        SkippedDatabase(key, str(key), "Not found") for key in missing
+    )
+    for row in rows:
+        can_start, reason = check_sqldb_db_elements_can_start(row)
+        task_id = f"{result.batch_id}-{row.pk}"
+        if not can_start:
+            result.skipped.append(
+                SkippedDatabase(row.pk, str(getattr(row, "name", row)), reason)
+            )
+            continue
+        if not claim_sqldb_db_elements_task(row, task_id):
+            result.skipped.append(
+                SkippedDatabase(row.pk, str(getattr(row, "name", row)), MESSAGE_RUNNING)
+            )
+            continue
+        result.started.append(
+            StartedDatabase(row.pk, str(getattr(row, "name", row)), task_id)
+        )
+        job = Job(
+            function=TASK_FUNCTION,
+            args=(row.pk, task_id),
+            kwargs={
+                "workspace_id": workspace_id,
+                "user_id": user_id,
+                "force": force,
+                "model": row._meta.label,
+            },
+            name=f"db_elements_db_{row.pk}_{task_id}",
+        )
+        using = row._state.db or "default"
+        transaction.on_commit(partial(_enqueue, runner, job, row, task_id), using=using)
+    return result
+
+
+def _enqueue(runner: TaskRunner, job: Job, row: models.Model, task_id: str) -> None:
+    try:
+        backend_id = runner.enqueue(job)
+    except Exception as exc:
+        message = f"Could not queue the task: {scrub(str(exc))}"
+        logger.error("SqlDb %s: %s", row.pk, message)
+        _finish(
+            type(row), row.pk, task_id, TaskStatus.FAILED, row._state.db, error=message
+        )
+        return
+    logger.info(
+        "Queued db_elements task %s for SqlDb %s (%s)", task_id, row.pk, backend_id
+    )
+
+
+def start_async_db_elements_creation(
+    workspace_id: Any, sqldb_ids: Iterable[Any], user_id: Any = None
+) -> str:
+    """The seed's entry point: start every database that can start.
+
+    Returns the batch id: each started database's own task id is
+    ``"<batch id>-<database id>"`` and is stored in ``db_elements_task_id``.
+    """
+    return start_db_elements_creation(
+        sqldb_ids, workspace_id=workspace_id, user_id=user_id
+    ).batch_id
+
+
+def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
+    """Ask a RUNNING task to stop at its next step; True if the flag was set.
+
+    Needs the ``db_elements_cancel_requested`` field (``DbElementsTaskMixin``).
+    """
+    if not model_has_field(sql_db, "db_elements_cancel_requested"):
+        return False
+    updated = (
+        type(sql_db)
+        ._default_manager.using(sql_db._state.db or "default")
+        .filter(pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING)
+        .update(db_elements_cancel_requested=True)
+    )
+    return updated == 1
+
+
+def _finish(
+    model: type[models.Model],
+    pk: Any,
+    task_id: str,
+    status: str,
+    using: str | None,
+    *,
+    error: str = "",
+    report: dict[str, Any] | None = None,
+    log_file: str | None = None,
+) -> bool:
+    """Record the end of run ``task_id``; False if the row is no longer its own."""
+    values: dict[str, Any] = {
+        "db_elements_status": status,
+        "db_elements_end_time": timezone.now(),
+    }
+    optional: dict[str, Any] = {
+        "db_elements_error": error,
+        "db_elements_cancel_requested": False,
+    }
+    if report is not None:
+        optional["db_elements_report"] = report
+    if report is not None and status == TaskStatus.COMPLETED:
+        tables = report["tables"]
+        done = tables["created"] + tables["updated"] + tables["unchanged"]
+        optional["db_elements_progress_done"] = done
+        optional["db_elements_progress_total"] = done
+    if log_file is not None:
+        optional["db_elements_log_file"] = log_file
+    values.update(present_fields(model, optional))
+    return (
+        model._default_manager.using(using or "default")
+        .filter(
+            pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
+        )
+        .update(**values)
+        == 1
+    )
+
+
+class AsyncDbElementsTask:
+    """Harvest one database in a worker: tables, then columns, then relationships."""
+
+    def __init__(
+        self,
+        sqldb_id: Any,
+        task_id: str,
+        *,
+        workspace_id: Any = None,
+        user_id: Any = None,
+        force: bool = False,
+        model: type[models.Model] | str | None = None,
+    ) -> None:
+        self.sqldb_id = sqldb_id
+        self.task_id = task_id
+        self.workspace_id = workspace_id
+        self.user_id = user_id
+        self.force = force
+        self.model = _sqldb_model(model)
+
+    def _take(self) -> models.Model | None:
+        """The row, if this delivery may run it; None for a duplicate or late one.
+
+        The row must be RUNNING under this task id. With a heartbeat field the
+        take-over is one conditional UPDATE that succeeds only when no live
+        worker beats for this run: a second delivery while the first runs is
+        ignored, while a redelivery after a dead worker recovers the run.
+        """
+        mine = self.model._default_manager.filter(
+            pk=self.sqldb_id,
+            db_elements_task_id=self.task_id,
+            db_elements_status=TaskStatus.RUNNING,
+        )
+        if model_has_field(self.model, "db_elements_heartbeat"):
+            now = timezone.now()
+            window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
+            free = Q(db_elements_heartbeat__isnull=True) | Q(
+                db_elements_heartbeat__lt=now - window
+            )
+            if mine.filter(free).update(db_elements_heartbeat=now) != 1:
+                return None
+        return mine.first()
+
+    def run(self) -> dict[str, Any]:
+        """Run the harvest; returns the report as a dict (stored by the broker)."""
+        sql_db = self._take()
+        if sql_db is None:
+            logger.warning(
+                "Ignoring delivery of task %s for SqlDb %s: not its current run",
+                self.task_id,
+                self.sqldb_id,
+            )
+            return {
+                "status": "ignored",
+                "task_id": self.task_id,
+                "sqldb_id": self.sqldb_id,
+            }
+        using = sql_db._state.db or "default"
+        heartbeat = Heartbeat(self.model, sql_db.pk, self.task_id, using)
+        heartbeat.beat()  # a cancel requested while queued stops the run here
+        heartbeat.start()
+        password = str(getattr(sql_db, "password", "") or "")
+        started = datetime.now()
+        report = HarvestReport(sqldb_id=sql_db.pk)
+        status, error = TaskStatus.FAILED, ""
+        clock = time.monotonic()
+        with open_run_log(
+            sql_db.pk, self.workspace_id, started=started, secrets=(password,)
+        ) as run_log:
+            log = run_log.logger
+            log.info(
+                "Starting database elements creation for SqlDb %s (%s)",
+                sql_db.pk,
+                sql_db,
+            )
+            log.info(
+                "Task %s, workspace %s, user %s, worker pid %s on %s",
+                self.task_id,
+                self.workspace_id,
+                self.user_id,
+                os.getpid(),
+                socket.gethostname(),
+            )
+
+            def checkpoint(done: int, total: int) -> None:
+                heartbeat.done, heartbeat.total = done, total
+                if heartbeat.stop_reason:
+                    raise HarvestCancelledError(heartbeat.stop_reason)
+
+            try:
+                checkpoint(0, 0)
+                report = create_db_elements(
+                    sql_db, force=self.force, checkpoint=checkpoint, log=log
+                )
+                checkpoint(report.tables.total, report.tables.total)
+                status = TaskStatus.COMPLETED
+            except HarvestCancelledError as exc:
+                error = str(exc) or CANCELLED
+                log.warning("Stopped: %s; the catalogue was left as it was", error)
+            except DbElementsError as exc:
+                error = redact(str(exc), password)
+                log.error("Failed: %s", error)
+            except Exception as exc:
+                error = redact(f"{type(exc).__name__}: {exc}", password)
+                log.exception("Failed with an unexpected error: %s", error)
+            finally:
+                heartbeat.stop()
+            report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
+            report.error = scrub(error, (password,))
+            report.duration_seconds = time.monotonic() - clock
+            recorded = _finish(
+                self.model,
+                sql_db.pk,
+                self.task_id,
+                status,
+                using,
+                error=report.error,
+                report=report.to_dict(),
+                log_file=run_log.path.name,
+            )
+            if recorded:
+                log.info(
+                    "Finished with status %s in %.1f s", status, report.duration_seconds
+                )
+            else:
+                log.warning(
+                    "Finished as %s, but the row was reset meanwhile: not recorded",
+                    status,
+                )
+        return report.to_dict()
+
+
+def run_db_elements_task(
+    sqldb_id: Any,
+    task_id: str,
+    *,
+    workspace_id: Any = None,
+    user_id: Any = None,
+    force: bool = False,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """Worker entry point (plain arguments only): run ``AsyncDbElementsTask``."""
+    return AsyncDbElementsTask(
+        sqldb_id,
+        task_id,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        force=force,
+        model=model,
+    ).run()

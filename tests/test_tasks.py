@@ -1,0 +1,245 @@
+"""The background path, run in-process: claim, deliver, harvest, record."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from catalog.models import SqlColumn, SqlDb, SqlTable
+from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.runners.base import Job
+from thoth_db_elements.runners.immediate import ImmediateRunner
+from thoth_db_elements.tasks import (
+    TASK_FUNCTION,
+    request_cancel_sqldb_db_elements_task,
+    run_db_elements_task,
+    start_async_db_elements_creation,
+    start_db_elements_creation,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IMMEDIATE = "thoth_db_elements.runners.immediate.ImmediateRunner"
+LOG_NAME = re.compile(r"^db_elements_(ws_\d+|no_workspace)_db_(\d+)_\d{8}_\d{6}\.log$")
+
+
+class RecordingRunner:
+    """Keeps jobs instead of running them (to deliver them by hand)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def enqueue(self, job: Job) -> str:
+        self.jobs.append(job)
+        return f"backend-{len(self.jobs)}"
+
+    def is_active(self, backend_id: str) -> bool | None:
+        return None
+
+    def cancel(self, backend_id: str) -> bool:
+        return False
+
+
+def make_source(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL);
+            CREATE TABLE orders (
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL REFERENCES customers (id),
+                total DECIMAL(10, 2)
+            );
+            """
+        )
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> SqlDb:
+    path = make_source(tmp_path / "shop.sqlite")
+    return SqlDb.objects.create(
+        name="shop", db_type="SQLite", db_name=str(path), password="hunter2-secret"
+    )
+
+
+def deliver(job: Job) -> dict[str, Any]:
+    assert job.function == TASK_FUNCTION
+    return run_db_elements_task(*job.args, **job.kwargs)
+
+
+def test_immediate_run_completes_and_logs(source: SqlDb, log_dir: Path) -> None:
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=IMMEDIATE):
+        batch = start_async_db_elements_creation(7, [source.pk], 3)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_task_id == f"{batch}-{source.pk}"
+    assert source.db_elements_end_time is not None
+    assert source.db_elements_error == ""
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert source.db_elements_report["relationships"]["created"] == 1
+    assert sorted(
+        SqlTable.objects.filter(sql_db=source).values_list("name", flat=True)
+    ) == [
+        "customers",
+        "orders",
+    ]
+    match = LOG_NAME.match(source.db_elements_log_file)
+    assert match is not None
+    assert match.groups() == ("ws_7", str(source.pk))
+    text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()
+    assert " - thoth_db_elements.runs.db_" in text
+    assert " - INFO - Starting database elements creation" in text
+    assert "workspace 7, user 3" in text
+    assert "Tables: 2 created" in text
+    assert "Finished with status COMPLETED" in text
+    assert "hunter2-secret" not in text
+
+
+def test_no_workspace_in_log_name(source: SqlDb, log_dir: Path) -> None:
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    assert source.db_elements_log_file.startswith(
+        f"db_elements_no_workspace_db_{source.pk}_"
+    )
+
+
+def test_failure_is_recorded_with_its_reason(log_dir: Path) -> None:
+    db = SqlDb.objects.create(
+        name="broken",
+        db_type="PostgreSQL",
+        db_host="127.0.0.1",
+        db_port=1,
+        db_name="x",
+        user_name="u",
+        password="hunter2-secret",
+    )
+    start_db_elements_creation([db], runner=ImmediateRunner())
+    db.refresh_from_db()
+    assert db.db_elements_status == TaskStatus.FAILED
+    assert db.db_elements_error.startswith(
+        "Cannot connect to postgresql://127.0.0.1:1/x"
+    )
+    assert db.db_elements_report["status"] == "failed"
+    text = (log_dir / "db_elements" / db.db_elements_log_file).read_text()
+    assert "ERROR - Failed: Cannot connect" in text
+    assert "hunter2-secret" not in text + str(db.db_elements_report)
+
+
+def test_unsupported_type_fails_cleanly(log_dir: Path) -> None:
+    db = SqlDb.objects.create(name="ifx", db_type="Informix", db_host="h", db_name="d")
+    start_db_elements_creation([db], runner=ImmediateRunner())
+    db.refresh_from_db()
+    assert db.db_elements_status == TaskStatus.FAILED
+    assert "configure a URL hook" in db.db_elements_error
+
+
+def test_each_database_gets_its_own_task_and_skips_are_explained(
+    source: SqlDb, log_dir: Path
+) -> None:
+    busy = SqlDb.objects.create(name="busy", db_type="SQLite", db_name=source.db_name)
+    runner = RecordingRunner()
+    start_db_elements_creation([busy], runner=runner)
+    result = start_db_elements_creation([source.pk, busy.pk, 999_999], runner=runner)
+    assert [s.sqldb_id for s in result.started] == [source.pk]
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("999999", "Not found"),
+        ("busy", "A database elements creation task is currently running"),
+    ]
+    assert len(runner.jobs) == 2
+    assert runner.jobs[0].args[1] != runner.jobs[1].args[1]
+    for job in runner.jobs:
+        assert "hunter2-secret" not in repr(job)
+        assert all(isinstance(a, int | str) for a in job.args)
+
+
+def test_redelivery_of_a_finished_task_is_ignored(source: SqlDb, log_dir: Path) -> None:
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    assert deliver(job)["status"] == "completed"
+    SqlTable.objects.filter(sql_db=source).update(description="curated")
+    assert deliver(job)["status"] == "ignored"
+    assert set(
+        SqlTable.objects.filter(sql_db=source).values_list("description", flat=True)
+    ) == {"curated"}
+
+
+def test_duplicate_delivery_while_running_is_ignored(
+    source: SqlDb, log_dir: Path
+) -> None:
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    from django.utils import timezone
+
+    # A live worker beats for this run: a second delivery must not start.
+    SqlDb.objects.filter(pk=source.pk).update(db_elements_heartbeat=timezone.now())
+    assert deliver(job)["status"] == "ignored"
+    assert not SqlTable.objects.filter(sql_db=source).exists()
+
+
+def test_redelivery_after_a_dead_worker_recovers(source: SqlDb, log_dir: Path) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    SqlDb.objects.filter(pk=source.pk).update(
+        db_elements_heartbeat=timezone.now() - timedelta(minutes=30)
+    )
+    assert deliver(job)["status"] == "completed"
+
+
+def test_stale_task_id_is_ignored(source: SqlDb, log_dir: Path) -> None:
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    from thoth_db_elements.validation import force_reset_sqldb_db_elements_task_status
+
+    force_reset_sqldb_db_elements_task_status(SqlDb.objects.get(pk=source.pk))
+    assert deliver(job)["status"] == "ignored"
+    assert SqlDb.objects.get(pk=source.pk).db_elements_status == TaskStatus.IDLE
+
+
+def test_cancel_before_the_run_starts_leaves_the_catalogue(
+    source: SqlDb, log_dir: Path
+) -> None:
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    SqlColumn.objects.filter(sql_table__sql_db=source).update(column_description="kept")
+    before = list(SqlColumn.objects.order_by("pk").values())
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    assert (
+        request_cancel_sqldb_db_elements_task(SqlDb.objects.get(pk=source.pk)) is True
+    )
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.05):
+        deliver(runner.jobs[0])
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error == "Cancelled"
+    assert list(SqlColumn.objects.order_by("pk").values()) == before
+
+
+def test_cancel_only_applies_to_running_rows(source: SqlDb) -> None:
+    assert request_cancel_sqldb_db_elements_task(source) is False
+
+
+def test_enqueue_failure_marks_the_row_failed(source: SqlDb) -> None:
+    class BrokenRunner(RecordingRunner):
+        def enqueue(self, job: Job) -> str:
+            raise ConnectionError("broker at redis://:topsecret@127.0.0.1:1/0 is down")
+
+    start_db_elements_creation([source], runner=BrokenRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error.startswith("Could not queue the task")
+    assert "topsecret" not in source.db_elements_error
