@@ -15,7 +15,7 @@ PG_URL = os.environ.get(
     "TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 MARIADB_URL = os.environ.get(
-    "TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+    "TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -9,6 +9,7 @@ what people recognise and what the snapshot keeps. Each function returns
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -64,6 +65,12 @@ _SQLITE = sa.text(
 )
 
 
+_SQLITE_NAMES = sa.text(
+    "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
+)
+_SQLITE_ONE = sa.text("SELECT name, type FROM pragma_table_info(:name)")
+
+
 def read_raw_types(
     connection: Connection, schema: str
 ) -> dict[tuple[str, str], RawType]:
@@ -78,9 +85,26 @@ def read_raw_types(
         rows = connection.execute(_MYSQL, {"schema": schema})
         return {(t, c): RawType(str(raw)) for t, c, raw in rows}
     if dialect == "sqlite" and schema == "main":
-        rows = connection.execute(_SQLITE)
-        return {(t, c): RawType(str(raw or "")) for t, c, raw in rows}
+        return _sqlite_raw_types(connection)
     return {}
+
+
+def _sqlite_raw_types(connection: Connection) -> dict[tuple[str, str], RawType]:
+    rows: list[tuple[Any, Any, Any]]
+    try:
+        rows = [tuple(row) for row in connection.execute(_SQLITE)]
+    except sa.exc.OperationalError:
+        # A broken view (its table dropped) fails the joined query: read the
+        # objects one by one and leave the broken ones to the reader.
+        rows = []
+        names = connection.execute(_SQLITE_NAMES).scalars().all()
+        for name in names:
+            try:
+                info = connection.execute(_SQLITE_ONE, {"name": name}).all()
+            except sa.exc.OperationalError:
+                continue
+            rows.extend((name, column, raw) for column, raw in info)
+    return {(t, c): RawType(str(raw or "")) for t, c, raw in rows}
 
 
 def partitions(connection: Connection, schema: str) -> set[str]:

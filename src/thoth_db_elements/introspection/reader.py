@@ -125,10 +125,7 @@ class _Reader:
         wanted = tables + views
         columns = insp.get_multi_columns(schema=arg, kind=kind, filter_names=wanted)
         pks = insp.get_multi_pk_constraint(schema=arg, filter_names=tables)
-        fk_options: dict[str, Any] = {}
-        if self.dialect == "postgresql":
-            fk_options["postgresql_ignore_search_path"] = True
-        fks = insp.get_multi_foreign_keys(schema=arg, filter_names=tables, **fk_options)
+        fks = insp.get_multi_foreign_keys(schema=arg, filter_names=tables)
         uniques = insp.get_multi_unique_constraints(schema=arg, filter_names=tables)
         comments = self._multi_comments(arg, kind, wanted)
         result: dict[str, dict[str, Any]] = {}
@@ -156,18 +153,13 @@ class _Reader:
 
     def _single(self, arg: str | None, name: str, is_view: bool) -> dict[str, Any]:
         insp = self.inspector
-        fk_options: dict[str, Any] = {}
-        if self.dialect == "postgresql":
-            fk_options["postgresql_ignore_search_path"] = True
         comment = None
         if self.connection.dialect.supports_comments:
             comment = insp.get_table_comment(name, schema=arg).get("text")
         return {
             "columns": insp.get_columns(name, schema=arg),
             "pk": {} if is_view else insp.get_pk_constraint(name, schema=arg),
-            "fks": []
-            if is_view
-            else insp.get_foreign_keys(name, schema=arg, **fk_options),
+            "fks": [] if is_view else insp.get_foreign_keys(name, schema=arg),
             "uniques": [] if is_view else insp.get_unique_constraints(name, schema=arg),
             "comment": comment,
         }
@@ -228,7 +220,9 @@ class _Reader:
                 base_type=raw_type.base_type,
                 is_enum=raw_type.is_enum,
             ),
-            nullable=bool(column.get("nullable", True)),
+            # Primary-key columns cannot hold NULL whatever the catalogue says
+            # (SQLite reports its INTEGER PRIMARY KEY as nullable).
+            nullable=bool(column.get("nullable", True)) and name not in pk_columns,
             default=None if default is None else str(default),
             comment=_text_or_none(column.get("comment")),
             primary_key_position=pk_columns.index(name) + 1
@@ -242,8 +236,14 @@ class _Reader:
     ) -> tuple[ForeignKeySnapshot, ...]:
         keys = []
         for fk in fks:
-            referred_schema = fk.get("referred_schema")
-            if referred_schema in (None, "", schema):
+            referred_schema = fk.get("referred_schema") or None
+            if referred_schema is None and self.dialect == "postgresql":
+                # PostgreSQL leaves out the schema of a target on the search
+                # path, which is the default schema, not necessarily ours.
+                # (``postgresql_ignore_search_path`` is worse: it names the
+                # constraint's own schema for such targets.)
+                referred_schema = self.inspector.default_schema_name
+            if referred_schema in (None, schema):
                 referred_schema = None
             keys.append(
                 ForeignKeySnapshot(

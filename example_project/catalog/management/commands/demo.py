@@ -120,7 +120,7 @@ class Command(BaseCommand):
         )
         if sql_db.db_elements_log_file:
             self.stdout.write(
-                f"Log file: {run_log_dir() / sql_db.db_elements_log_file}"
+                f"Log file: {(run_log_dir() / sql_db.db_elements_log_file).resolve()}"
             )
         self.stdout.write(
             "See the result in the admin: python example_project/manage.py runserver, "
