@@ -18,6 +18,8 @@ from sqlalchemy.pool import NullPool
 
 from tests.services import MARIADB_URL, PG_URL
 
+__all__ = ["MARIADB_URL", "PG_URL"]
+
 LONG_PG = "long_" + "x" * 58  # 63 characters, PostgreSQL's limit
 LONG_MARIADB = "long_" + "y" * 59  # 64 characters, MariaDB's limit
 

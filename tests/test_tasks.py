@@ -243,3 +243,75 @@ def test_enqueue_failure_marks_the_row_failed(source: SqlDb) -> None:
     assert source.db_elements_status == TaskStatus.FAILED
     assert source.db_elements_error.startswith("Could not queue the task")
     assert "topsecret" not in source.db_elements_error
+
+
+def open_fds() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_run_log_handlers_are_closed(source: SqlDb, log_dir: Path) -> None:
+    import logging
+
+    start_db_elements_creation([source], runner=ImmediateRunner())  # warm-up imports
+    before = open_fds()
+    for _ in range(5):
+        start_db_elements_creation([source], runner=ImmediateRunner())
+    assert open_fds() == before
+    run_logger = logging.getLogger(f"thoth_db_elements.runs.db_{source.pk}")
+    assert run_logger.handlers == []
+    assert run_logger.filters == []
+    for path in (log_dir / "db_elements").iterdir():
+        assert path.stat().st_mode & 0o007 == 0  # not world-readable
+
+
+@pytest.mark.skipif(
+    __import__("django").VERSION < (6, 0), reason="django.tasks needs Django 6.0+"
+)
+def test_django_tasks_runner(source: SqlDb, log_dir: Path) -> None:
+    from thoth_db_elements.runners.django_tasks import DjangoTasksRunner
+
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=tasks):
+        result = start_db_elements_creation([source], runner=DjangoTasksRunner())
+    assert result.started
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert DjangoTasksRunner().is_active("x") is None
+    assert DjangoTasksRunner().cancel("x") is False
+
+
+def test_get_runner_follows_the_setting() -> None:
+    from thoth_db_elements.exceptions import ConfigurationError
+    from thoth_db_elements.runners import get_runner
+    from thoth_db_elements.runners.django_q import DjangoQRunner
+
+    assert isinstance(get_runner(), DjangoQRunner)
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=IMMEDIATE):
+        assert isinstance(get_runner(), ImmediateRunner)
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER="nowhere.Runner"):
+        with pytest.raises(ConfigurationError, match="cannot be imported"):
+            get_runner()
+    with override_settings(
+        THOTH_DB_ELEMENTS_RUNNER="thoth_db_elements.models.TaskStatus"
+    ):
+        with pytest.raises(ConfigurationError, match="not a task runner"):
+            get_runner()
+
+
+def test_django_q_runner_queues_ids_only(source: SqlDb) -> None:
+    from django_q.models import OrmQ
+
+    from thoth_db_elements.runners.django_q import DjangoQRunner
+
+    runner = DjangoQRunner()
+    result = start_db_elements_creation([source], runner=runner, workspace_id=2)
+    [queued] = OrmQ.objects.all()
+    task = queued.task
+    assert task["func"] == TASK_FUNCTION
+    assert task["args"] == (source.pk, result.started[0].task_id)
+    assert "hunter2-secret" not in repr(task)
+    assert "timeout" not in task
+    assert runner.is_active(queued.task_id()) is True
+    assert runner.cancel(queued.task_id()) is True
+    assert runner.cancel(queued.task_id()) is False
+    assert runner.is_active(queued.task_id()) is None

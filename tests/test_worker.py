@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
+from tests import quirks
 from tests.cluster import Cluster, run_cli, wait_for, worker_env
-from tests.services import REDIS_URL, probe
+from tests.services import REDIS_URL, probe, require_mariadb, require_postgres
 from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.tasks import (
     request_cancel_sqldb_db_elements_task,
@@ -26,6 +28,7 @@ from thoth_db_elements.validation import check_sqldb_db_elements_can_start, is_s
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 SECRET = "hunter2-Secret!"
+READER = "thoth_worker_reader"
 
 
 def make_sqlite(path: Path, tables: int, columns: int = 8) -> Path:
@@ -88,14 +91,61 @@ def task_rows_mention_secret() -> bool:
     from django_q.models import OrmQ, Task
 
     stored = [repr((t.args, t.kwargs, t.result)) for t in Task.objects.all()]
-    stored += [repr(q.task()) for q in OrmQ.objects.all()]
+    stored += [repr(q.task) for q in OrmQ.objects.all()]
     return any(SECRET in s for s in stored)
 
 
+@pytest.fixture(scope="module")
+def server_sources() -> Iterator[list[tuple[str, str, str]]]:
+    """A quirk database on this machine's PostgreSQL and one on MariaDB."""
+    require_postgres()
+    require_mariadb()
+    pg_name, pg_url = quirks.fresh_pg_database()
+    maria_name, maria_url = quirks.fresh_mariadb_database()
+    try:
+        quirks.run_script(pg_url, quirks.PG_QUIRKS)
+        quirks.run_script(maria_url, quirks.MARIADB_QUIRKS)
+        # A reader that needs the secret password, so leaks can be looked for.
+        quirks.run_script(
+            maria_url,
+            [
+                f"CREATE USER '{READER}'@'%' IDENTIFIED BY '{SECRET}'",
+                f"GRANT SELECT, SHOW VIEW ON `{maria_name}`.* TO '{READER}'@'%'",
+            ],
+        )
+        maria_url = (
+            make_url(maria_url)
+            .set(username=READER)
+            .render_as_string(hide_password=False)
+        )
+        yield [("PostgreSQL", pg_url, "8"), ("MariaDB", maria_url, "7")]
+    finally:
+        quirks.drop_pg_database(pg_name)
+        quirks.drop_mariadb_database(maria_name)
+        quirks.run_script(quirks.MARIADB_URL, [f"DROP USER IF EXISTS '{READER}'@'%'"])
+
+
+def server_db(db_type: str, url: str) -> SqlDb:
+    parsed = make_url(url)
+    return SqlDb.objects.create(
+        name=db_type,
+        db_type=db_type,
+        db_host=parsed.host or "",
+        db_port=parsed.port,
+        db_name=parsed.database or "",
+        user_name=parsed.username or "",
+        password=SECRET,
+    )
+
+
 def test_orm_broker_cluster_harvests_and_logs(
-    tmp_path: Path, logs: Path, clusters: list[Cluster]
+    tmp_path: Path,
+    logs: Path,
+    clusters: list[Cluster],
+    server_sources: list[tuple[str, str, str]],
 ) -> None:
     good = sqlite_db(make_sqlite(tmp_path / "good.sqlite", 12))
+    servers = [(server_db(t, u), int(n)) for t, u, n in server_sources]
     bad = SqlDb.objects.create(
         name="bad",
         db_type="PostgreSQL",
@@ -105,46 +155,70 @@ def test_orm_broker_cluster_harvests_and_logs(
         user_name="u",
         password=SECRET,
     )
+    everything = [good, bad, *(db for db, _ in servers)]
     clusters.append(Cluster(worker_env(logs), tmp_path / "cluster.log"))
-    result = start_db_elements_creation([good, bad], workspace_id=4, user_id=9)
-    assert len(result.started) == 2
+    result = start_db_elements_creation(everything, workspace_id=4, user_id=9)
+    assert len(result.started) == 4
     wait_for(
         lambda: status(good) == TaskStatus.RUNNING or finished(good), 10, "RUNNING"
     )
-    wait_for(lambda: finished(good, bad), 90, "both runs to finish")
+    wait_for(lambda: finished(*everything), 90, "all runs to finish")
     good.refresh_from_db()
     bad.refresh_from_db()
     assert good.db_elements_status == TaskStatus.COMPLETED, good.db_elements_error
     assert SqlTable.objects.filter(sql_db=good).count() == 12
     assert SqlColumn.objects.filter(sql_table__sql_db=good).count() == 12 * 9 + 11
+    for db, tables in servers:
+        db.refresh_from_db()
+        assert db.db_elements_status == TaskStatus.COMPLETED, db.db_elements_error
+        assert SqlTable.objects.filter(sql_db=db).count() == tables
+        text = (logs / "db_elements" / db.db_elements_log_file).read_text()
+        assert f"Tables: {tables} created" in text
     assert re.fullmatch(
         rf"db_elements_ws_4_db_{good.pk}_\d{{8}}_\d{{6}}\.log",
         good.db_elements_log_file,
     )
     text = (logs / "db_elements" / good.db_elements_log_file).read_text()
     assert "Starting database elements creation" in text
+    assert "workspace 4, user 9" in text
     assert "Finished with status COMPLETED" in text
     assert bad.db_elements_status == TaskStatus.FAILED
     assert bad.db_elements_error.startswith(
         "Cannot connect to postgresql://127.0.0.1:1/x"
+    )
+    assert (
+        "ERROR - Failed: Cannot connect"
+        in (logs / "db_elements" / bad.db_elements_log_file).read_text()
     )
     assert grep_secret(logs, tmp_path / "cluster.log") == []
     assert not task_rows_mention_secret()
 
 
 def test_redis_broker_via_the_cli(
-    tmp_path: Path, logs: Path, clusters: list[Cluster]
+    tmp_path: Path,
+    logs: Path,
+    clusters: list[Cluster],
+    server_sources: list[tuple[str, str, str]],
 ) -> None:
     probe("Redis", lambda: __import__("redis").Redis.from_url(REDIS_URL).ping())
     dbs = [
         sqlite_db(make_sqlite(tmp_path / f"r{n}.sqlite", 5), name=f"r{n}")
         for n in range(3)
     ]
+    servers = [(server_db(t, u), int(n)) for t, u, n in server_sources]
     env = worker_env(logs, redis_url=REDIS_URL, queue=f"thoth-{uuid.uuid4().hex[:8]}")
     clusters.append(Cluster(env, tmp_path / "cluster.log"))
-    cli = run_cli(env, *[str(db.pk) for db in dbs])
+    cli = run_cli(env, *[str(db.pk) for db in dbs], *[str(db.pk) for db, _ in servers])
     assert cli.returncode == 0, cli.stderr
-    wait_for(lambda: finished(*dbs), 90, "the Redis cluster to harvest")
+    wait_for(
+        lambda: finished(*dbs, *(db for db, _ in servers)),
+        90,
+        "the Redis cluster to harvest",
+    )
+    for db, tables in servers:
+        db.refresh_from_db()
+        assert db.db_elements_status == TaskStatus.COMPLETED, db.db_elements_error
+        assert SqlTable.objects.filter(sql_db=db).count() == tables
     for db in dbs:
         db.refresh_from_db()
         assert db.db_elements_status == TaskStatus.COMPLETED, db.db_elements_error

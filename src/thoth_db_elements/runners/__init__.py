@@ -25,6 +25,10 @@ def get_runner() -> TaskRunner:
         raise ConfigurationError(
             f"{PREFIX}RUNNER = {path!r} cannot be imported."
         ) from exc
+    if not isinstance(runner_class, type) or not callable(
+        getattr(runner_class, "enqueue", None)
+    ):
+        raise ConfigurationError(f"{PREFIX}RUNNER = {path!r} is not a task runner.")
     runner = runner_class()
     if not isinstance(runner, TaskRunner):
         raise ConfigurationError(f"{PREFIX}RUNNER = {path!r} is not a task runner.")
