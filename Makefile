@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 RUNTIME_STAMP := $(VENV)/.runtime
 
-.PHONY: install demo test lint typecheck tox package-check ci clean
+.PHONY: install demo test screenshots lint tox package-check clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ install: $(STAMP)
 ## harvested databases on this machine's SQLite, PostgreSQL and MariaDB.
 test: $(STAMP)
 	$(PY) -m pytest
+
+## Refresh the admin screenshots in docs/img from the browser test.
+screenshots: $(STAMP)
+	SCREENSHOT_DIR=docs/img $(PY) -m pytest tests/test_browser.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -28,7 +28,7 @@ from thoth_db_elements.validation import check_sqldb_db_elements_can_start, is_s
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 SECRET = "hunter2-Secret!"
-READER = "thoth_worker_reader"
+READER = f"thoth_reader_{uuid.uuid4().hex[:8]}"
 
 
 def make_sqlite(path: Path, tables: int, columns: int = 8) -> Path:

@@ -235,6 +235,10 @@ class DbElementsAdminMixin(_Base):
 
     @admin.display(description="Progress")
     def db_elements_progress(self, obj: models.Model) -> str:
+        done = getattr(obj, "db_elements_progress_done", None)
+        total = getattr(obj, "db_elements_progress_total", None)
+        if getattr(obj, "db_elements_status", None) != TaskStatus.RUNNING and total:
+            return f"{done or 0}/{total} tables"
         return self._progress_text(obj) or "-"
 
     @admin.display(description="Last run")

@@ -26,6 +26,14 @@ class DjangoQRunner:
             options["task_name"] = job.name
         return str(async_task(job.function, *job.args, **job.kwargs, **options))
 
+    def enqueue_many(self, jobs: list[Job]) -> list[str]:
+        """Queue ``jobs`` together: with the ORM broker, in one transaction."""
+        from django.db import transaction
+        from django_q.conf import Conf
+
+        with transaction.atomic(using=Conf.ORM or "default"):
+            return [self.enqueue(job) for job in jobs]
+
     def is_active(self, backend_id: str) -> bool | None:
         from django_q.models import OrmQ, Task
 
