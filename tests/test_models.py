@@ -88,3 +88,13 @@ def test_abstract_catalogue_models_are_unique_per_parent() -> None:
     SqlColumn.objects.create(sql_table=table, original_column_name="c")
     with pytest.raises(IntegrityError), transaction.atomic():
         SqlColumn.objects.create(sql_table=table, original_column_name="c")
+
+
+@pytest.mark.django_db
+def test_identifiers_are_case_sensitive_on_every_backend() -> None:
+    from tests.testapp.models import SqlDb
+
+    db = SqlDb.objects.create(name="a")
+    SqlTable.objects.create(sql_db=db, name="Users")
+    SqlTable.objects.create(sql_db=db, name="users")  # MariaDB's _ci would refuse
+    assert SqlTable.objects.filter(sql_db=db, name="users").count() == 1

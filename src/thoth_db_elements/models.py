@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from .fields import IdentifierField
+
 __all__ = [
     "LIFECYCLE_FIELD_NAMES",
     "SEED_FIELD_NAMES",
@@ -132,6 +134,9 @@ class DbElementsTaskMixin(DbElementsStatusMixin):
 class AbstractSqlTable(models.Model):
     """A catalogued table, with ThothAI's field names and a unique name per db.
 
+    ``name`` is an ``IdentifierField``: case-sensitive on every backend, so
+    PostgreSQL's ``"Users"`` and ``users`` are two rows even on MariaDB.
+
     The foreign key names ``"SqlDb"`` without an app label, so it resolves to
     the ``SqlDb`` model of the concrete subclass's own app.
 
@@ -140,7 +145,7 @@ class AbstractSqlTable(models.Model):
     people's descriptions) and ``is_view``.
     """
 
-    name = models.CharField(max_length=255)
+    name = IdentifierField(max_length=255)
     description = models.TextField(blank=True)
     generated_comment = models.TextField(blank=True)
     sql_db = models.ForeignKey(  # type: ignore[misc]  # app-relative
@@ -159,7 +164,7 @@ class AbstractSqlTable(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.name)
 
 
 class AbstractSqlColumn(models.Model):
@@ -172,7 +177,7 @@ class AbstractSqlColumn(models.Model):
     ``is_nullable``, ``default_value``, ``db_comment`` and ``ordinal_position``.
     """
 
-    original_column_name = models.CharField(max_length=255)
+    original_column_name = IdentifierField(max_length=255)
     column_name = models.CharField(max_length=255, blank=True)
     data_format = models.CharField(
         max_length=255,
@@ -203,7 +208,7 @@ class AbstractSqlColumn(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.original_column_name
+        return str(self.original_column_name)
 
 
 class AbstractRelationship(models.Model):

@@ -1,0 +1,28 @@
+"""Model fields for database identifiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+__all__ = ["IdentifierField"]
+
+
+class IdentifierField(models.CharField):  # type: ignore[type-arg]
+    """A ``CharField`` for table and column names, compared byte for byte.
+
+    PostgreSQL and SQLite compare text case-sensitively by default; MySQL and
+    MariaDB do not (``utf8mb4_general_ci``), so ``"Users"`` and ``"users"``
+    -- two tables in PostgreSQL -- would collide in a unique constraint.
+    On MySQL/MariaDB this field's column gets the binary ``utf8mb4_bin``
+    collation; elsewhere it is a plain ``CharField`` (an explicit
+    ``db_collation`` always wins).
+    """
+
+    def db_parameters(self, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+        params = super().db_parameters(connection)
+        if connection.vendor == "mysql" and not self.db_collation:
+            params["collation"] = "utf8mb4_bin"
+        return params
