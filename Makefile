@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 RUNTIME_STAMP := $(VENV)/.runtime
 
-.PHONY: install demo test screenshots lint tox package-check clean
+.PHONY: install demo test docs screenshots lint tox package-check clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,10 @@ $(RUNTIME_STAMP): pyproject.toml
 demo: $(RUNTIME_STAMP)
 	cd example_project && ../$(PY) manage.py migrate -v 0 && ../$(PY) manage.py demo
 
-$(STAMP): pyproject.toml requirements/test.txt requirements/lint.txt
+$(STAMP): pyproject.toml requirements/test.txt requirements/lint.txt requirements/docs.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[all]" -r requirements/test.txt -r requirements/lint.txt tox build twine
+	$(PY) -m pip install -q -e ".[all]" -r requirements/test.txt -r requirements/lint.txt -r requirements/docs.txt tox build twine
 	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)
@@ -29,7 +29,11 @@ install: $(STAMP)
 ## The test command: the whole suite, Django's own database on SQLite,
 ## harvested databases on this machine's SQLite, PostgreSQL and MariaDB.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --cov=thoth_db_elements --cov-branch --cov-report=term --cov-fail-under=90
+
+## The documentation site (MkDocs, warnings are errors) into site/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ## Refresh the admin screenshots in docs/img from the browser test.
 screenshots: $(STAMP)
@@ -52,6 +56,12 @@ package-check: $(STAMP)
 	$(PYTHON) -m venv /tmp/thoth-db-elements-wheel-venv
 	/tmp/thoth-db-elements-wheel-venv/bin/pip install -q dist/*.whl
 	cd /tmp && /tmp/thoth-db-elements-wheel-venv/bin/python -c "import thoth_db_elements, thoth_db_elements.models; print('wheel ok', thoth_db_elements.__version__)"
+	# Smoke harvest with the installed wheel (not the checkout) behind the example project.
+	/tmp/thoth-db-elements-wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[all]"
+	rm -rf /tmp/thoth-db-elements-smoke && cp -r example_project /tmp/thoth-db-elements-smoke
+	cd /tmp/thoth-db-elements-smoke && rm -f db.sqlite3 && DATABASE_URL=sqlite:///smoke.sqlite3 /tmp/thoth-db-elements-wheel-venv/bin/python manage.py migrate -v 0 \
+		&& DATABASE_URL=sqlite:///smoke.sqlite3 /tmp/thoth-db-elements-wheel-venv/bin/python -c "import thoth_db_elements, sys; assert 'site-packages' in thoth_db_elements.__file__, thoth_db_elements.__file__" \
+		&& DATABASE_URL=sqlite:///smoke.sqlite3 /tmp/thoth-db-elements-wheel-venv/bin/python manage.py demo
 
 clean:
 	rm -rf $(VENV) .tox dist build .mypy_cache .ruff_cache .pytest_cache

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import connections, models, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from ._fields import model_has_field
 from .catalogue import Catalogue
@@ -160,6 +160,7 @@ class _Sync:
     def run(self) -> None:
         self._tick(0)
         with transaction.atomic(using=self.using):
+            self._take_write_lock()
             tables = self._load_tables()
             columns = self._load_columns()
             plan = self._plan_duplicates(tables, columns)
@@ -172,6 +173,31 @@ class _Sync:
             self._write_relationships(table_ids, column_ids)
             self._delete(plan, gone_columns)
             self._tick(self.total)
+
+    def _take_write_lock(self) -> None:
+        """On SQLite in deferred mode, take the write lock before reading.
+
+        A deferred SQLite transaction that reads first and writes later fails
+        at once with "database is locked" when another connection (the
+        heartbeat, a worker) wrote in between. A first statement that writes
+        waits for the lock instead. With ``transaction_mode="IMMEDIATE"``
+        (recommended) the lock is already held and nothing is sent.
+        """
+        connection = connections[self.using]
+        if connection.vendor != "sqlite":
+            return
+        if str(
+            connection.settings_dict.get("OPTIONS", {}).get("transaction_mode", "")
+        ).upper() in (
+            "IMMEDIATE",
+            "EXCLUSIVE",
+        ):
+            return
+        model = type(self.sql_db)
+        # Matches no row, but an UPDATE takes the write lock all the same.
+        self._q(model).filter(
+            pk=self.sql_db.pk, db_elements_status__isnull=True
+        ).update(db_elements_status=F("db_elements_status"))
 
     # -- loading -----------------------------------------------------------
     def _load_tables(self) -> list[models.Model]:
