@@ -36,6 +36,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "RUNNER",
     "HEARTBEAT_INTERVAL_SECONDS",
     "DEFAULT_WORKSPACE_ID",
+    "CATALOGUE_LOCK_TIMEOUT",
 )
 
 
@@ -149,6 +150,11 @@ class AppSettings:
     def DEFAULT_WORKSPACE_ID(self) -> int | None:
         """Workspace id logged when the request carries none (the seed's 1)."""
         return self._get("DEFAULT_WORKSPACE_ID", 1)  # type: ignore[no-any-return]
+
+    @property
+    def CATALOGUE_LOCK_TIMEOUT(self) -> float:
+        """Seconds the sync waits for a lock on catalogue rows before failing."""
+        return self._get("CATALOGUE_LOCK_TIMEOUT", 30)  # type: ignore[no-any-return]
 
 
 app_settings = AppSettings()

@@ -7,6 +7,7 @@ and never contains a password or a credentialed URL.
 from __future__ import annotations
 
 __all__ = [
+    "CatalogueLockedError",
     "ConfigurationError",
     "ConnectionFailedError",
     "DbElementsError",
@@ -48,3 +49,7 @@ class DeletionThresholdError(DbElementsError):
 
 class HarvestCancelledError(DbElementsError):
     """The run was cancelled; the catalogue was left as it was."""
+
+
+class CatalogueLockedError(DbElementsError):
+    """Catalogue rows stayed locked by another transaction past the time-out."""

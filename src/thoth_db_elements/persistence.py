@@ -28,13 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from ._fields import model_has_field
 from .catalogue import Catalogue
 from .conf import app_settings
-from .exceptions import DeletionThresholdError
+from .exceptions import CatalogueLockedError, DeletionThresholdError
 from .introspection.snapshot import ColumnSnapshot, SchemaSnapshot, TableSnapshot
 from .report import HarvestReport
 
@@ -159,7 +159,20 @@ class _Sync:
     # -- entry -------------------------------------------------------------
     def run(self) -> None:
         self._tick(0)
+        try:
+            self._run()
+        except DatabaseError as exc:
+            if _is_lock_timeout(exc):
+                raise CatalogueLockedError(
+                    "The catalogue is locked by another transaction (waited "
+                    f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s); nothing was changed. "
+                    "Run again when it is free."
+                ) from None
+            raise
+
+    def _run(self) -> None:
         with transaction.atomic(using=self.using):
+            self._set_lock_timeout()
             self._take_write_lock()
             tables = self._load_tables()
             columns = self._load_columns()
@@ -173,6 +186,18 @@ class _Sync:
             self._write_relationships(table_ids, column_ids)
             self._delete(plan, gone_columns)
             self._tick(self.total)
+
+    def _set_lock_timeout(self) -> None:
+        """Wait at most CATALOGUE_LOCK_TIMEOUT for locks held by others."""
+        connection = connections[self.using]
+        seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+            elif connection.vendor == "mysql":
+                cursor.execute(
+                    f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"
+                )
 
     def _take_write_lock(self) -> None:
         """On SQLite in deferred mode, take the write lock before reading.
@@ -582,6 +607,17 @@ class _Sync:
             .values_list(key, "pk")
         )
         return dict(found)
+
+
+def _is_lock_timeout(exc: DatabaseError) -> bool:
+    """PostgreSQL 55P03 (lock_not_available), MySQL 1205, SQLite "locked"."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "55P03":
+        return True
+    args = getattr(cause, "args", ())
+    if args and args[0] == 1205:
+        return True
+    return "database is locked" in str(exc)
 
 
 def sync_snapshot(

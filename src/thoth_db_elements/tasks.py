@@ -24,7 +24,14 @@ from functools import partial
 from typing import Any
 
 from django.apps import apps
-from django.db import models, router, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
@@ -239,6 +246,9 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     return updated == 1
 
 
+_FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
+
 def _finish(
     model: type[models.Model],
     pk: Any,
@@ -250,7 +260,45 @@ def _finish(
     report: dict[str, Any] | None = None,
     log_file: str | None = None,
 ) -> bool:
-    """Record the end of run ``task_id``; False if the row is no longer its own."""
+    """Record the end of run ``task_id``; False if the row is no longer its own.
+
+    The Django database may be briefly unavailable when a long run ends: the
+    write is retried with back-off (about 8 s in all) on a fresh connection
+    before giving up, after which the row is found stale by its heartbeat.
+    """
+    for delay in (*_FINISH_DELAYS, None):
+        try:
+            return _finish_once(
+                model,
+                pk,
+                task_id,
+                status,
+                using,
+                error=error,
+                report=report,
+                log_file=log_file,
+            )
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            logger.warning("Recording the end of task %s failed; retrying", task_id)
+            connections[using or "default"].close()
+            time.sleep(delay)
+    return False  # pragma: no cover - the loop returns or raises
+
+
+def _finish_once(
+    model: type[models.Model],
+    pk: Any,
+    task_id: str,
+    status: str,
+    using: str | None,
+    *,
+    error: str = "",
+    report: dict[str, Any] | None = None,
+    log_file: str | None = None,
+) -> bool:
+    """One attempt of ``_finish``."""
     values: dict[str, Any] = {
         "db_elements_status": status,
         "db_elements_end_time": timezone.now(),

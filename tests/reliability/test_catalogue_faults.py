@@ -1,0 +1,105 @@
+"""Faults on the catalogue side: locks held by others, the database away at the end."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+from django.test import override_settings
+
+from catalog.models import SqlColumn, SqlDb, SqlTable
+from thoth_db_elements.exceptions import CatalogueLockedError
+from thoth_db_elements.harvest import create_db_elements
+from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.runners.immediate import ImmediateRunner
+from thoth_db_elements.tasks import start_db_elements_creation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_source(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);"
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));"
+        )
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> SqlDb:
+    return SqlDb.objects.create(
+        name="src", db_type="SQLite", db_name=str(make_source(tmp_path / "s.sqlite"))
+    )
+
+
+@pytest.mark.skipif(
+    connection.vendor not in ("postgresql", "mysql"),
+    reason="row locks with a wait time-out: PostgreSQL and MariaDB as Django's database",
+)
+def test_a_locked_catalogue_fails_cleanly_and_a_later_run_succeeds(
+    source: SqlDb,
+) -> None:
+    create_db_elements(source)
+    with sqlite3.connect(source.db_name) as conn:
+        conn.execute("ALTER TABLE a ADD COLUMN w INTEGER")
+    conn.close()
+    before = list(SqlColumn.objects.order_by("pk").values())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        try:
+            with transaction.atomic():
+                list(SqlTable.objects.select_for_update().filter(sql_db=source))
+                list(
+                    SqlColumn.objects.select_for_update().filter(
+                        sql_table__sql_db=source
+                    )
+                )
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with override_settings(THOTH_DB_ELEMENTS_CATALOGUE_LOCK_TIMEOUT=1):
+            with pytest.raises(
+                CatalogueLockedError, match="locked by another transaction"
+            ):
+                create_db_elements(source)
+    finally:
+        release.set()
+        holder.join()
+    assert list(SqlColumn.objects.order_by("pk").values()) == before
+    assert create_db_elements(source).columns.created == 1
+
+
+def test_the_end_is_recorded_when_the_database_comes_back(
+    source: SqlDb, log_dir: Path
+) -> None:
+    failures = {"left": 2}
+
+    def flaky(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        finishing = (
+            sql.startswith("UPDATE") and bool(params) and params[0] == "COMPLETED"
+        )
+        if finishing and "db_elements_end_time" in sql and failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(flaky):
+        start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    assert failures["left"] == 0
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()
+    assert "Finished with status COMPLETED" in text
