@@ -17,7 +17,9 @@ def log_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _end_stray_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def _end_stray_sessions(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:
     """Before the test database is dropped, end sessions of killed workers.
 
     Worker processes that tests SIGKILL leave PostgreSQL backends that may
