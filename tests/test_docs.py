@@ -68,9 +68,11 @@ def test_docs_build_strict_and_name_every_public_name(tmp_path: Path) -> None:
         "mkdocs", path=str(Path(sys.executable).parent)
     ) or shutil.which("mkdocs")
     if mkdocs is None:
-        if os.environ.get("CI"):
+        # ``make test`` installs the docs tools and requires this test; the
+        # tox environments test the code against each Django without them.
+        if os.environ.get("THOTH_REQUIRE_DOCS"):
             pytest.fail("mkdocs is not installed")
-        pytest.skip("mkdocs is not installed")
+        pytest.skip("mkdocs is not installed (requirements/docs.txt)")
     site = tmp_path / "site"
     result = subprocess.run(
         [mkdocs, "build", "--strict", "--site-dir", str(site)],
