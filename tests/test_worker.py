@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
-from tests import quirks
+from tests import schemas
 from tests.cluster import Cluster, run_cli, wait_for, worker_env
 from tests.services import REDIS_URL, probe, require_mariadb, require_postgres
 from thoth_db_elements.models import TaskStatus
@@ -100,29 +100,28 @@ def server_sources() -> Iterator[list[tuple[str, str, str]]]:
     """A quirk database on this machine's PostgreSQL and one on MariaDB."""
     require_postgres()
     require_mariadb()
-    pg_name, pg_url = quirks.fresh_pg_database()
-    maria_name, maria_url = quirks.fresh_mariadb_database()
-    try:
-        quirks.run_script(pg_url, quirks.PG_QUIRKS)
-        quirks.run_script(maria_url, quirks.MARIADB_QUIRKS)
+    with (
+        schemas.pg_quirk_database() as pg_url,
+        schemas.mariadb_quirk_database() as maria_url,
+    ):
         # A reader that needs the secret password, so leaks can be looked for.
-        quirks.run_script(
+        maria_name = schemas.database_name(maria_url)
+        schemas.run_ddl(
             maria_url,
             [
                 f"CREATE USER '{READER}'@'%' IDENTIFIED BY '{SECRET}'",
                 f"GRANT SELECT, SHOW VIEW ON `{maria_name}`.* TO '{READER}'@'%'",
             ],
         )
-        maria_url = (
-            make_url(maria_url)
-            .set(username=READER)
-            .render_as_string(hide_password=False)
-        )
-        yield [("PostgreSQL", pg_url, "8"), ("MariaDB", maria_url, "7")]
-    finally:
-        quirks.drop_pg_database(pg_name)
-        quirks.drop_mariadb_database(maria_name)
-        quirks.run_script(quirks.MARIADB_URL, [f"DROP USER IF EXISTS '{READER}'@'%'"])
+        try:
+            reader_url = (
+                make_url(maria_url)
+                .set(username=READER)
+                .render_as_string(hide_password=False)
+            )
+            yield [("PostgreSQL", pg_url, "8"), ("MariaDB", reader_url, "7")]
+        finally:
+            schemas.run_ddl(maria_url, [f"DROP USER IF EXISTS '{READER}'@'%'"])
 
 
 def server_db(db_type: str, url: str) -> SqlDb:

@@ -1,116 +1,246 @@
-"""One catalogue query per schema for the raw column types.
+"""Bulk catalogue queries that complement SQLAlchemy's Inspector.
 
-SQLAlchemy's Inspector returns its own type objects (``NullType`` for types
-it does not know, such as PostgreSQL ``point``); the catalogue's spelling is
-what people recognise and what the snapshot keeps. Each function returns
-``{(table, column): RawType}`` for a whole schema.
+SQLAlchemy reflects types into its own objects (``NullType`` for the ones it
+does not know, such as PostgreSQL ``point``); people recognise the catalogue's
+spelling, so the snapshot keeps that. ``read_catalogue`` runs ONE query per
+schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns the
+raw type of every column, plus which PostgreSQL tables are partitions. Names
+are always bound as parameters or quoted by SQLAlchemy, never concatenated.
+
+``foreign_key_schemas`` answers the one question SQLAlchemy's PostgreSQL
+reflection leaves ambiguous (which schema a foreign key's target lives in);
+the reader calls it only when needed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import logging
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["RawType", "partitions", "read_raw_types"]
+__all__ = ["Catalogue", "RawType", "foreign_key_schemas", "read_catalogue"]
+
+logger = logging.getLogger(__name__)
+
+#: (table name, column name)
+ColumnKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class RawType:
-    """The type as spelt by the catalogue, plus what normalisation needs."""
+    """A column's type as the catalogue spells it, plus what normalising needs.
+
+    ``base_type`` is the underlying type of a PostgreSQL domain (followed
+    through domains over domains); ``is_enum`` says the type, or the domain's
+    base, is a PostgreSQL enum.
+    """
 
     name: str
     base_type: str | None = None
     is_enum: bool = False
 
 
-_POSTGRES = sa.text(
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """What ``read_catalogue`` found for one schema."""
+
+    raw_types: dict[ColumnKey, RawType] = field(default_factory=dict)
+    #: PostgreSQL partitions (children of a partitioned table).
+    partitions: frozenset[str] = frozenset()
+    #: SQLite: the column lists of every UNIQUE constraint, by table, from
+    #: SQLite's own index list (SQLAlchemy misses ``varchar(30) UNIQUE``).
+    unique_columns: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+
+
+# PostgreSQL ---------------------------------------------------------------
+# ``domains`` maps every domain to its ultimate non-domain base type, so a
+# domain over a domain over ``integer`` is still an INT.
+_POSTGRESQL = sa.text(
     """
-    SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-           CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
-           (t.typtype = 'e' OR bt.typtype = 'e')
-    FROM pg_catalog.pg_attribute a
-    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-    LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
-    WHERE n.nspname = :schema AND a.attnum > 0 AND NOT a.attisdropped
+    WITH RECURSIVE chain (domain_oid, base_oid, base_typmod) AS (
+        SELECT t.oid, t.typbasetype, t.typtypmod
+        FROM pg_catalog.pg_type AS t
+        WHERE t.typtype = 'd'
+      UNION ALL
+        SELECT chain.domain_oid, t.typbasetype, t.typtypmod
+        FROM chain
+        JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
+        WHERE t.typtype = 'd'
+    ),
+    domains AS (
+        SELECT chain.domain_oid, chain.base_oid, chain.base_typmod, t.typtype
+        FROM chain
+        JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
+        WHERE t.typtype <> 'd'
+    )
+    SELECT c.relname,
+           a.attname,
+           pg_catalog.format_type(a.atttypid, a.atttypmod),
+           pg_catalog.format_type(d.base_oid, d.base_typmod),
+           coalesce(d.typtype, t.typtype) = 'e',
+           c.relispartition
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+    JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+    LEFT JOIN domains AS d ON d.domain_oid = a.atttypid
+    WHERE n.nspname = :schema
       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND a.attnum > 0
+      AND NOT a.attisdropped
     """
 )
 
-_POSTGRES_PARTITIONS = sa.text(
+# The real schema of each foreign key's target, by (table, constraint name);
+# constraint names are unique per table in PostgreSQL.
+_POSTGRESQL_FK_SCHEMAS = sa.text(
     """
-    SELECT c.relname FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = :schema AND c.relispartition
+    SELECT c.relname, con.conname, rn.nspname
+    FROM pg_catalog.pg_constraint AS con
+    JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
+    JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
+    WHERE con.contype = 'f' AND n.nspname = :schema
     """
 )
 
+# MySQL / MariaDB ----------------------------------------------------------
+# information_schema compares names case-insensitively on some servers; the
+# binary collation keeps database ``Shop`` apart from ``shop``.
 _MYSQL = sa.text(
     """
-    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = :schema
-    """
-)
-
-_SQLITE = sa.text(
-    """
-    SELECT m.name, p.name, p.type FROM sqlite_schema AS m
-    JOIN pragma_table_info(m.name) AS p
-    WHERE m.type IN ('table', 'view')
+    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
 
 
-_SQLITE_NAMES = sa.text(
-    "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
-)
-_SQLITE_ONE = sa.text("SELECT name, type FROM pragma_table_info(:name)")
+# SQLite -------------------------------------------------------------------
+def _sqlite_query(schema: str) -> sa.Select[str, str, str]:
+    """``SELECT m.name, p.name, p.type FROM <schema>.sqlite_master m JOIN
+    pragma_table_info(m.name, <schema>) p`` (``sqlite_master`` rather than its
+    newer alias ``sqlite_schema``, which SQLite before 3.33 lacks)."""
+    master = sa.table(
+        "sqlite_master", sa.column("name"), sa.column("type"), schema=schema
+    ).alias("m")
+    info = (
+        sa.func.pragma_table_info(master.c.name, sa.literal(schema))
+        .table_valued("name", "type")
+        .alias("p")
+    )
+    return (
+        sa.select(master.c.name, info.c.name, info.c.type)
+        .select_from(master)
+        .join(info, sa.true())
+        .where(master.c.type.in_(["table", "view"]))
+    )
 
 
-def read_raw_types(
+def _sqlite_names(schema: str) -> sa.Select[str]:
+    master = sa.table(
+        "sqlite_master", sa.column("name"), sa.column("type"), schema=schema
+    )
+    return sa.select(master.c.name).where(master.c.type.in_(["table", "view"]))
+
+
+def _sqlite_one(name: str, schema: str) -> sa.Select[str, str]:
+    info = sa.func.pragma_table_info(sa.literal(name), sa.literal(schema))
+    columns = info.table_valued("name", "type")
+    return sa.select(columns.c.name, columns.c.type)
+
+
+def _sqlite_uniques(schema: str) -> sa.Select[str, str, int, str]:
+    """Columns of the indexes SQLite made for UNIQUE constraints (origin 'u')."""
+    master = sa.table(
+        "sqlite_master", sa.column("name"), sa.column("type"), schema=schema
+    ).alias("m")
+    indexes = (
+        sa.func.pragma_index_list(master.c.name, sa.literal(schema))
+        .table_valued("name", "origin")
+        .alias("il")
+    )
+    info = (
+        sa.func.pragma_index_info(indexes.c.name, sa.literal(schema))
+        .table_valued("seqno", "name")
+        .alias("ii")
+    )
+    return (
+        sa.select(master.c.name, indexes.c.name, info.c.seqno, info.c.name)
+        .select_from(master)
+        .join(indexes, sa.true())
+        .join(info, sa.true())
+        .where(master.c.type == "table", indexes.c.origin == "u")
+        .order_by(master.c.name, indexes.c.name, info.c.seqno)
+    )
+
+
+def _read_sqlite_uniques(
     connection: Connection, schema: str
-) -> dict[tuple[str, str], RawType]:
-    """Raw types of every column of ``schema``; empty for other dialects."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        rows = connection.execute(_POSTGRES, {"schema": schema})
-        return {
-            (t, c): RawType(raw, base, bool(enum)) for t, c, raw, base, enum in rows
-        }
-    if dialect in ("mysql", "mariadb"):
-        rows = connection.execute(_MYSQL, {"schema": schema})
-        return {(t, c): RawType(str(raw)) for t, c, raw in rows}
-    if dialect == "sqlite" and schema == "main":
-        return _sqlite_raw_types(connection)
-    return {}
+) -> dict[str, tuple[tuple[str, ...], ...]]:
+    by_index: dict[tuple[str, str], list[str]] = {}
+    for table, index, _seqno, column in connection.execute(_sqlite_uniques(schema)):
+        by_index.setdefault((table, index), []).append(column)
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for (table, _index), columns in by_index.items():
+        found.setdefault(table, []).append(tuple(columns))
+    return {table: tuple(lists) for table, lists in found.items()}
 
 
-def _sqlite_raw_types(connection: Connection) -> dict[tuple[str, str], RawType]:
-    rows: list[tuple[Any, Any, Any]]
+def _read_sqlite(connection: Connection, schema: str) -> dict[ColumnKey, RawType]:
+    rows: list[tuple[str, str, str]]
     try:
-        rows = [tuple(row) for row in connection.execute(_SQLITE)]
-    except sa.exc.OperationalError:
-        # A broken view (its table dropped) fails the joined query: read the
-        # objects one by one and leave the broken ones to the reader.
+        rows = [(t, c, d) for t, c, d in connection.execute(_sqlite_query(schema))]
+    except sa.exc.OperationalError as exc:
+        # One broken view (its table dropped) fails the joined query: read
+        # the objects one by one and leave the broken ones to the reader,
+        # which reports them.
+        logger.debug("Bulk SQLite type query failed (%s); reading one by one", exc)
         rows = []
-        names = connection.execute(_SQLITE_NAMES).scalars().all()
-        for name in names:
+        for name in connection.execute(_sqlite_names(schema)).scalars():
             try:
-                info = connection.execute(_SQLITE_ONE, {"name": name}).all()
+                found = connection.execute(_sqlite_one(name, schema)).all()
             except sa.exc.OperationalError:
                 continue
-            rows.extend((name, column, raw) for column, raw in info)
-    return {(t, c): RawType(str(raw or "")) for t, c, raw in rows}
-
-
-def partitions(connection: Connection, schema: str) -> set[str]:
-    """Names of PostgreSQL partitions in ``schema`` (left out of snapshots)."""
-    if connection.dialect.name != "postgresql":
-        return set()
+            rows.extend((name, column, declared) for column, declared in found)
     return {
-        row[0] for row in connection.execute(_POSTGRES_PARTITIONS, {"schema": schema})
+        (str(table), str(column)): RawType(str(declared or ""))
+        for table, column, declared in rows
     }
+
+
+def read_catalogue(connection: Connection, schema: str) -> Catalogue:
+    """Raw column types (and PostgreSQL partitions) of ``schema``, one query.
+
+    SQLite takes a second query, for the UNIQUE constraints. Other dialects get an empty ``Catalogue``; the reader then renders the
+    type SQLAlchemy reflected.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        raw: dict[ColumnKey, RawType] = {}
+        partitions: set[str] = set()
+        for table, column, spelt, base, is_enum, is_partition in connection.execute(
+            _POSTGRESQL, {"schema": schema}
+        ):
+            raw[(table, column)] = RawType(spelt, base, bool(is_enum))
+            if is_partition:
+                partitions.add(table)
+        return Catalogue(raw, frozenset(partitions))
+    if dialect in ("mysql", "mariadb"):
+        rows = connection.execute(_MYSQL, {"schema": schema})
+        return Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt in rows})
+    if dialect == "sqlite":
+        return Catalogue(
+            _read_sqlite(connection, schema),
+            unique_columns=_read_sqlite_uniques(connection, schema),
+        )
+    return Catalogue()
+
+
+def foreign_key_schemas(connection: Connection, schema: str) -> dict[ColumnKey, str]:
+    """PostgreSQL: ``{(table, constraint name): target's schema}`` for ``schema``."""
+    rows = connection.execute(_POSTGRESQL_FK_SCHEMAS, {"schema": schema})
+    return {(table, name): target for table, name, target in rows}

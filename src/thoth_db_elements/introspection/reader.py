@@ -1,19 +1,58 @@
-"""Read a schema into a ``SchemaSnapshot`` with SQLAlchemy's Inspector.
+"""Reading a live schema into a ``SchemaSnapshot`` with SQLAlchemy's Inspector.
 
-The whole schema is read in bulk (``Inspector.get_multi_*``) plus one
-catalogue query for the raw types. If a bulk call fails, tables are read one
-by one and a table that still fails is reported in ``snapshot.failures``
-while the rest is harvested. PostgreSQL partitions are left out (their
-partitioned parent is the table people query); views are included and
-flagged unless ``include_views`` is False.
+``read_schema`` reads a whole schema in bulk: the Inspector's ``get_multi_*``
+calls (columns, primary keys, foreign keys, unique constraints, table
+comments), plus one catalogue query of our own for the raw column types
+(``raw_types.read_catalogue``). The number of queries does not grow with the
+number of tables wherever SQLAlchemy's dialect reads in bulk (PostgreSQL,
+Oracle); SQLAlchemy's SQLite, MySQL/MariaDB and SQL Server dialects implement
+``get_multi_*`` one table at a time internally.
+
+What ends up in the snapshot:
+
+* Tables and, unless ``include_views`` is False, views (``is_view=True``).
+  Materialized views and PostgreSQL foreign tables are not read (SQLAlchemy
+  lists them separately).
+* PostgreSQL partitioned tables: the partitioned parent is a table like any
+  other; its partitions (``pg_class.relispartition``) are left out, because
+  queries go through the parent and every partition would repeat its
+  columns.
+* ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
+  ``data_format`` from ``normalise_type``. Primary-key columns are reported
+  NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
+  PRIMARY KEY``).
+* Foreign keys with ``referred_schema`` None when the target is in the
+  harvested schema, else the target's real schema. On PostgreSQL this needs
+  care: ``pg_get_constraintdef`` leaves out the schema of any target on the
+  search path, so SQLAlchemy is asked to ignore the search path, and the one
+  answer that stays ambiguous (harvested schema or default schema?) is
+  settled by one catalogue query, run only when that case occurs.
+* Unique constraints (not the primary key). SQLAlchemy's SQLite parser
+  misses an inline ``UNIQUE`` after a type with a length (``nick
+  varchar(30) UNIQUE``); SQLite's own index list fills the gap, unnamed.
+* Deterministic order: tables by name, columns in table order, foreign keys
+  by (referred table, columns, name), unique constraints by columns.
+
+Failures: if a bulk call fails, that part is read table by table; a table
+that still fails is reported as a ``TableFailure`` (exception type and first
+line of the message) and the rest is harvested. On PostgreSQL each attempt
+runs in a savepoint, because an error aborts the whole transaction there.
+
+SQLAlchemy warns (``SAWarning``) about types it does not know, such as
+PostgreSQL ``point`` or domains; the raw type query makes those warnings
+moot, so they are silenced while reading. ``warnings.catch_warnings`` is
+process-wide: a thread running beside a harvest may miss an ``SAWarning``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
@@ -21,7 +60,7 @@ from sqlalchemy.engine.reflection import ObjectKind
 
 from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
-from .raw_types import RawType, partitions, read_raw_types
+from .raw_types import Catalogue, RawType, foreign_key_schemas, read_catalogue
 from .snapshot import (
     ColumnSnapshot,
     ForeignKeySnapshot,
@@ -36,23 +75,59 @@ __all__ = ["read_schema"]
 
 logger = logging.getLogger(__name__)
 
-Key = tuple[str | None, str]
+#: Above this many names, bulk calls read the whole schema and we filter in
+#: Python: a PostgreSQL statement takes at most 65535 bind parameters.
+MAX_FILTER_NAMES: Final = 2000
+
+COLUMNS: Final = "columns"
+PRIMARY_KEY: Final = "primary key"
+FOREIGN_KEYS: Final = "foreign keys"
+UNIQUES: Final = "unique constraints"
+COMMENT: Final = "comment"
+ASPECTS: Final = (COLUMNS, PRIMARY_KEY, FOREIGN_KEYS, UNIQUES, COMMENT)
+#: Views have no keys or constraints to read.
+TABLE_ONLY: Final = frozenset({PRIMARY_KEY, FOREIGN_KEYS, UNIQUES})
+
+#: What a table has when an aspect is missing or the dialect cannot read it.
+EMPTY: Final[Mapping[str, Callable[[], Any]]] = {
+    COLUMNS: list,
+    PRIMARY_KEY: dict,
+    FOREIGN_KEYS: list,
+    UNIQUES: list,
+    COMMENT: dict,
+}
+
+#: One aspect of every table read in bulk, by table name; None when the bulk
+#: call failed (read table by table), ``UNSUPPORTED`` when the dialect cannot
+#: read it at all.
+Bulk = dict[str, Any] | None
+UNSUPPORTED: Final[dict[str, Any]] = {}
+
+_BACKGROUND_LINK = re.compile(r"\s*\(Background on this error at: [^)]*\)")
 
 
-def _error_text(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines()
-    return f"{type(original).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+def error_text(exc: BaseException) -> str:
+    """``Type: first line of the message`` (the DBAPI error when there is one).
+
+    Never includes a URL: SQLAlchemy's statement and documentation link are
+    left out, and no database error message carries the connection URL.
+    """
+    original = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    message = _BACKGROUND_LINK.sub("", str(original)).strip()
+    first = message.splitlines()[0].strip() if message else ""
+    name = type(original).__name__
+    return f"{name}: {first}" if first else name
 
 
-def _text_or_none(value: Any) -> str | None:
+def _text_or_none(value: object) -> str | None:
     if value is None:
         return None
     text = str(value)
     return text if text.strip() else None
 
 
-def _rendered_type(column: dict[str, Any], connection: Connection) -> str:
+def _rendered_type(column: Mapping[str, Any], connection: Connection) -> str:
+    """SQLAlchemy's rendering of a reflected type (dialects without a raw query)."""
     column_type = column.get("type")
     if column_type is None or isinstance(column_type, sa.types.NullType):
         return ""
@@ -63,225 +138,348 @@ def _rendered_type(column: dict[str, Any], connection: Connection) -> str:
 
 
 class _Reader:
-    def __init__(
-        self, connection: Connection, schema: str | None, include_views: bool
-    ) -> None:
+    """One ``read_schema`` call: the inspector, the schema and what is cached."""
+
+    def __init__(self, connection: Connection, include_views: bool) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
         self.inspector: Inspector = sa.inspect(connection)
-        self.requested = schema or None
         self.include_views = include_views
+        self._savepoints: bool | None = None
+        self._fk_schemas: dict[tuple[str, str], str] | None = None
 
-    def resolve_schema(self) -> str:
-        default = self.inspector.default_schema_name or ""
-        if self.requested is None:
-            return default
-        if self.requested not in self.inspector.get_schema_names():
+    # -- schema ---------------------------------------------------------------
+    def resolve_schema(self, requested: str | None) -> str:
+        """The schema to read: ``requested``, or the connection's default."""
+        if requested is not None and requested.strip():
+            if not self.inspector.has_schema(requested):
+                raise SchemaNotFoundError(
+                    f"Schema '{requested}' does not exist in this database"
+                )
+            return requested
+        default = self.inspector.default_schema_name
+        if not default:
             raise SchemaNotFoundError(
-                f"Schema {self.requested!r} does not exist in this database."
+                "No schema was given and the connection has no default schema; "
+                "name the schema (for MySQL/MariaDB, the database) to read"
             )
-        return self.requested
+        return default
 
-    def read(self) -> SchemaSnapshot:
-        schema = self.resolve_schema()
-        arg = self.requested  # None reads the default schema
-        skipped = partitions(self.connection, schema)
-        tables = [
-            n for n in self.inspector.get_table_names(schema=arg) if n not in skipped
-        ]
-        views = (
-            list(self.inspector.get_view_names(schema=arg))
-            if self.include_views
-            else []
+    # -- savepoints -------------------------------------------------------------
+    def _needs_savepoints(self) -> bool:
+        """PostgreSQL aborts the transaction on any error, unless autocommit."""
+        if self._savepoints is None:
+            self._savepoints = False
+            if self.dialect == "postgresql":
+                dbapi_connection = self.connection.connection.dbapi_connection
+                try:
+                    autocommit = bool(
+                        dbapi_connection is not None
+                        and self.connection.dialect.detect_autocommit_setting(
+                            dbapi_connection
+                        )
+                    )
+                except NotImplementedError:
+                    options = self.connection.get_execution_options()
+                    autocommit = options.get("isolation_level") == "AUTOCOMMIT"
+                self._savepoints = not autocommit
+        return self._savepoints
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Run a read that may fail without spoiling the rest of the read."""
+        if not self._needs_savepoints():
+            yield
+            return
+        with self.connection.begin_nested():
+            yield
+
+    def check_fatal(self, exc: BaseException) -> None:
+        """Re-raise as ``IntrospectionError`` when the connection itself is gone."""
+        lost = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+        if lost or self.connection.invalidated or self.connection.closed:
+            raise IntrospectionError(
+                f"Lost the connection while reading the schema: {error_text(exc)}"
+            ) from exc
+
+    # -- reading ----------------------------------------------------------------
+    def read(self, requested: str | None) -> SchemaSnapshot:
+        """Read the schema into a snapshot."""
+        schema = self.resolve_schema(requested)
+        catalogue = read_catalogue(self.connection, schema)
+        tables = sorted(
+            name
+            for name in self.inspector.get_table_names(schema=schema)
+            if name not in catalogue.partitions
         )
-        raw = read_raw_types(self.connection, schema)
-        try:
-            bulk = self._bulk(arg, tables, views)
-        except sa.exc.SQLAlchemyError as exc:
-            logger.warning(
-                "Bulk reflection failed (%s); reading table by table", _error_text(exc)
+        views: list[str] = []
+        if self.include_views:
+            views = sorted(
+                _supported(
+                    partial(self.inspector.get_view_names, schema=schema), default=[]
+                )
             )
-            bulk = None
+        bulk = self._read_bulk(schema, tables, views)
         snapshots: list[TableSnapshot] = []
         failures: list[TableFailure] = []
-        for name, is_view in [(t, False) for t in tables] + [(v, True) for v in views]:
+        view_names = set(views)
+        for name in sorted({*tables, *views}):
+            is_view = name in view_names
             try:
-                parts = (
-                    bulk[name] if bulk is not None else self._single(arg, name, is_view)
+                parts = self._parts(schema, name, is_view, bulk)
+                snapshots.append(self._table(schema, name, is_view, parts, catalogue))
+            except Exception as exc:
+                self.check_fatal(exc)
+                logger.warning(
+                    "Cannot read %s %r of schema %r: %s",
+                    "view" if is_view else "table",
+                    name,
+                    schema,
+                    error_text(exc),
                 )
-                snapshots.append(self._table(schema, name, is_view, parts, raw))
-            except (sa.exc.SQLAlchemyError, KeyError) as exc:
-                failures.append(TableFailure(name, _error_text(exc)))
-        snapshots.sort(key=lambda t: t.name)
-        failures.sort(key=lambda f: f.name)
+                failures.append(TableFailure(name, error_text(exc)))
+        logger.debug(
+            "Read %d tables and views of %s schema %r (%d failed)",
+            len(snapshots),
+            self.dialect,
+            schema,
+            len(failures),
+        )
         return SchemaSnapshot(self.dialect, schema, tuple(snapshots), tuple(failures))
 
-    # -- reflection ----------------------------------------------------------
-    def _bulk(
-        self, arg: str | None, tables: list[str], views: list[str]
-    ) -> dict[str, dict[str, Any]]:
+    def _bulk_calls(
+        self, schema: str, tables: list[str], views: list[str]
+    ) -> dict[str, Callable[[], Bulk]]:
         insp = self.inspector
+        names = tables + views
         kind = ObjectKind.TABLE | ObjectKind.VIEW if views else ObjectKind.TABLE
-        wanted = tables + views
-        columns = insp.get_multi_columns(schema=arg, kind=kind, filter_names=wanted)
-        pks = insp.get_multi_pk_constraint(schema=arg, filter_names=tables)
-        fks = insp.get_multi_foreign_keys(schema=arg, filter_names=tables)
-        uniques = insp.get_multi_unique_constraints(schema=arg, filter_names=tables)
-        comments = self._multi_comments(arg, kind, wanted)
-        result: dict[str, dict[str, Any]] = {}
-        for name in wanted:
-            key: Key = (arg, name)
-            result[name] = {
-                "columns": columns.get(key, []),
-                "pk": pks.get(key) or {},
-                "fks": fks.get(key, []),
-                "uniques": uniques.get(key, []),
-                "comment": (comments.get(key) or {}).get("text"),
-            }
-        return result
 
-    def _multi_comments(
-        self, arg: str | None, kind: ObjectKind, names: list[str]
-    ) -> dict[Key, Any]:
-        if not self.connection.dialect.supports_comments:
-            return {}
-        return dict(
-            self.inspector.get_multi_table_comment(
-                schema=arg, kind=kind, filter_names=names
-            )
-        )
+        def by_name(
+            call: Callable[..., Any], wanted: list[str], **options: Any
+        ) -> Callable[[], Bulk]:
+            def run() -> Bulk:
+                if not wanted:
+                    return {}
+                filter_names = wanted if len(wanted) <= MAX_FILTER_NAMES else None
+                found = call(schema=schema, filter_names=filter_names, **options)
+                return {key[1]: value for key, value in dict(found).items()}
 
-    def _single(self, arg: str | None, name: str, is_view: bool) -> dict[str, Any]:
-        insp = self.inspector
-        comment = None
-        if self.connection.dialect.supports_comments:
-            comment = insp.get_table_comment(name, schema=arg).get("text")
-        return {
-            "columns": insp.get_columns(name, schema=arg),
-            "pk": {} if is_view else insp.get_pk_constraint(name, schema=arg),
-            "fks": [] if is_view else insp.get_foreign_keys(name, schema=arg),
-            "uniques": [] if is_view else insp.get_unique_constraints(name, schema=arg),
-            "comment": comment,
+            return run
+
+        calls: dict[str, Callable[[], Bulk]] = {
+            COLUMNS: by_name(insp.get_multi_columns, names, kind=kind),
+            PRIMARY_KEY: by_name(insp.get_multi_pk_constraint, tables),
+            FOREIGN_KEYS: by_name(
+                insp.get_multi_foreign_keys, tables, **self._fk_options()
+            ),
+            UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
+            COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
         }
+        if not self.connection.dialect.supports_comments:
+            calls[COMMENT] = lambda: UNSUPPORTED
+        return calls
 
-    # -- building the snapshot -----------------------------------------------
+    def _read_bulk(
+        self, schema: str, tables: list[str], views: list[str]
+    ) -> dict[str, Bulk]:
+        calls = self._bulk_calls(schema, tables, views)
+        try:
+            with self.attempt():
+                return {aspect: _supported(call) for aspect, call in calls.items()}
+        except Exception as exc:
+            self.check_fatal(exc)
+            logger.warning(
+                "Bulk reflection of schema %r failed (%s); retrying part by part",
+                schema,
+                error_text(exc),
+            )
+        bulk: dict[str, Bulk] = {}
+        for aspect, call in calls.items():
+            try:
+                with self.attempt():
+                    bulk[aspect] = _supported(call)
+            except Exception as exc:
+                self.check_fatal(exc)
+                logger.warning(
+                    "Bulk reading of %s failed (%s); reading table by table",
+                    aspect,
+                    error_text(exc),
+                )
+                bulk[aspect] = None
+        return bulk
+
+    def _fk_options(self) -> dict[str, Any]:
+        if self.dialect == "postgresql":
+            return {"postgresql_ignore_search_path": True}
+        return {}
+
+    def _single(self, aspect: str, schema: str, name: str) -> Any:
+        insp = self.inspector
+        if aspect == COLUMNS:
+            return insp.get_columns(name, schema=schema)
+        if aspect == PRIMARY_KEY:
+            return insp.get_pk_constraint(name, schema=schema)
+        if aspect == FOREIGN_KEYS:
+            return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
+        if aspect == UNIQUES:
+            return insp.get_unique_constraints(name, schema=schema)
+        return insp.get_table_comment(name, schema=schema)
+
+    def _parts(
+        self, schema: str, name: str, is_view: bool, bulk: Mapping[str, Bulk]
+    ) -> dict[str, Any]:
+        """Every aspect of one table: from the bulk read, else read on its own."""
+        parts: dict[str, Any] = {}
+        for aspect in ASPECTS:
+            found = bulk.get(aspect)
+            if found is UNSUPPORTED or (is_view and aspect in TABLE_ONLY):
+                parts[aspect] = EMPTY[aspect]()
+            elif found is not None and name in found:
+                parts[aspect] = found[name]
+            else:
+                with self.attempt():
+                    parts[aspect] = _supported(
+                        partial(self._single, aspect, schema, name),
+                        default=EMPTY[aspect](),
+                    )
+        return parts
+
+    # -- building the snapshot ---------------------------------------------------
     def _table(
         self,
         schema: str,
         name: str,
         is_view: bool,
-        parts: dict[str, Any],
-        raw: dict[tuple[str, str], RawType],
+        parts: Mapping[str, Any],
+        catalogue: Catalogue,
     ) -> TableSnapshot:
-        pk_columns = list((parts["pk"] or {}).get("constrained_columns") or [])
+        pk_columns = [
+            str(c) for c in (parts[PRIMARY_KEY] or {}).get("constrained_columns") or []
+        ]
         columns = tuple(
-            self._column(name, position, column, pk_columns, raw)
-            for position, column in enumerate(parts["columns"], start=1)
+            self._column(name, position, column, pk_columns, catalogue)
+            for position, column in enumerate(parts[COLUMNS], start=1)
         )
+        uniques = [
+            UniqueConstraintSnapshot(
+                name=u.get("name") or None,
+                columns=tuple(str(c) for c in u["column_names"]),
+            )
+            for u in parts[UNIQUES]
+        ]
+        if not is_view:
+            known = {u.columns for u in uniques}
+            uniques.extend(
+                UniqueConstraintSnapshot(name=None, columns=columns)
+                for columns in catalogue.unique_columns.get(name, ())
+                if columns not in known
+            )
+        uniques.sort(key=lambda u: (u.columns, u.name or ""))
         return TableSnapshot(
             name=name,
             schema=schema,
             is_view=is_view,
-            comment=_text_or_none(parts["comment"]),
+            comment=_text_or_none((parts[COMMENT] or {}).get("text")),
             columns=columns,
-            foreign_keys=self._foreign_keys(schema, parts["fks"]),
-            unique_constraints=tuple(
-                sorted(
-                    (
-                        UniqueConstraintSnapshot(
-                            u.get("name"), tuple(u["column_names"])
-                        )
-                        for u in parts["uniques"]
-                    ),
-                    key=lambda u: (u.columns, u.name or ""),
-                )
-            ),
+            foreign_keys=self._foreign_keys(schema, name, parts[FOREIGN_KEYS]),
+            unique_constraints=tuple(uniques),
         )
 
     def _column(
         self,
         table: str,
         position: int,
-        column: dict[str, Any],
-        pk_columns: list[str],
-        raw: dict[tuple[str, str], RawType],
+        column: Mapping[str, Any],
+        pk_columns: Sequence[str],
+        catalogue: Catalogue,
     ) -> ColumnSnapshot:
         name = str(column["name"])
-        raw_type = raw.get((table, name)) or RawType(
+        raw = catalogue.raw_types.get((table, name)) or RawType(
             _rendered_type(column, self.connection)
         )
         default = column.get("default")
+        in_pk = name in pk_columns
         return ColumnSnapshot(
             name=name,
-            raw_type=raw_type.name,
+            raw_type=raw.name,
             data_format=normalise_type(
-                raw_type.name,
-                self.dialect,
-                base_type=raw_type.base_type,
-                is_enum=raw_type.is_enum,
+                raw.name, self.dialect, base_type=raw.base_type, is_enum=raw.is_enum
             ),
-            # Primary-key columns cannot hold NULL whatever the catalogue says
-            # (SQLite reports its INTEGER PRIMARY KEY as nullable).
-            nullable=bool(column.get("nullable", True)) and name not in pk_columns,
+            nullable=bool(column.get("nullable", True)) and not in_pk,
             default=None if default is None else str(default),
             comment=_text_or_none(column.get("comment")),
-            primary_key_position=pk_columns.index(name) + 1
-            if name in pk_columns
-            else None,
+            primary_key_position=pk_columns.index(name) + 1 if in_pk else None,
             ordinal_position=position,
         )
 
+    def _referred_schema(
+        self, schema: str, table: str, fk: Mapping[str, Any]
+    ) -> str | None:
+        referred: str | None = fk.get("referred_schema") or None
+        default = self.connection.dialect.default_schema_name
+        if self.dialect == "postgresql" and referred == schema and schema != default:
+            # Ignoring the search path, SQLAlchemy names our schema both for
+            # targets in our schema and for targets in the default schema.
+            if self._fk_schemas is None:
+                self._fk_schemas = foreign_key_schemas(self.connection, schema)
+            referred = self._fk_schemas.get((table, str(fk.get("name"))), referred)
+        return None if referred in (None, schema) else referred
+
     def _foreign_keys(
-        self, schema: str, fks: Iterable[dict[str, Any]]
+        self, schema: str, table: str, fks: Sequence[Mapping[str, Any]]
     ) -> tuple[ForeignKeySnapshot, ...]:
-        keys = []
-        for fk in fks:
-            referred_schema = fk.get("referred_schema") or None
-            if referred_schema is None and self.dialect == "postgresql":
-                # PostgreSQL leaves out the schema of a target on the search
-                # path, which is the default schema, not necessarily ours.
-                # (``postgresql_ignore_search_path`` is worse: it names the
-                # constraint's own schema for such targets.)
-                referred_schema = self.inspector.default_schema_name
-            if referred_schema in (None, schema):
-                referred_schema = None
-            keys.append(
-                ForeignKeySnapshot(
-                    name=fk.get("name") or None,
-                    columns=tuple(fk["constrained_columns"]),
-                    referred_schema=referred_schema,
-                    referred_table=str(fk["referred_table"]),
-                    referred_columns=tuple(fk["referred_columns"]),
-                )
+        keys = [
+            ForeignKeySnapshot(
+                name=fk.get("name") or None,
+                columns=tuple(str(c) for c in fk["constrained_columns"]),
+                referred_schema=self._referred_schema(schema, table, fk),
+                referred_table=str(fk["referred_table"]),
+                referred_columns=tuple(str(c) for c in fk["referred_columns"]),
             )
+            for fk in fks
+        ]
         keys.sort(
             key=lambda k: (
-                k.referred_schema or "",
                 k.referred_table,
                 k.columns,
                 k.name or "",
+                k.referred_schema or "",
             )
         )
         return tuple(keys)
 
 
+def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:
+    """``call()``, or ``default`` when the dialect does not implement it."""
+    try:
+        return call()
+    except NotImplementedError:
+        return default
+
+
 def read_schema(
     connection: Connection, schema: str | None = None, *, include_views: bool = True
 ) -> SchemaSnapshot:
-    """Read ``schema`` (the dialect's default when None or empty) into a snapshot.
+    """Read ``schema`` of ``connection``'s database into a ``SchemaSnapshot``.
 
-    Raises ``SchemaNotFoundError`` for an unknown schema and
-    ``IntrospectionError`` when the catalogue cannot be read at all.
+    ``schema`` None or empty reads the dialect's default schema (PostgreSQL's
+    current schema, normally ``public``; MySQL/MariaDB's connected database;
+    SQLite's ``main``); the snapshot's ``schema`` is the resolved name. Views
+    are included (``is_view=True``) unless ``include_views`` is False.
+
+    Raises ``SchemaNotFoundError`` for a schema the database does not have
+    and ``IntrospectionError`` when the schema cannot be listed at all or the
+    connection is lost; a table that cannot be read is reported in
+    ``snapshot.failures`` instead. See the module docstring for details.
     """
     with warnings.catch_warnings():
-        # Unknown types (PostgreSQL point, domains...) make SQLAlchemy warn;
-        # the raw type query keeps their real names.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
+        reader = _Reader(connection, include_views)
         try:
-            return _Reader(connection, schema, include_views).read()
-        except SchemaNotFoundError:
+            return reader.read(schema)
+        except IntrospectionError:
             raise
         except sa.exc.SQLAlchemyError as exc:
             raise IntrospectionError(
-                f"Cannot read the schema: {_error_text(exc)}"
-            ) from None
+                f"Cannot read the schema: {error_text(exc)}"
+            ) from exc

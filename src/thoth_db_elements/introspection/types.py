@@ -1,133 +1,341 @@
 """Normalising a raw column type to one of ThothAI's ``data_format`` families.
 
-The original sent every type it did not know to VARCHAR; here each dialect's
-names are mapped to the right family (see ``docs/types.md``). Pure functions,
-no database access.
+The original system sent every type it did not recognise to ``VARCHAR``.
+Here a raw type, as the database's catalogue spells it, is parsed into a
+lower-case base name plus its modifiers and mapped through tables:
+
+1. PostgreSQL enums (``is_enum``) are ``ENUM``; PostgreSQL domains take the
+   family of their base type (``base_type``).
+2. Arrays (``integer[]``, ``_int4``, ``INTEGER ARRAY``) are ``VARCHAR``:
+   there is no array family.
+3. Rules that depend on the dialect or on the modifiers (MySQL ``tinyint(1)``,
+   ``real``, ``float(p)``, SQL Server ``bit`` and ``timestamp``, Oracle
+   ``NUMBER(p,s)`` and ``DATE``).
+4. The table of known names shared by every dialect.
+5. SQLite only: SQLite's own type-affinity rules for names not known above.
+6. Everything else (text, JSON, UUID, geometry, binary...) is ``VARCHAR``.
+
+``docs/types.md`` holds the same mapping as a table. Pure functions, no
+database access.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 __all__ = ["normalise_type"]
 
-_MYSQL = ("mysql", "mariadb")
+logger = logging.getLogger(__name__)
 
-# Checked in order against the lower-cased base name (no length, no "unsigned").
-_EXACT: dict[str, str] = {
-    # integers
-    "int": "INT",
-    "integer": "INT",
-    "int2": "INT",
-    "int4": "INT",
-    "int8": "INT",
-    "smallint": "INT",
-    "bigint": "INT",
-    "tinyint": "INT",
-    "mediumint": "INT",
-    "serial": "INT",
-    "bigserial": "INT",
-    "smallserial": "INT",
-    "serial4": "INT",
-    "serial8": "INT",
-    "serial2": "INT",
-    "year": "INT",
-    "pls_integer": "INT",
-    "binary_integer": "INT",
-    # exact numbers
-    "decimal": "DECIMAL",
-    "numeric": "DECIMAL",
-    "dec": "DECIMAL",
-    "money": "DECIMAL",
-    "smallmoney": "DECIMAL",
-    "fixed": "DECIMAL",
-    # floating point
-    "float": "FLOAT",
-    "float4": "FLOAT",
-    "binary_float": "FLOAT",
-    "double": "DOUBLE",
-    "double precision": "DOUBLE",
-    "float8": "DOUBLE",
-    "binary_double": "DOUBLE",
-    # booleans
-    "bool": "BOOLEAN",
-    "boolean": "BOOLEAN",
-    # dates and times
-    "date": "DATE",
-    "time": "TIME",
-    "timetz": "TIME",
-    "time with time zone": "TIME",
-    "time without time zone": "TIME",
-    "datetime": "TIMESTAMP",
-    "datetime2": "TIMESTAMP",
-    "smalldatetime": "TIMESTAMP",
-    "datetimeoffset": "TIMESTAMP",
-    "timestamp": "TIMESTAMP",
-    "timestamptz": "TIMESTAMP",
-    "timestamp with time zone": "TIMESTAMP",
-    "timestamp without time zone": "TIMESTAMP",
-    "timestamp with local time zone": "TIMESTAMP",
-    # fixed-length text
-    "char": "CHAR",
-    "character": "CHAR",
-    "nchar": "CHAR",
-    "bpchar": "CHAR",
-    "national char": "CHAR",
-    "national character": "CHAR",
-    # enumerations
-    "enum": "ENUM",
+INT = "INT"
+FLOAT = "FLOAT"
+DOUBLE = "DOUBLE"
+DECIMAL = "DECIMAL"
+VARCHAR = "VARCHAR"
+CHAR = "CHAR"
+DATE = "DATE"
+TIME = "TIME"
+TIMESTAMP = "TIMESTAMP"
+BOOLEAN = "BOOLEAN"
+ENUM = "ENUM"
+
+MYSQL = ("mysql", "mariadb")
+
+#: Other spellings of SQLAlchemy's dialect names.
+_DIALECT_ALIASES = {
+    "postgres": "postgresql",
+    "psql": "postgresql",
+    "pg": "postgresql",
+    "sqlserver": "mssql",
+    "sql server": "mssql",
+    "tsql": "mssql",
+    "sqlite3": "sqlite",
 }
 
-_SQLITE_DECLARED = (
-    ("DATETIME", "TIMESTAMP"),
-    ("TIMESTAMP", "TIMESTAMP"),
-    ("DATE", "DATE"),
-    ("TIME", "TIME"),
-    ("BOOL", "BOOLEAN"),
-    ("DECIMAL", "DECIMAL"),
-    ("NUMERIC", "DECIMAL"),
-    ("DOUBLE", "DOUBLE"),
-    ("FLOAT", "FLOAT"),
-    ("NCHAR", "CHAR"),
-)
+#: Words that change nothing about the family (MySQL ``int(10) unsigned``).
+_NOISE_WORDS = frozenset({"unsigned", "signed", "zerofill"})
 
 
-def _base(raw: str) -> str:
-    """``character varying(20)`` -> ``character varying``; strips modifiers."""
-    text = raw.strip().lower()
-    text = re.sub(r"\(.*?\)", "", text)  # lengths, precisions, enum members
-    text = re.sub(r"\b(unsigned|signed|zerofill)\b", "", text)
-    return re.sub(r"\s+", " ", text).strip()
+def _names(family: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, family)
 
 
-def _sqlite_affinity(raw: str) -> str:
-    """SQLite's own type-affinity rules, after the names it lets through as-is."""
-    upper = raw.upper()
-    head = upper.split("(")[0].strip()
-    if head in ("CHAR", "CHARACTER", "NCHAR", "NATIVE CHARACTER"):
-        return "CHAR"
-    for needle, family in _SQLITE_DECLARED:
-        if needle in upper and not ("INT" in upper and needle in ("TIME", "DATE")):
-            return family
-    if "INT" in upper:
-        return "INT"
-    if any(n in upper for n in ("CHAR", "CLOB", "TEXT")):
-        return "VARCHAR"
-    if not upper or "BLOB" in upper:
-        return "VARCHAR"
-    if any(n in upper for n in ("REAL", "FLOA", "DOUB")):
-        return "DOUBLE"
-    return "DECIMAL"  # NUMERIC affinity
+#: Base names (lower case, modifiers removed) known on every dialect.
+KNOWN_NAMES: dict[str, str] = {
+    **_names(
+        INT,
+        "int",
+        "integer",
+        "int1",
+        "int2",
+        "int3",
+        "int4",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "tinyint",
+        "smallint",
+        "mediumint",
+        "middleint",
+        "bigint",
+        "hugeint",
+        "utinyint",
+        "usmallint",
+        "uinteger",
+        "ubigint",
+        "uhugeint",
+        "serial",
+        "serial2",
+        "serial4",
+        "serial8",
+        "smallserial",
+        "bigserial",
+        "year",
+        "oid",
+        "pls_integer",
+        "binary_integer",
+    ),
+    **_names(
+        DECIMAL,
+        "decimal",
+        "dec",
+        "numeric",
+        "fixed",
+        "money",
+        "smallmoney",
+        "number",
+        "bignumeric",
+        "bigdecimal",
+    ),
+    **_names(FLOAT, "float", "float4", "real", "binary_float", "float32"),
+    **_names(
+        DOUBLE,
+        "double",
+        "double precision",
+        "float8",
+        "float64",
+        "binary_double",
+    ),
+    **_names(BOOLEAN, "bool", "boolean", "bit"),
+    **_names(DATE, "date"),
+    **_names(
+        TIME,
+        "time",
+        "timetz",
+        "time with time zone",
+        "time without time zone",
+    ),
+    **_names(
+        TIMESTAMP,
+        "timestamp",
+        "timestamptz",
+        "timestamp with time zone",
+        "timestamp without time zone",
+        "timestamp with local time zone",
+        "datetime",
+        "datetime2",
+        "smalldatetime",
+        "datetimeoffset",
+    ),
+    **_names(
+        CHAR,
+        "char",
+        "character",
+        "nchar",
+        "bpchar",
+        "national char",
+        "national character",
+    ),
+    **_names(ENUM, "enum"),
+    # Listed (not merely defaulted) so SQLite recognises them before applying
+    # its affinity rules, which would call JSON or BINARY numeric.
+    **_names(
+        VARCHAR,
+        "varchar",
+        "character varying",
+        "char varying",
+        "nvarchar",
+        "national varchar",
+        "national character varying",
+        "national char varying",
+        "nchar varying",
+        "varchar2",
+        "nvarchar2",
+        "string",
+        "text",
+        "tinytext",
+        "mediumtext",
+        "longtext",
+        "ntext",
+        "citext",
+        "clob",
+        "nclob",
+        "long",
+        "json",
+        "jsonb",
+        "xml",
+        "xmltype",
+        "uuid",
+        "uniqueidentifier",
+        "set",
+        "interval",
+        "blob",
+        "tinyblob",
+        "mediumblob",
+        "longblob",
+        "binary",
+        "varbinary",
+        "bytea",
+        "image",
+        "raw",
+        "long raw",
+    ),
+}
 
 
-def _oracle_number(raw: str) -> str:
-    match = re.search(r"\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\)", raw)
-    if match is None:
-        return "DECIMAL"
-    precision, scale = int(match.group(1)), int(match.group(2) or 0)
-    if precision == 1 and scale == 0:
-        return "BOOLEAN"
-    return "INT" if scale == 0 and precision <= 18 else "DECIMAL"
+@dataclass(frozen=True, slots=True)
+class ParsedType:
+    """A raw type taken apart: ``numeric(10, 2)`` -> ``numeric``, ``(10, 2)``."""
+
+    #: Lower-case base name without modifiers, quotes or schema qualifier.
+    name: str
+    #: The arguments of the first parenthesised group, lower case.
+    args: tuple[str, ...]
+    #: Whether the raw type is an array (``integer[]``, ``_int4``...).
+    is_array: bool
+
+
+_QUOTED_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+_BRACKETED = re.compile(r"\[[^\]]*\]")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def parse_type(raw_type: str, dialect: str = "") -> ParsedType:
+    """Take ``raw_type`` apart (see ``ParsedType``)."""
+    text = raw_type.strip().lower()
+    # Enum members may contain anything, parentheses and brackets included.
+    text = _QUOTED_LITERAL.sub("''", text)
+    first = _PARENTHESISED.search(text)
+    args = tuple(a.strip() for a in first.group(0)[1:-1].split(",")) if first else ()
+    is_array = "[" in text or bool(re.search(r"\barray\b", text))
+    while _PARENTHESISED.search(text):
+        text = _PARENTHESISED.sub(" ", text)
+    text = _BRACKETED.sub(" ", text).replace('"', "").replace("`", "")
+    words = [w for w in text.split() if w not in _NOISE_WORDS and w != "array"]
+    name = " ".join(words)
+    if "." in name and " " not in name:
+        name = name.rsplit(".", 1)[1]  # other.mood, SYS.XMLTYPE
+    if dialect == "postgresql" and name.startswith("_"):
+        is_array = True  # internal array names: _int4, _text
+    return ParsedType(name, args, is_array)
+
+
+def _int_arg(parsed: ParsedType, index: int = 0) -> int | None:
+    if len(parsed.args) <= index or not _INTEGER.fullmatch(parsed.args[index]):
+        return None
+    return int(parsed.args[index])
+
+
+def _float_by_precision(parsed: ParsedType, bare: str) -> str:
+    """``float(p)``: binary precision up to 24 is single, above is double.
+
+    ``bare`` is the family of ``float`` without a precision on the dialect.
+    MySQL's deprecated ``float(M,D)`` is always single precision.
+    """
+    precision = _int_arg(parsed)
+    if precision is None or len(parsed.args) > 1:
+        return bare
+    return FLOAT if precision <= 24 else DOUBLE
+
+
+def _number(parsed: ParsedType) -> str:
+    """Oracle-style ``NUMBER(p,s)``: whole numbers of up to 18 digits are INT."""
+    precision = _int_arg(parsed)
+    scale = _int_arg(parsed, 1) if len(parsed.args) > 1 else 0
+    if precision is not None and scale == 0 and precision <= 18:
+        return INT
+    return DECIMAL
+
+
+def _bit(parsed: ParsedType) -> str:
+    """``bit`` and ``bit(1)`` hold one bit; ``bit(8)`` is a bit string."""
+    length = _int_arg(parsed)
+    return BOOLEAN if length in (None, 1) else VARCHAR
+
+
+def _mysql_tinyint(parsed: ParsedType) -> str:
+    return BOOLEAN if parsed.args == ("1",) else INT
+
+
+Rule = Callable[[ParsedType], str]
+
+
+def _constant(family: str) -> Rule:
+    return lambda _parsed: family
+
+
+#: Rules that need the dialect or the modifiers, keyed by (dialect, name);
+#: the dialect ``""`` applies to every dialect without a rule of its own.
+_RULES: dict[tuple[str, str], Rule] = {
+    ("", "bit"): _bit,
+    ("", "number"): _number,
+    ("", "float"): lambda p: _float_by_precision(p, FLOAT),
+    # MySQL/MariaDB: BOOLEAN is stored as tinyint(1); REAL is a double unless
+    # the REAL_AS_FLOAT SQL mode is on.
+    ("mysql", "tinyint"): _mysql_tinyint,
+    ("mariadb", "tinyint"): _mysql_tinyint,
+    ("mysql", "real"): _constant(DOUBLE),
+    ("mariadb", "real"): _constant(DOUBLE),
+    # PostgreSQL: float without precision is float8.
+    ("postgresql", "float"): lambda p: _float_by_precision(p, DOUBLE),
+    # SQL Server: float means float(53); timestamp/rowversion are row
+    # version counters (binary), not points in time.
+    ("mssql", "float"): lambda p: _float_by_precision(p, DOUBLE),
+    ("mssql", "timestamp"): _constant(VARCHAR),
+    ("mssql", "rowversion"): _constant(VARCHAR),
+    # Oracle: DATE carries a time of day; FLOAT means FLOAT(126) and REAL
+    # FLOAT(63), both wider than a single.
+    ("oracle", "date"): _constant(TIMESTAMP),
+    ("oracle", "float"): lambda p: _float_by_precision(p, DOUBLE),
+    ("oracle", "real"): _constant(DOUBLE),
+}
+
+
+def _sqlite_affinity(raw_type: str) -> str:
+    """SQLite's rules (section 3.1 of its datatype page), in SQLite's order."""
+    declared = raw_type.upper()
+    if "INT" in declared:
+        return INT
+    if any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
+        return VARCHAR
+    if not declared.strip() or "BLOB" in declared:
+        return VARCHAR
+    if any(word in declared for word in ("REAL", "FLOA", "DOUB")):
+        return DOUBLE
+    return DECIMAL  # NUMERIC affinity
+
+
+def _sqlite(parsed: ParsedType, raw_type: str) -> str:
+    family = KNOWN_NAMES.get(parsed.name)
+    if family is None:
+        return _sqlite_affinity(raw_type)
+    if family in (FLOAT, DOUBLE):
+        return DOUBLE  # every SQLite floating-point value is 8 bytes
+    if parsed.name == "bit":
+        return _bit(parsed)
+    if parsed.name == "number":
+        return _number(parsed)
+    return family
+
+
+def _canonical_dialect(dialect: str) -> str:
+    name = dialect.strip().lower().split("+", 1)[0]
+    return _DIALECT_ALIASES.get(name, name)
 
 
 def normalise_type(
@@ -137,45 +345,35 @@ def normalise_type(
     base_type: str | None = None,
     is_enum: bool = False,
 ) -> str:
-    """The ``data_format`` family of ``raw_type`` as spelt by ``dialect``.
+    """The ``data_format`` family (one of ``DATA_FORMATS``) of ``raw_type``.
 
-    ``base_type`` is a PostgreSQL domain's underlying type; ``is_enum`` marks
-    a PostgreSQL enum type (whose raw name is the enum's own name).
+    ``raw_type`` is the type as ``dialect`` (a SQLAlchemy dialect name such
+    as ``postgresql``, ``mariadb``, ``sqlite``, ``mssql`` or ``oracle``)
+    spells it, in any case, with or without length, precision or modifiers.
+    ``base_type`` is the underlying type of a PostgreSQL domain and decides
+    the family; ``is_enum`` marks a PostgreSQL enum type, whose raw name is
+    the enum's own name. Unknown types are ``VARCHAR``.
     """
-    dialect = dialect.lower()
+    dialect = _canonical_dialect(dialect)
     if is_enum:
-        return "ENUM"
-    if base_type:
+        return ENUM
+    if base_type and base_type.strip():
         return normalise_type(base_type, dialect)
-    raw = (raw_type or "").strip()
-    lowered = raw.lower()
-    if dialect in _MYSQL and re.fullmatch(
-        r"tinyint\s*\(\s*1\s*\)(\s+unsigned)?", lowered
-    ):
-        return "BOOLEAN"
-    if dialect == "mssql" and _base(raw) == "bit":
-        return "BOOLEAN"
-    if lowered.endswith("[]") or (dialect == "postgresql" and lowered.startswith("_")):
-        return "VARCHAR"  # arrays: no array family; the raw type keeps the detail
+    raw = raw_type or ""
+    parsed = parse_type(raw, dialect)
+    if parsed.is_array:
+        return VARCHAR
     if dialect == "sqlite":
-        return _sqlite_affinity(raw)
-    base = _base(raw)
-    if dialect == "oracle" and base == "number":
-        return _oracle_number(raw)
-    if base == "real":
-        # float4 on PostgreSQL; MySQL/MariaDB and the rest treat REAL as double.
-        return "FLOAT" if dialect in ("postgresql", "mssql", "oracle") else "DOUBLE"
-    if base == "bit":
-        return (
-            "BOOLEAN" if re.fullmatch(r"bit\s*(\(\s*1\s*\))?", lowered) else "VARCHAR"
-        )
-    family = _EXACT.get(base)
+        return _sqlite(parsed, raw)
+    rule = _RULES.get((dialect, parsed.name)) or _RULES.get(("", parsed.name))
+    if rule is not None:
+        return rule(parsed)
+    family = KNOWN_NAMES.get(parsed.name)
     if family is not None:
         return family
-    if base.startswith("interval"):
-        return "VARCHAR"
-    if base.startswith(("timestamp", "datetime")):
-        return "TIMESTAMP"
-    if base.startswith("time"):
-        return "TIME"
-    return "VARCHAR"  # text, varchar, json, uuid, xml, set(...), geometry, blobs...
+    # Families spelt with suffixes: timestamp_ntz, timestamp_ns, datetime64.
+    if parsed.name.startswith(("timestamp", "datetime")):
+        return TIMESTAMP
+    if parsed.name:
+        logger.debug("Unknown %s type %r normalised to VARCHAR", dialect, raw)
+    return VARCHAR
