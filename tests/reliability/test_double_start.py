@@ -8,6 +8,7 @@ serialises writers and is skipped.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from typing import Any
 
@@ -21,6 +22,10 @@ from thoth_db_elements.tasks import start_db_elements_creation
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        bool(os.environ.get("THOTH_SKIP_HEAVY")),
+        reason="heavy race: run in one Python of the matrix (see tox.ini)",
+    ),
     pytest.mark.skipif(
         connection.vendor not in ("postgresql", "mysql"),
         reason="needs PostgreSQL or MariaDB as Django's database (see tox.ini)",
