@@ -55,7 +55,7 @@ package-check: $(STAMP)
 	$(VENV)/bin/twine check --strict dist/*
 	$(PYTHON) -m venv /tmp/thoth-db-elements-wheel-venv
 	/tmp/thoth-db-elements-wheel-venv/bin/pip install -q dist/*.whl
-	cd /tmp && /tmp/thoth-db-elements-wheel-venv/bin/python -c "import thoth_db_elements, thoth_db_elements.models; print('wheel ok', thoth_db_elements.__version__)"
+	cd /tmp && /tmp/thoth-db-elements-wheel-venv/bin/python -c "import thoth_db_elements, thoth_db_elements.introspection; print('wheel ok', thoth_db_elements.__version__)"
 	# Smoke harvest with the installed wheel (not the checkout) behind the example project.
 	/tmp/thoth-db-elements-wheel-venv/bin/pip install -q "$$(ls dist/*.whl)[all]"
 	rm -rf /tmp/thoth-db-elements-smoke && cp -r example_project /tmp/thoth-db-elements-smoke
