@@ -24,8 +24,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.services,
     pytest.mark.skipif(
-        bool(os.environ.get("THOTH_SKIP_HEAVY")),
-        reason="heavy: run in one Python of the matrix (see tox.ini)",
+        bool(os.environ.get("THOTH_SKIP_WORKER_STRESS")),
+        reason="worker stress runs once, in `make test` (see tox.ini)",
     ),
 ]
 
