@@ -253,7 +253,9 @@ def test_sigkill_mid_harvest_is_detected_and_rerun(
             lambda: is_stale(SqlDb.objects.get(pk=db.pk)), 30, "the run to look stale"
         )
         detected = time.monotonic() - killed
-        print(f"dead worker detected {detected:.2f} s after SIGKILL (heartbeat time-out 3 s)")
+        print(
+            f"dead worker detected {detected:.2f} s after SIGKILL (heartbeat time-out 3 s)"
+        )
         assert detected < 10
         assert check_sqldb_db_elements_can_start(SqlDb.objects.get(pk=db.pk)) == (
             True,
