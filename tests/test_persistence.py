@@ -373,3 +373,21 @@ def test_query_count_does_not_grow_with_tables(model: type[models.Model]) -> Non
     (other_small, _, warm_small), (other_big, _, warm_big) = counts
     assert other_big == other_small
     assert warm_big == warm_small
+
+
+def test_names_longer_than_the_catalogue_are_reported_not_truncated(
+    sql_db: models.Model,
+) -> None:
+    sync(sql_db, shop())
+    long_table = dataclasses.replace(shop().table("orders"), name="o" * 300)
+    long_column = dataclasses.replace(
+        shop().table("customers"), columns=(col("id", pk=1), col("c" * 256, pos=2))
+    )
+    snapshot = dataclasses.replace(
+        shop(), tables=(*shop(drop=("customers",)).tables, long_table, long_column)
+    )
+    report = sync(sql_db, snapshot)
+    assert [f["name"] for f in report.failed_tables] == ["o" * 200, "customers"]
+    assert "longer than the catalogue can store" in report.failed_tables[0]["error"]
+    assert report.deletions_skipped is True  # incomplete: customers is kept
+    assert "customers.email" in columns(sql_db)

@@ -22,6 +22,7 @@ queries does not grow with the number of tables (beyond batch splitting).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -35,7 +36,12 @@ from ._fields import model_has_field
 from .catalogue import Catalogue
 from .conf import app_settings
 from .exceptions import CatalogueLockedError, DeletionThresholdError
-from .introspection.snapshot import ColumnSnapshot, SchemaSnapshot, TableSnapshot
+from .introspection.snapshot import (
+    ColumnSnapshot,
+    SchemaSnapshot,
+    TableFailure,
+    TableSnapshot,
+)
 from .report import HarvestReport
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "TABLE_ANNOTATIONS",
     "Checkpoint",
     "derive_fk_fields",
+    "fit_to_catalogue",
     "sync_snapshot",
 ]
 
@@ -620,6 +627,44 @@ def _is_lock_timeout(exc: DatabaseError) -> bool:
     return "database is locked" in str(exc)
 
 
+def _max_length(model: type[models.Model], name: str) -> int | None:
+    field = model._meta.get_field(name)
+    return getattr(field, "max_length", None)
+
+
+def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSnapshot:
+    """Move tables whose names the catalogue cannot hold into the failures.
+
+    A table name longer than the table model's ``name`` field, or a column
+    name longer than ``original_column_name`` (255 in ThothAI), cannot be
+    stored without truncation, which would merge distinct objects. Such a
+    table is reported instead, which also marks the snapshot incomplete so
+    nothing is deleted on its basis.
+    """
+    table_limit = _max_length(catalogue.table, "name")
+    column_limit = _max_length(catalogue.column, "original_column_name")
+    kept: list[TableSnapshot] = []
+    failures = list(snapshot.failures)
+    for table in snapshot.tables:
+        too_long = (table_limit is not None and len(table.name) > table_limit) or (
+            column_limit is not None
+            and any(len(c.name) > column_limit for c in table.columns)
+        )
+        if too_long:
+            failures.append(
+                TableFailure(
+                    table.name[:200],
+                    "A table or column name is longer than the catalogue can store "
+                    f"({table_limit}/{column_limit} characters)",
+                )
+            )
+        else:
+            kept.append(table)
+    if len(kept) == len(snapshot.tables):
+        return snapshot
+    return dataclasses.replace(snapshot, tables=tuple(kept), failures=tuple(failures))
+
+
 def sync_snapshot(
     sql_db: models.Model,
     snapshot: SchemaSnapshot,
@@ -638,6 +683,7 @@ def sync_snapshot(
     ``checkpoint`` roll everything back.
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
+    snapshot = fit_to_catalogue(snapshot, catalogue)
     _Sync(
         sql_db,
         snapshot,
