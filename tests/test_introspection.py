@@ -475,8 +475,8 @@ def test_postgres_query_count_does_not_grow_with_tables(pg_plain_url: str) -> No
     assert small <= 16
 
 
-class _BrokenForeignKeys(PGInspector):
-    """Bulk foreign keys fail, and so do those of table ``broken``.
+class _BrokenUniques(PGInspector):
+    """Bulk unique constraints fail, and so do those of table ``broken``.
 
     Both failures are real database errors, which abort a PostgreSQL
     transaction: the reader must carry on through savepoints.
@@ -487,13 +487,13 @@ class _BrokenForeignKeys(PGInspector):
         self.bind.exec_driver_sql(statement)
         raise AssertionError("unreachable")
 
-    def get_multi_foreign_keys(self, *args: Any, **kwargs: Any) -> Any:
+    def get_multi_unique_constraints(self, *args: Any, **kwargs: Any) -> Any:
         self._fail("SELECT 1 / 0")
 
-    def get_foreign_keys(self, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    def get_unique_constraints(self, table_name: str, *args: Any, **kwargs: Any) -> Any:
         if table_name == "broken":
             self._fail("SELECT no_such_column FROM pg_class")
-        return super().get_foreign_keys(table_name, *args, **kwargs)
+        return super().get_unique_constraints(table_name, *args, **kwargs)
 
 
 @pytest.mark.parametrize("isolation_level", [None, "AUTOCOMMIT"])
@@ -503,10 +503,10 @@ def test_postgres_failing_parts_are_read_table_by_table(
     options = {"isolation_level": isolation_level} if isolation_level else {}
     engine = sa.create_engine(pg_plain_url, poolclass=NullPool, **options)
     # sa.inspect() builds the class its dialect names.
-    engine.dialect.inspector = _BrokenForeignKeys  # type: ignore[attr-defined]
+    engine.dialect.inspector = _BrokenUniques  # type: ignore[attr-defined]
     try:
         with engine.connect() as connection:
-            snap = read_schema(connection, "small")
+            snap = read_schema(connection, "small", method="inspector")
             # The connection is still usable afterwards.
             assert connection.exec_driver_sql("SELECT 2").scalar() == 2
     finally:

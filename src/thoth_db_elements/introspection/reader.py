@@ -1,6 +1,15 @@
-"""Reading a live schema into a ``SchemaSnapshot`` with SQLAlchemy's Inspector.
+"""Reading a live schema into a ``SchemaSnapshot``.
 
-``read_schema`` reads a whole schema in bulk: the Inspector's ``get_multi_*``
+On PostgreSQL, MariaDB 10.6+ and SQLite ``read_schema`` uses a fast path
+(``introspection.fast``): a handful of catalogue queries for the whole
+schema, whatever its size, shaped exactly as SQLAlchemy's Inspector would
+answer, so that both give the same snapshot. Elsewhere, with
+``method="inspector"``, with a custom Inspector class, or when the fast
+path meets a database error (it then falls back with a warning), the
+Inspector is used as described below. A table the fast path cannot
+reproduce exactly (a broken view, for one) is read with the Inspector alone.
+
+With the Inspector, ``read_schema`` reads a whole schema in bulk: its ``get_multi_*``
 calls (columns, primary keys, foreign keys, unique constraints, table
 comments), plus one catalogue query of our own for the raw column types
 (``raw_types.read_catalogue``). The number of queries does not grow with the
@@ -20,13 +29,17 @@ What ends up in the snapshot:
 * ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
   ``data_format`` from ``normalise_type``. Primary-key columns are reported
   NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
-  PRIMARY KEY``).
+  PRIMARY KEY``). SQLite's generated columns, which ``pragma_table_info``
+  leaves out, get their declared type from ``pragma_table_xinfo``.
 * Foreign keys with ``referred_schema`` None when the target is in the
   harvested schema, else the target's real schema. On PostgreSQL this needs
   care: ``pg_get_constraintdef`` leaves out the schema of any target on the
-  search path, so SQLAlchemy is asked to ignore the search path, and the one
-  answer that stays ambiguous (harvested schema or default schema?) is
-  settled by one catalogue query, run only when that case occurs.
+  search path, so on PostgreSQL the keys' columns, targets and schemas come
+  from one catalogue query (``fast.postgresql.foreign_key_facts``):
+  SQLAlchemy's parsing of ``pg_get_constraintdef`` splits a column name
+  containing ``", "``, and reports a key to a partitioned table once more
+  for every partition (copies PostgreSQL keeps, ``conparentid``), which are
+  left out.
 * Unique constraints (not the primary key). SQLAlchemy's SQLite parser
   misses an inline ``UNIQUE`` after a type with a length (``nick
   varchar(30) UNIQUE``); SQLite's own index list fills the gap, unnamed.
@@ -60,6 +73,9 @@ from sqlalchemy.engine.reflection import ObjectKind
 
 from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
+from . import fast
+from .fast import FastRead
+from .fast.postgresql import ForeignKeyFacts
 from .raw_types import Catalogue, RawType, foreign_key_schemas, read_catalogue
 from .snapshot import (
     ColumnSnapshot,
@@ -74,6 +90,14 @@ from .types import normalise_type
 __all__ = ["read_schema"]
 
 logger = logging.getLogger(__name__)
+
+#: ``read_schema``'s ``method``: the fast path where there is one, else
+#: the Inspector (``auto``); the fast path or an error (``fast``); the
+#: Inspector only (``inspector``).
+AUTO: Final = "auto"
+FAST: Final = "fast"
+INSPECTOR: Final = "inspector"
+METHODS: Final = (AUTO, FAST, INSPECTOR)
 
 #: Above this many names, bulk calls read the whole schema and we filter in
 #: Python: a PostgreSQL statement takes at most 65535 bind parameters.
@@ -140,13 +164,20 @@ def _rendered_type(column: Mapping[str, Any], connection: Connection) -> str:
 class _Reader:
     """One ``read_schema`` call: the inspector, the schema and what is cached."""
 
-    def __init__(self, connection: Connection, include_views: bool) -> None:
+    def __init__(
+        self, connection: Connection, include_views: bool, method: str = AUTO
+    ) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
         self.inspector: Inspector = sa.inspect(connection)
         self.include_views = include_views
+        self.method = method
         self._savepoints: bool | None = None
         self._fk_schemas: dict[tuple[str, str], str] | None = None
+        self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
+        self._declared: Mapping[tuple[str, str], RawType] | None = None
+        self._schema: str | None = None
+        self._fast = False
 
     # -- schema ---------------------------------------------------------------
     def resolve_schema(self, requested: str | None) -> str:
@@ -205,21 +236,29 @@ class _Reader:
     # -- reading ----------------------------------------------------------------
     def read(self, requested: str | None) -> SchemaSnapshot:
         """Read the schema into a snapshot."""
-        schema = self.resolve_schema(requested)
-        catalogue = read_catalogue(self.connection, schema)
-        tables = sorted(
-            name
-            for name in self.inspector.get_table_names(schema=schema)
-            if name not in catalogue.partitions
-        )
-        views: list[str] = []
-        if self.include_views:
-            views = sorted(
-                _supported(
-                    partial(self.inspector.get_view_names, schema=schema), default=[]
-                )
+        schema = self._schema = self.resolve_schema(requested)
+        found = self._read_fast(schema)
+        self._fast = found is not None
+        if found is not None:
+            catalogue = found.catalogue
+            tables, views = list(found.tables), list(found.views)
+            bulk = self._fast_bulk(found)
+        else:
+            catalogue = read_catalogue(self.connection, schema)
+            tables = sorted(
+                name
+                for name in self.inspector.get_table_names(schema=schema)
+                if name not in catalogue.partitions
             )
-        bulk = self._read_bulk(schema, tables, views)
+            views = []
+            if self.include_views:
+                views = sorted(
+                    _supported(
+                        partial(self.inspector.get_view_names, schema=schema),
+                        default=[],
+                    )
+                )
+            bulk = self._read_bulk(schema, tables, views)
         snapshots: list[TableSnapshot] = []
         failures: list[TableFailure] = []
         view_names = set(views)
@@ -247,6 +286,61 @@ class _Reader:
         )
         return SchemaSnapshot(self.dialect, schema, tuple(snapshots), tuple(failures))
 
+    def _read_fast(self, schema: str) -> FastRead | None:
+        """The fast path's read, or None to read with the Inspector.
+
+        With ``method="auto"`` a database error on the fast path (say, no
+        privilege on a catalogue view) falls back to the Inspector with a
+        warning; with ``method="fast"`` it is raised. A lost connection is
+        raised either way.
+        """
+        if self.method == INSPECTOR or (
+            self.method == AUTO
+            and not (fast.supports(self.connection) and self._stock_inspector())
+        ):
+            return None
+        try:
+            with self.attempt():
+                return fast.read_fast(self.connection, schema, self.include_views)
+        except sa.exc.SQLAlchemyError as exc:
+            self.check_fatal(exc)
+            if self.method == FAST:
+                raise
+            logger.warning(
+                "Fast reading of %s schema %r failed (%s); reading it with "
+                "SQLAlchemy's Inspector instead",
+                self.dialect,
+                schema,
+                error_text(exc),
+            )
+            return None
+
+    def _stock_inspector(self) -> bool:
+        """Whether the Inspector is SQLAlchemy's own, which the fast paths copy.
+
+        A dialect or an application may install an Inspector of its own
+        (``dialect.inspector``); ``auto`` then reads with it.
+        """
+        stock = type(self.inspector).__module__.startswith("sqlalchemy.")
+        if not stock:
+            logger.debug(
+                "Reading with the custom Inspector %s", type(self.inspector).__name__
+            )
+        return stock
+
+    def _fast_bulk(self, found: FastRead) -> dict[str, Bulk]:
+        """The fast path's answers in the shape of ``_read_bulk``'s."""
+        comments: Bulk = found.comments
+        if comments is None or not self.connection.dialect.supports_comments:
+            comments = UNSUPPORTED
+        return {
+            COLUMNS: found.columns,
+            PRIMARY_KEY: found.primary_keys,
+            FOREIGN_KEYS: found.foreign_keys,
+            UNIQUES: found.unique_constraints,
+            COMMENT: comments,
+        }
+
     def _bulk_calls(
         self, schema: str, tables: list[str], views: list[str]
     ) -> dict[str, Callable[[], Bulk]]:
@@ -266,12 +360,26 @@ class _Reader:
 
             return run
 
+        foreign_keys = by_name(
+            insp.get_multi_foreign_keys, tables, **self._fk_options()
+        )
+        if self.dialect == "postgresql":
+            # SQLAlchemy parses the text of pg_get_constraintdef() and
+            # crashes on column names such as 'a ,,b'; the catalogue has
+            # the keys as arrays of names.
+            wanted = set(tables)
+
+            def foreign_keys() -> Bulk:
+                found: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
+                for (table, name), fact in self._catalogue_keys(schema).items():
+                    if table in wanted and not fact.inherited:
+                        found[table].append(fact.reflected(name))
+                return found
+
         calls: dict[str, Callable[[], Bulk]] = {
             COLUMNS: by_name(insp.get_multi_columns, names, kind=kind),
             PRIMARY_KEY: by_name(insp.get_multi_pk_constraint, tables),
-            FOREIGN_KEYS: by_name(
-                insp.get_multi_foreign_keys, tables, **self._fk_options()
-            ),
+            FOREIGN_KEYS: foreign_keys,
             UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
             COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
         }
@@ -319,6 +427,12 @@ class _Reader:
             return insp.get_columns(name, schema=schema)
         if aspect == PRIMARY_KEY:
             return insp.get_pk_constraint(name, schema=schema)
+        if aspect == FOREIGN_KEYS and self.dialect == "postgresql":
+            return [
+                fact.reflected(key)
+                for (table, key), fact in self._catalogue_keys(schema).items()
+                if table == name and not fact.inherited
+            ]
         if aspect == FOREIGN_KEYS:
             return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
         if aspect == UNIQUES:
@@ -394,8 +508,10 @@ class _Reader:
         catalogue: Catalogue,
     ) -> ColumnSnapshot:
         name = str(column["name"])
-        raw = catalogue.raw_types.get((table, name)) or RawType(
-            _rendered_type(column, self.connection)
+        raw = (
+            catalogue.raw_types.get((table, name))
+            or self._declared_types().get((table, name))
+            or RawType(_rendered_type(column, self.connection))
         )
         default = column.get("default")
         in_pk = name in pk_columns
@@ -412,6 +528,19 @@ class _Reader:
             ordinal_position=position,
         )
 
+    def _declared_types(self) -> Mapping[tuple[str, str], RawType]:
+        """SQLite: declared types of the columns ``read_catalogue`` misses.
+
+        ``pragma_table_info`` leaves generated columns out; without this
+        they would get SQLAlchemy's rendering of the type instead of the
+        declared one. Read once, on the first miss.
+        """
+        if self.dialect != "sqlite" or self._schema is None:
+            return {}
+        if self._declared is None:
+            self._declared = fast.sqlite.declared_types(self.connection, self._schema)
+        return self._declared
+
     def _referred_schema(
         self, schema: str, table: str, fk: Mapping[str, Any]
     ) -> str | None:
@@ -425,19 +554,44 @@ class _Reader:
             referred = self._fk_schemas.get((table, str(fk.get("name"))), referred)
         return None if referred in (None, schema) else referred
 
+    def _catalogue_keys(self, schema: str) -> Mapping[tuple[str, str], ForeignKeyFacts]:
+        """PostgreSQL: every foreign key of ``schema`` from the catalogue."""
+        if self._fk_facts is None:
+            with self.attempt():
+                self._fk_facts = fast.postgresql.foreign_key_facts(
+                    self.connection, schema
+                )
+        return self._fk_facts
+
     def _foreign_keys(
         self, schema: str, table: str, fks: Sequence[Mapping[str, Any]]
     ) -> tuple[ForeignKeySnapshot, ...]:
-        keys = [
-            ForeignKeySnapshot(
-                name=fk.get("name") or None,
-                columns=tuple(str(c) for c in fk["constrained_columns"]),
-                referred_schema=self._referred_schema(schema, table, fk),
-                referred_table=str(fk["referred_table"]),
-                referred_columns=tuple(str(c) for c in fk["referred_columns"]),
+        keys: list[ForeignKeySnapshot] = []
+        facts: Mapping[tuple[str, str], ForeignKeyFacts] = {}
+        if self.dialect == "postgresql" and fks and not self._fast:
+            facts = self._catalogue_keys(schema)
+        for fk in fks:
+            fact = facts.get((table, str(fk.get("name"))))
+            if fact is not None:
+                # SQLAlchemy parses pg_get_constraintdef: a column name with
+                # ", " in it comes apart, and a key to a partitioned table
+                # comes with one copy per partition. The catalogue has it
+                # right.
+                if fact.inherited:
+                    continue
+                fk = fact.reflected(str(fk["name"]))
+                referred = fk["referred_schema"]
+            else:
+                referred = self._referred_schema(schema, table, fk)
+            keys.append(
+                ForeignKeySnapshot(
+                    name=fk.get("name") or None,
+                    columns=tuple(str(c) for c in fk["constrained_columns"]),
+                    referred_schema=referred,
+                    referred_table=str(fk["referred_table"]),
+                    referred_columns=tuple(str(c) for c in fk["referred_columns"]),
+                )
             )
-            for fk in fks
-        ]
         keys.sort(
             key=lambda k: (
                 k.referred_table,
@@ -458,7 +612,11 @@ def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:
 
 
 def read_schema(
-    connection: Connection, schema: str | None = None, *, include_views: bool = True
+    connection: Connection,
+    schema: str | None = None,
+    *,
+    include_views: bool = True,
+    method: str = AUTO,
 ) -> SchemaSnapshot:
     """Read ``schema`` of ``connection``'s database into a ``SchemaSnapshot``.
 
@@ -471,10 +629,27 @@ def read_schema(
     and ``IntrospectionError`` when the schema cannot be listed at all or the
     connection is lost; a table that cannot be read is reported in
     ``snapshot.failures`` instead. See the module docstring for details.
+
+    ``method`` picks how: ``"auto"`` (the fast path where there is one, else
+    SQLAlchemy's Inspector; a database error on the fast path falls back to
+    the Inspector with a warning), ``"fast"`` (the fast path, errors raised
+    as ``IntrospectionError``; ``ValueError`` on a database without one) or
+    ``"inspector"``. Both give the same snapshot. Any other value is a
+    ``ValueError``.
     """
+    if method not in METHODS:
+        raise ValueError(
+            f"method must be one of {', '.join(map(repr, METHODS))}, not {method!r}"
+        )
+    if method == FAST and not fast.supports(connection):
+        raise ValueError(
+            f"method='fast' is not available for this {connection.dialect.name} "
+            "database: fast paths exist for PostgreSQL, MariaDB 10.6+ and SQLite; "
+            "use method='auto' or 'inspector'"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
-        reader = _Reader(connection, include_views)
+        reader = _Reader(connection, include_views, method)
         try:
             return reader.read(schema)
         except IntrospectionError:

@@ -1,0 +1,549 @@
+"""MariaDB: a whole schema in five ``information_schema`` queries.
+
+SQLAlchemy reads a MySQL/MariaDB table from its ``SHOW CREATE TABLE`` text
+(one statement per table; ``DESCRIBE`` for a view) with regular
+expressions. This path reads ``TABLES``, ``COLUMNS``, column-level
+``CHECK_CONSTRAINTS``, the unique keys of ``STATISTICS`` and the foreign
+keys of ``KEY_COLUMN_USAGE`` for the whole schema, writes for each table
+the lines MariaDB's ``SHOW CREATE TABLE`` would print for those facts (and
+for each view what SQLAlchemy makes of ``DESCRIBE``), and reads them back
+with the same rules as SQLAlchemy's parser. The Inspector's quirks come out
+unchanged: a column's default keeps its SQL spelling (``'abc'``, ``0.00``,
+``current_timestamp() ON UPDATE current_timestamp()``); after ``INVISIBLE``
+or an ``ON UPDATE`` that the parser does not expect, the default or the
+comment is lost; an ``IGNORED`` unique key, or a foreign key whose columns'
+names contain ``)``, is not reported; a view's columns are all nullable and
+their defaults quoted.
+
+Only MariaDB 10.6 and later (``STATISTICS.IGNORED``, ``CHECK_CONSTRAINTS.
+LEVEL``); MySQL spells ``SHOW CREATE TABLE`` differently and is read with
+the Inspector. A table the path does not model -- no columns in
+``information_schema`` (a broken view or table) or a column name with a
+backtick or a line break, which SQLAlchemy mangles -- is left to the
+Inspector.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+
+from .base import FastRead
+
+__all__ = ["MINIMUM_VERSION", "read"]
+
+logger = logging.getLogger(__name__)
+
+#: Oldest MariaDB with every column the queries read.
+MINIMUM_VERSION: Final = (10, 6)
+
+# information_schema compares names case-insensitively on some servers; the
+# binary collation keeps database ``Shop`` apart from ``shop``.
+_IN_SCHEMA: Final = ":schema COLLATE utf8mb4_bin"
+
+_TABLES = sa.text(
+    f"""
+    SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT
+    FROM information_schema.TABLES
+    WHERE TABLE_SCHEMA = {_IN_SCHEMA}
+    """
+)
+
+_COLUMNS = sa.text(
+    f"""
+    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE,
+           COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT, IS_GENERATED,
+           GENERATION_EXPRESSION
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = {_IN_SCHEMA}
+    ORDER BY TABLE_NAME, ORDINAL_POSITION
+    """
+)
+
+# A column-level CHECK is printed inside the column's line, and the parser's
+# reading of a generated column depends on everything after it.
+_CHECKS = sa.text(
+    f"""
+    SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE
+    FROM information_schema.CHECK_CONSTRAINTS
+    WHERE CONSTRAINT_SCHEMA = {_IN_SCHEMA} AND LEVEL = 'Column'
+    """
+)
+
+_UNIQUE_KEYS = sa.text(
+    f"""
+    SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, COLLATION,
+           INDEX_TYPE, INDEX_COMMENT, IGNORED
+    FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = {_IN_SCHEMA} AND NON_UNIQUE = 0
+    ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+    """
+)
+
+_FOREIGN_KEYS = sa.text(
+    f"""
+    SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA,
+           REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+    FROM information_schema.KEY_COLUMN_USAGE
+    WHERE TABLE_SCHEMA = {_IN_SCHEMA} AND REFERENCED_TABLE_NAME IS NOT NULL
+    ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
+    """
+)
+
+#: ``TABLE_TYPE`` values ``SHOW FULL TABLES`` calls ``BASE TABLE`` / a view.
+_TABLE_TYPES: Final = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
+_VIEW_TYPES: Final = frozenset({"VIEW", "SYSTEM VIEW"})
+
+#: Types whose default MariaDB keeps as an expression (printed as written).
+_EXPRESSION_DEFAULTS: Final = frozenset(
+    {
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+        "tinyblob",
+        "blob",
+        "mediumblob",
+        "longblob",
+        "json",
+        "geometry",
+        "point",
+        "linestring",
+        "polygon",
+        "multipoint",
+        "multilinestring",
+        "multipolygon",
+        "geometrycollection",
+    }
+)
+
+#: Characters in a column name that SQLAlchemy's parser does not survive.
+_UNMODELLED: Final = re.compile(r"[`\r\n]")
+
+# -- SQLAlchemy's reading of SHOW CREATE TABLE, rule for rule -----------------
+_COLUMN_LINE = re.compile(
+    r"  `(?P<name>(?:``|[^`])+)` +"
+    r"(?P<coltype>\w+)"
+    r"(?:\((?P<arg>(?:\d+|\d+,\d+|(?:'(?:''|[^'])*',?)+))\))?"
+    r"(?: +(?P<unsigned>UNSIGNED))?"
+    r"(?: +(?P<zerofill>ZEROFILL))?"
+    r"(?: +CHARACTER SET +(?P<charset>[\w_]+))?"
+    r"(?: +COLLATE +(?P<collate>[\w_]+))?"
+    r"(?: +(?P<notnull>(?:NOT )?NULL))?"
+    r"(?: +DEFAULT +(?P<default>"
+    r"(?:NULL|'(?:''|[^'])*'|\(.+?\)|[\-\w\.\(\)]+"
+    r"(?: +ON UPDATE [\-\w\.\(\)]+)?)"
+    r"))?"
+    r"(?: +(?:GENERATED ALWAYS)? ?AS +(?P<generated>\("
+    r".*\))? ?(?P<persistence>VIRTUAL|STORED)?"
+    r"(?: +(?P<notnull_generated>(?:NOT )?NULL))?"
+    r")?"
+    r"(?: +(?P<autoincr>AUTO_INCREMENT))?"
+    r"(?: +COMMENT +'(?P<comment>(?:''|[^'])*)')?"
+    r"(?: +COLUMN_FORMAT +(?P<colfmt>\w+))?"
+    r"(?: +STORAGE +(?P<storage>\w+))?"
+    r"(?: +(?P<extra>.*))?"
+    r",?$",
+    re.I | re.UNICODE,
+)
+
+#: What SQLAlchemy falls back to when the full column pattern fails: the
+#: name and the type, nothing else (nullable, no default, no comment).
+_LOOSE_COLUMN_LINE = re.compile(
+    r"  `(?P<name>(?:``|[^`])+)` +"
+    r"(?P<coltype>\w+)"
+    r"(?:\((?P<arg>(?:\d+|\d+,\d+|'(?:''|[^'])+'))\))?",
+    re.I | re.UNICODE,
+)
+
+_KEY_LINE = re.compile(
+    r"  "
+    r"(?:(?P<type>\S+) )?KEY"
+    r"(?: +`(?P<name>(?:``|[^`])+)`)?"
+    r"(?: +USING +(?P<using_pre>\S+))?"
+    r" +\((?P<columns>.+?)\)"
+    r"(?: +USING +(?P<using_post>\S+))?"
+    r"(?: +KEY_BLOCK_SIZE *[ =]? *(?P<keyblock>\S+))?"
+    r"(?: +WITH PARSER +(?P<parser>\S+))?"
+    r"(?: +COMMENT +(?P<comment>'(?:''|[^'])*'))?"
+    r"(?: +/\*(?P<version_sql>.+)\*/ *)?"
+    r",?$",
+    re.I | re.UNICODE,
+)
+
+_KEY_COLUMNS = re.compile(
+    r"(?:(?:`((?:``|[^`])+)`)(?:\((\d+)\))?(?: +(ASC|DESC))?(?=\,|$))+",
+    re.I | re.UNICODE,
+)
+
+_FOREIGN_KEY_LINE = re.compile(
+    r"  "
+    r"CONSTRAINT +"
+    r"`(?P<name>(?:``|[^`])+)` +"
+    r"FOREIGN KEY +"
+    r"\((?P<local>[^\)]+?)\) REFERENCES +"
+    r"(?P<table>`[^`]+`(?:\.`[^`]+`)?) +"
+    r"\((?P<foreign>(?:`[^`]+`(?: *, *)?)+)\)",
+    re.I | re.UNICODE,
+)
+
+_TABLE_COMMENT = re.compile(
+    r"(?P<directive>COMMENT)(?:\s*(?:=\s*)|\s+)'(?P<val>(?:[^']|'')*?)'(?!')",
+    re.I | re.UNICODE,
+)
+
+_ESCAPES: Final = {"\\\\": "\\", "\\0": "\0", "\\n": "\n", "\\r": "\r"}
+_UNESCAPES: Final = {
+    "\\\\": "\\",
+    "\\0": "\0",
+    "\\a": "\a",
+    "\\b": "\b",
+    "\\t": "\t",
+    "\\n": "\n",
+    "\\v": "\v",
+    "\\f": "\f",
+    "\\r": "\r",
+}
+_UNESCAPE = re.compile("|".join(re.escape(code) for code in _UNESCAPES))
+_ESCAPED = re.compile(r"\\[\\0nr]|''")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as MariaDB prints a string in ``SHOW CREATE TABLE``."""
+    out = ["'"]
+    for char in text:
+        if char == "\0":
+            out.append("\\0")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "'":
+            out.append("''")
+        else:
+            out.append(char)
+    out.append("'")
+    return "".join(out)
+
+
+def _unquoted(literal: str) -> str:
+    """The text of a string literal MariaDB printed (``_quoted`` reversed)."""
+    inner = literal[1:-1]
+    return _ESCAPED.sub(
+        lambda m: "'" if m.group(0) == "''" else _ESCAPES[m.group(0)], inner
+    )
+
+
+def _cleaned(text: str) -> str:
+    """SQLAlchemy's clean-up of a comment it parsed."""
+    if "\\" in text:
+        text = _UNESCAPE.sub(lambda m: _UNESCAPES[m.group(0)], text)
+    return text.replace("''", "'")
+
+
+def _identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+# -- the facts --------------------------------------------------------------
+@dataclass(slots=True)
+class _Table:
+    """Everything ``information_schema`` says about one table or view."""
+
+    name: str
+    is_view: bool
+    comment: str
+    columns: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    foreign_keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+
+def _extra_words(extra: str | None) -> dict[str, str]:
+    """``EXTRA`` (``auto_increment, INVISIBLE``...) by what each part says."""
+    found: dict[str, str] = {}
+    for part in (extra or "").split(", "):
+        lowered = part.lower()
+        if lowered.startswith("on update "):
+            found["on update"] = part[len("on update ") :]
+        elif lowered:
+            found[lowered] = part
+    return found
+
+
+def _table_column_line(column: tuple[Any, ...], check: str | None) -> str:
+    """The line of ``SHOW CREATE TABLE`` for one column of a table."""
+    (
+        _table,
+        name,
+        column_type,
+        _data_type,
+        nullable,
+        default,
+        extra,
+        comment,
+        generated,
+        expression,
+    ) = column
+    words = _extra_words(extra)
+    parts = [f"  {_identifier(name)} {column_type}"]
+    is_generated = generated == "ALWAYS"
+    if is_generated:
+        kind = "STORED" if "stored generated" in words else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({expression}) {kind}")
+    elif nullable == "NO":
+        parts.append("NOT NULL")
+    if "invisible" in words:
+        parts.append("INVISIBLE")
+    if not is_generated and default is not None:
+        parts.append(f"DEFAULT {default}")
+        if "on update" in words:
+            parts.append(f"ON UPDATE {words['on update']}")
+    if "auto_increment" in words:
+        parts.append("AUTO_INCREMENT")
+    if comment:
+        parts.append(f"COMMENT {_quoted(comment)}")
+    if check is not None:
+        parts.append(f"CHECK ({check})")
+    return " ".join(parts)
+
+
+def _described_default(default: str | None, data_type: str) -> str | None:
+    """A view column's default as ``DESCRIBE`` shows it (unquoted)."""
+    if default is None or default == "NULL":
+        return None
+    if data_type.lower() in _EXPRESSION_DEFAULTS:
+        return default
+    if len(default) >= 2 and default[0] == default[-1] == "'":
+        return _unquoted(default)
+    return default
+
+
+def _view_column_line(column: tuple[Any, ...]) -> str:
+    """What SQLAlchemy writes for a view column from its ``DESCRIBE`` row."""
+    _table, name, column_type, data_type, _nullable, default, extra = column[:7]
+    parts = [" ", _identifier(name), column_type]
+    described = _described_default(default, data_type)
+    if described:
+        if "auto_increment" in described:
+            pass
+        elif described == "NULL" or (
+            column_type.startswith("timestamp") and described.startswith("C")
+        ):
+            parts.extend(["DEFAULT", described])
+        else:
+            parts.extend(["DEFAULT", "'" + described.replace("'", "''") + "'"])
+    if extra:
+        parts.append(extra)
+    return " ".join(parts)
+
+
+def _key_line(name: str, rows: list[tuple[Any, ...]]) -> str:
+    """The line of ``SHOW CREATE TABLE`` for a primary or unique key."""
+    columns = []
+    for _table, _index, column, sub_part, collation, *_rest in rows:
+        text = _identifier(column)
+        if sub_part is not None:
+            text += f"({sub_part})"
+        if collation == "D":
+            text += " DESC"
+        columns.append(text)
+    _table, _index, _column, _sub, _coll, index_type, comment, ignored = rows[0]
+    head = "  PRIMARY KEY" if name == "PRIMARY" else f"  UNIQUE KEY {_identifier(name)}"
+    line = f"{head} ({','.join(columns)})"
+    if index_type == "HASH":
+        line += " USING HASH"
+    if comment:
+        line += f" COMMENT {_quoted(comment)}"
+    if ignored == "YES":
+        line += " IGNORED"
+    return line
+
+
+def _foreign_key_line(name: str, rows: list[tuple[Any, ...]], schema: str) -> str:
+    """The line of ``SHOW CREATE TABLE`` for a foreign key."""
+    _table, _name, _column, target_schema, target, _remote = rows[0]
+    local = ", ".join(_identifier(row[2]) for row in rows)
+    remote = ", ".join(_identifier(row[5]) for row in rows)
+    table = _identifier(target)
+    if target_schema != schema:
+        table = f"{_identifier(target_schema)}.{table}"
+    return (
+        f"  CONSTRAINT {_identifier(name)} FOREIGN KEY ({local})"
+        f" REFERENCES {table} ({remote})"
+    )
+
+
+# -- reading the lines back ---------------------------------------------------
+@dataclass(slots=True)
+class _Parsed:
+    """What SQLAlchemy's parser would make of one table's text."""
+
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    foreign_keys: list[dict[str, Any]] = field(default_factory=list)
+    comment: str | None = None
+
+
+def _parse_column(line: str, parsed: _Parsed) -> None:
+    match = _COLUMN_LINE.match(line)
+    if match is None:
+        loose = _LOOSE_COLUMN_LINE.match(line)
+        if loose is None:
+            return
+        parsed.columns.append(
+            {"name": loose["name"], "nullable": True, "default": None, "comment": None}
+        )
+        return
+    nullable = match["notnull"] != "NOT NULL" and match["notnull_generated"] != (
+        "NOT NULL"
+    )
+    default = match["default"]
+    comment = match["comment"]
+    parsed.columns.append(
+        {
+            "name": match["name"],
+            "nullable": nullable,
+            "default": None if default == "NULL" else default,
+            "comment": None if comment is None else _cleaned(comment),
+        }
+    )
+
+
+def _parse_constraint(line: str, parsed: _Parsed, schema: str) -> None:
+    key = _KEY_LINE.match(line)
+    if key is not None:
+        names = [found[0] for found in _KEY_COLUMNS.findall(key["columns"])]
+        parsed.keys.append({"type": key["type"], "name": key["name"], "columns": names})
+        return
+    foreign = _FOREIGN_KEY_LINE.match(line)
+    if foreign is not None:
+        table = re.findall(r"`([^`]+)`", foreign["table"])
+        parsed.foreign_keys.append(
+            {
+                "name": foreign["name"],
+                "constrained_columns": [
+                    found[0] for found in _KEY_COLUMNS.findall(foreign["local"])
+                ],
+                "referred_schema": table[-2] if len(table) > 1 else schema,
+                "referred_table": table[-1],
+                "referred_columns": [
+                    found[0] for found in _KEY_COLUMNS.findall(foreign["foreign"])
+                ],
+            }
+        )
+
+
+def _parse(text: str, schema: str) -> _Parsed:
+    """Read a ``SHOW CREATE TABLE`` text as SQLAlchemy's parser does."""
+    parsed = _Parsed()
+    for line in re.split(r"\r?\n", text):
+        if line.startswith("  `"):
+            _parse_column(line, parsed)
+        elif line.startswith(") "):
+            comment = _TABLE_COMMENT.search(line)
+            if comment is not None:
+                parsed.comment = _cleaned(comment["val"])
+        elif line == ")" or line.startswith("CREATE ") or not line:
+            continue
+        elif "PARTITION" in line:
+            continue  # taken for partitioning options
+        else:
+            _parse_constraint(line, parsed, schema)
+    return parsed
+
+
+def _text(table: _Table, checks: dict[str, str], schema: str) -> str:
+    """The parts of ``SHOW CREATE TABLE`` (or SQLAlchemy's view stand-in)
+    that the parser's answers depend on."""
+    if table.is_view:
+        lines = [_view_column_line(column) for column in table.columns]
+        options = ") "
+    else:
+        lines = [
+            _table_column_line(column, checks.get(column[1]))
+            for column in table.columns
+        ]
+        lines.extend(_key_line(name, rows) for name, rows in table.keys.items())
+        lines.extend(
+            _foreign_key_line(name, rows, schema)
+            for name, rows in table.foreign_keys.items()
+        )
+        options = ") ENGINE=InnoDB"
+        if table.comment:
+            options += f" COMMENT={_quoted(table.comment)}"
+    return (
+        f"CREATE TABLE {_identifier(table.name)} (\n"
+        + ",\n".join(lines)
+        + "\n"
+        + options
+    )
+
+
+def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
+    """Read ``schema`` (a MariaDB database that exists) in five queries."""
+    params = {"schema": schema}
+    objects: dict[str, _Table] = {}
+    for name, table_type, comment in connection.execute(_TABLES, params):
+        is_view = table_type in _VIEW_TYPES
+        if table_type in _TABLE_TYPES or (is_view and include_views):
+            objects[name] = _Table(name, is_view, comment or "")
+
+    raw_types: dict[tuple[str, str], RawType] = {}
+    for row in connection.execute(_COLUMNS, params):
+        table, column, column_type = row[0], row[1], row[2]
+        raw_types[(table, column)] = RawType(str(column_type))
+        if table in objects:
+            objects[table].columns.append(tuple(row))
+
+    checks: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, clause in connection.execute(_CHECKS, params):
+        checks[table][column] = clause
+
+    for row in connection.execute(_UNIQUE_KEYS, params):
+        if row[0] in objects:
+            objects[row[0]].keys.setdefault(row[1], []).append(tuple(row))
+
+    for row in connection.execute(_FOREIGN_KEYS, params):
+        if row[0] in objects:
+            objects[row[0]].foreign_keys.setdefault(row[1], []).append(tuple(row))
+
+    comments: dict[str, Any] = {}
+    found = FastRead(
+        tables=tuple(sorted(n for n, t in objects.items() if not t.is_view)),
+        views=tuple(sorted(n for n, t in objects.items() if t.is_view)),
+        catalogue=Catalogue(raw_types),
+        comments=comments,
+    )
+    for name, table in objects.items():
+        if not table.columns or any(
+            _UNMODELLED.search(column[1]) for column in table.columns
+        ):
+            continue  # left to the Inspector
+        parsed = _parse(_text(table, checks.get(name, {}), schema), schema)
+        found.columns[name] = parsed.columns
+        if table.is_view:
+            comments[name] = {"text": None}
+            continue
+        primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
+        found.primary_keys[name] = {
+            "constrained_columns": primary["columns"] if primary else [],
+            "name": None,
+        }
+        found.unique_constraints[name] = [
+            {"name": key["name"], "column_names": key["columns"]}
+            for key in parsed.keys
+            if key["type"] == "UNIQUE"
+        ]
+        found.foreign_keys[name] = parsed.foreign_keys
+        comments[name] = {"text": parsed.comment}
+    return found

@@ -1,0 +1,372 @@
+"""PostgreSQL: a whole schema in four ``pg_catalog`` queries.
+
+1. Tables and views (``pg_class``) with their comments.
+2. Every column: raw type (``format_type``, domains followed to their base
+   as ``raw_types`` does), NOT NULL, default (``pg_get_expr``), generated
+   or not, the column type's domain facts, comment.
+3. Primary keys and unique constraints with their columns in key order.
+4. Foreign keys with their columns in key order and the target's real
+   schema (``foreign_key_facts``, which the Inspector path uses too).
+
+The answers are shaped exactly as SQLAlchemy's PostgreSQL dialect shapes
+its own ``get_multi_*`` answers, quirks included:
+
+* A column whose type is a domain takes the domain's default when it has
+  none itself, and is NOT NULL when the domain is -- only when SQLAlchemy
+  recognises the domain, i.e. its name is not also a built-in type name,
+  and only for the domain itself, not for an array of it.
+* A ``nextval('seq'...)`` default without a schema gets the harvested
+  schema inserted (``nextval('"public".seq'::regclass)``); whatever came
+  before ``nextval`` in the expression is dropped, as SQLAlchemy does.
+* Generated columns have no default.
+
+information_schema is not used: on PostgreSQL it is far slower than
+``pg_catalog``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+
+from .base import FastRead
+
+__all__ = ["ForeignKeyFacts", "foreign_key_facts", "read"]
+
+logger = logging.getLogger(__name__)
+
+#: The relations of one schema the reader reads, as a reusable condition.
+_OWN_RELATIONS: Final = """
+    n.nspname = :schema
+    AND c.relkind IN ({kinds})
+    AND c.relpersistence <> 't'
+    AND NOT c.relispartition
+"""
+
+
+def _where(kinds: str) -> str:
+    return _OWN_RELATIONS.format(kinds=kinds)
+
+
+_OBJECTS = sa.text(
+    f"""
+    SELECT c.relname, c.relkind = 'v', d.description
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_description AS d
+      ON d.objoid = c.oid
+     AND d.objsubid = 0
+     AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+    WHERE {_where("'r', 'p', 'v'")}
+    """
+)
+
+
+def _columns_query(generated: bool) -> sa.TextClause:
+    """Every column of the schema's tables and views, in table order."""
+    is_generated = "a.attgenerated <> ''" if generated else "false"
+    return sa.text(
+        f"""
+        WITH RECURSIVE chain (domain_oid, base_oid, base_typmod) AS (
+            SELECT t.oid, t.typbasetype, t.typtypmod
+            FROM pg_catalog.pg_type AS t
+            WHERE t.typtype = 'd'
+          UNION ALL
+            SELECT chain.domain_oid, t.typbasetype, t.typtypmod
+            FROM chain
+            JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
+            WHERE t.typtype = 'd'
+        ),
+        domains AS (
+            SELECT chain.domain_oid, chain.base_oid, chain.base_typmod, t.typtype
+            FROM chain
+            JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
+            WHERE t.typtype <> 'd'
+        )
+        SELECT c.relname,
+               a.attname,
+               pg_catalog.format_type(a.atttypid, a.atttypmod),
+               pg_catalog.format_type(dm.base_oid, dm.base_typmod),
+               coalesce(dm.typtype, t.typtype) = 'e',
+               a.attnotnull,
+               CASE WHEN a.atthasdef
+                    THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
+               {is_generated},
+               t.typtype = 'd',
+               t.typnotnull,
+               t.typdefault,
+               t.typname,
+               tn.nspname,
+               pg_catalog.pg_type_is_visible(t.oid),
+               ds.description
+        FROM pg_catalog.pg_class AS c
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_attribute AS a
+          ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+        JOIN pg_catalog.pg_namespace AS tn ON tn.oid = t.typnamespace
+        LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
+        LEFT JOIN pg_catalog.pg_attrdef AS ad
+          ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        LEFT JOIN pg_catalog.pg_description AS ds
+          ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum
+        WHERE {_where("'r', 'p', 'v'")}
+        ORDER BY c.oid, a.attnum
+        """
+    )
+
+
+def _keys_query(key_columns: str) -> sa.TextClause:
+    """Primary keys and unique constraints, columns in key order."""
+    return sa.text(
+        f"""
+        SELECT c.relname,
+               con.contype,
+               con.conname,
+               {key_columns},
+               pg_catalog.array_agg(a.attname::text ORDER BY k.ord)
+        FROM pg_catalog.pg_constraint AS con
+        JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_index AS i ON i.indexrelid = con.conindid
+        CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[])
+            WITH ORDINALITY AS k (attnum, ord)
+        JOIN pg_catalog.pg_attribute AS a
+          ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+        WHERE {_where("'r', 'p'")}
+          AND con.contype IN ('p', 'u')
+        GROUP BY c.relname, con.contype, con.conname, {key_columns}
+        """
+    )
+
+
+def _foreign_keys_query(inherited: str) -> sa.TextClause:
+    """Every foreign key of the schema's tables, columns in key order."""
+    return sa.text(
+        f"""
+        SELECT c.relname,
+               con.conname,
+               {inherited},
+               rn.nspname,
+               r.relname,
+               ARRAY(
+                   SELECT a.attname::text
+                   FROM pg_catalog.unnest(con.conkey)
+                       WITH ORDINALITY AS k (attnum, ord)
+                   JOIN pg_catalog.pg_attribute AS a
+                     ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+                   ORDER BY k.ord
+               ),
+               ARRAY(
+                   SELECT a.attname::text
+                   FROM pg_catalog.unnest(con.confkey)
+                       WITH ORDINALITY AS k (attnum, ord)
+                   JOIN pg_catalog.pg_attribute AS a
+                     ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                   ORDER BY k.ord
+               )
+        FROM pg_catalog.pg_constraint AS con
+        JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
+        JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
+        WHERE {_where("'r', 'p'")}
+          AND con.contype = 'f'
+        """
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKeyFacts:
+    """One foreign key as the catalogue records it.
+
+    ``inherited`` marks the copies PostgreSQL adds to a table for each
+    partition of a partitioned table it references (``conparentid``); they
+    are not keys of their own. ``referred_schema`` is None when the target
+    is in the harvested schema.
+    """
+
+    columns: tuple[str, ...]
+    referred_schema: str | None
+    referred_table: str
+    referred_columns: tuple[str, ...]
+    inherited: bool = False
+
+    def reflected(self, name: str) -> dict[str, Any]:
+        """The key in the shape of SQLAlchemy's ``get_multi_foreign_keys``."""
+        return {
+            "name": name,
+            "constrained_columns": list(self.columns),
+            "referred_schema": self.referred_schema,
+            "referred_table": self.referred_table,
+            "referred_columns": list(self.referred_columns),
+        }
+
+
+def foreign_key_facts(
+    connection: Connection, schema: str
+) -> dict[tuple[str, str], ForeignKeyFacts]:
+    """``{(table, constraint name): facts}`` for every foreign key of ``schema``.
+
+    One query; constraint names are unique per table in PostgreSQL.
+    """
+    version = connection.dialect.server_version_info or (0,)
+    inherited = "con.conparentid <> 0" if version >= (11,) else "false"
+    found: dict[tuple[str, str], ForeignKeyFacts] = {}
+    for table, name, copy, target_schema, target, local, remote in connection.execute(
+        _foreign_keys_query(inherited), {"schema": schema}
+    ):
+        found[(table, name)] = ForeignKeyFacts(
+            columns=tuple(local),
+            referred_schema=None if target_schema == schema else target_schema,
+            referred_table=target,
+            referred_columns=tuple(remote),
+            inherited=bool(copy),
+        )
+    return found
+
+
+# -- SQLAlchemy's reading rules ----------------------------------------------
+_TYPE_ARGS = re.compile(r"\((.*)\)")
+_ARRAY_SUFFIX = re.compile(r"((?:\[\])*)$")
+_NEXTVAL = re.compile(r"(nextval\(')([^']+)('.*$)")
+
+
+def _dotted(name: str) -> tuple[str, ...]:
+    """``schema.name`` split on dots outside double quotes, quotes removed."""
+    if '"' not in name:
+        return tuple(name.split("."))
+    parts: list[list[str]] = [[]]
+    quoted = False
+    index = 0
+    while index < len(name):
+        char = name[index]
+        if char == '"':
+            if quoted and index < len(name) - 1 and name[index + 1] == '"':
+                parts[-1].append('"')
+                index += 1
+            else:
+                quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append([])
+        else:
+            parts[-1].append(char)
+        index += 1
+    return tuple("".join(part) for part in parts)
+
+
+def _domain_seen(
+    spelt: str,
+    type_name: str,
+    type_schema: str,
+    visible: bool,
+    known: Iterable[str],
+) -> bool:
+    """Whether SQLAlchemy takes the column's type for the domain it is.
+
+    SQLAlchemy looks the spelling (without modifiers and array brackets) up
+    among its built-in names first, then among the domains by ``(name,)``
+    when the domain is on the search path, else by ``(schema, name)``.
+    """
+    base = _ARRAY_SUFFIX.sub("", _TYPE_ARGS.sub("", spelt))
+    if base.lower() in known:
+        return False
+    expected = (type_name,) if visible else (type_schema, type_name)
+    return _dotted(base) == expected
+
+
+def _column(row: Any, schema: str, known: Iterable[str]) -> dict[str, Any]:
+    """One column as SQLAlchemy's ``get_multi_columns`` reports it."""
+    (
+        _table,
+        name,
+        spelt,
+        _base,
+        _is_enum,
+        not_null,
+        default,
+        generated,
+        is_domain,
+        domain_not_null,
+        domain_default,
+        type_name,
+        type_schema,
+        visible,
+        comment,
+    ) = row
+    nullable = not not_null
+    if is_domain and _domain_seen(spelt, type_name, type_schema, visible, known):
+        if not default and domain_default is not None:
+            default = domain_default
+        nullable = nullable and not domain_not_null
+    if generated:
+        default = None
+    if default is not None:
+        match = _NEXTVAL.search(default)
+        if match is not None and "." not in match.group(2):
+            default = f'{match.group(1)}"{schema}".{match.group(2)}{match.group(3)}'
+    return {"name": name, "nullable": nullable, "default": default, "comment": comment}
+
+
+def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
+    """Read ``schema`` (it exists) in four queries."""
+    version = connection.dialect.server_version_info or (0,)
+    known = frozenset(getattr(connection.dialect, "ischema_names", {}))
+    params = {"schema": schema}
+
+    tables: list[str] = []
+    views: list[str] = []
+    comments: dict[str, Any] = {}
+    for name, is_view, comment in connection.execute(_OBJECTS, params):
+        if is_view and not include_views:
+            continue
+        (views if is_view else tables).append(name)
+        comments[name] = {"text": comment}
+    wanted = set(comments)
+
+    columns: dict[str, Any] = {name: [] for name in wanted}
+    raw_types: dict[tuple[str, str], RawType] = {}
+    for row in connection.execute(_columns_query(version >= (12,)), params):
+        table, column, spelt, base, is_enum = row[:5]
+        if table not in wanted:
+            continue
+        raw_types[(table, column)] = RawType(spelt, base, bool(is_enum))
+        columns[table].append(_column(row, schema, known))
+
+    key_width = "i.indnkeyatts" if version >= (11,) else "i.indnatts"
+    primary_keys: dict[str, Any] = {
+        name: {"constrained_columns": [], "name": None} for name in tables
+    }
+    uniques: dict[str, Any] = {name: [] for name in tables}
+    for table, kind, name, width, names in connection.execute(
+        _keys_query(key_width), params
+    ):
+        key = list(names)[:width]
+        if kind == "p":
+            primary_keys[table] = {"constrained_columns": key, "name": name}
+        else:
+            uniques[table].append({"name": name, "column_names": key})
+
+    foreign_keys: dict[str, Any] = {name: [] for name in tables}
+    for (table, name), facts in sorted(foreign_key_facts(connection, schema).items()):
+        if table in foreign_keys and not facts.inherited:
+            foreign_keys[table].append(facts.reflected(name))
+
+    return FastRead(
+        tables=tuple(sorted(tables)),
+        views=tuple(sorted(views)),
+        catalogue=Catalogue(raw_types),
+        columns=columns,
+        primary_keys=primary_keys,
+        foreign_keys=foreign_keys,
+        unique_constraints=uniques,
+        comments=comments,
+    )

@@ -1,0 +1,413 @@
+"""SQLite: a whole schema in five queries over ``sqlite_master``.
+
+``sqlite_master`` (names and the ``CREATE`` text) is joined to the
+``pragma_table_xinfo``, ``pragma_foreign_key_list``, ``pragma_index_list``
+and ``pragma_index_info`` table functions, once for all tables (views'
+columns in a query of their own, because one broken view fails the joined
+query: the views are then read one by one and a broken one is left to the
+Inspector, which reports it).
+
+SQLAlchemy's SQLite dialect reads the same pragmas table by table and
+parses the ``CREATE TABLE`` text with regular expressions for what the
+pragmas do not tell: the names of foreign keys declared with a table-level
+``CONSTRAINT name FOREIGN KEY``, and which unique indexes SQLite made for a
+``UNIQUE`` constraint (named or not). This path applies the same rules to
+the same text, so the answers are the Inspector's: an inline ``REFERENCES``
+is unnamed; a key to a table without column list refers to that table's
+primary key when the name matches exactly; two identical keys are one; a
+``UNIQUE`` spelt differently from its columns' names is found only through
+SQLite's index list (unnamed, which the reader adds).
+
+The schema name cannot be bound in ``"schema".sqlite_master``: it is quoted
+by SQLAlchemy's identifier preparer, and bound everywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+
+from .base import FastRead
+
+__all__ = ["declared_types", "read"]
+
+logger = logging.getLogger(__name__)
+
+#: ``sqlite_master`` rows SQLAlchemy lists: not its own ``sqlite_`` tables.
+_LISTED: Final = "m.name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+
+
+def _master(connection: Connection, schema: str) -> str:
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    return f"{quote(schema)}.sqlite_master"
+
+
+def _objects_query(master: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        SELECT m.type, m.name, m.sql, {_LISTED}
+        FROM {master} AS m
+        WHERE m.type IN ('table', 'view')
+        """
+    )
+
+
+def _columns_query(master: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        SELECT m.name, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden
+        FROM {master} AS m
+        JOIN pragma_table_xinfo(m.name, :schema) AS p
+        WHERE m.type = :kind AND {_LISTED}
+        ORDER BY m.name, p.cid
+        """
+    )
+
+
+_ONE_OBJECT = sa.text(
+    """
+    SELECT :name, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden
+    FROM pragma_table_xinfo(:name, :schema) AS p
+    ORDER BY p.cid
+    """
+)
+
+
+def _foreign_keys_query(master: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        SELECT m.name, f.id, f."table", f."from", f."to"
+        FROM {master} AS m
+        JOIN pragma_foreign_key_list(m.name, :schema) AS f
+        WHERE m.type = 'table' AND {_LISTED}
+        ORDER BY m.name, f.id, f.seq
+        """
+    )
+
+
+def _indexes_query(master: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        SELECT m.name, il.name, il.origin, ii.name
+        FROM {master} AS m
+        JOIN pragma_index_list(m.name, :schema) AS il
+        JOIN pragma_index_info(il.name, :schema) AS ii
+        WHERE m.type = 'table' AND {_LISTED}
+        ORDER BY m.name, il.name, ii.seqno
+        """
+    )
+
+
+# -- SQLAlchemy's reading of the CREATE TABLE text, rule for rule ------------
+_FOREIGN_KEY = re.compile(
+    r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?'
+    r"FOREIGN\s+KEY\s*\(\s*(.+?)\s*\)\s+"
+    r'REFERENCES\s+(?:(?:"(.+?)")|([a-z0-9_]+))\s*\(\s*((?:"[^"]+"|[a-z0-9_]+)'
+    r'(?:(?:\s*,\s*|\s+)(?:"[^"]+"|[a-z0-9_]+))*\s*)\)\s*'
+    r"((?:ON\s+(?:DELETE|UPDATE)\s+"
+    r"(?:SET\s+NULL|SET\s+DEFAULT|CASCADE|RESTRICT|"
+    r"NO\s+ACTION)\s*)*)"
+    r"((?:NOT\s+)?DEFERRABLE)?"
+    r"(?:\s+INITIALLY\s+(DEFERRED|IMMEDIATE))?",
+    re.I,
+)
+_UNIQUE = re.compile(r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?UNIQUE\s*\((.+?)\)', re.I)
+_INLINE_UNIQUE = re.compile(
+    r'(?:(".+?")|(?:[\[`])?([a-z0-9_]+)(?:[\]`])?)[\t ]'
+    r"+[a-z0-9_]+(?:[\t ]+[a-z0-9_]+)*?[\t ]+UNIQUE",
+    re.I,
+)
+_NAMES = re.compile(r'(?:"(.+?)")|([a-z0-9_]+)', re.I)
+#: SQLAlchemy asserts this of a table with generated columns.
+_CREATE_TABLE = re.compile(
+    r"create table .*?\((.*)\)(?:\s*,?\s*(?:WITHOUT\s+ROWID|STRICT))*$",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+class _Unmodelled(Exception):
+    """SQLAlchemy would fail reading this table: leave it to the Inspector."""
+
+
+def _names(text: str) -> list[str]:
+    """Column names in a parsed list, as SQLAlchemy finds them."""
+    return [m.group(1) or m.group(2) for m in _NAMES.finditer(text)]
+
+
+Signature = tuple[str, ...]
+
+
+def _signature(
+    columns: Iterable[str], table: str, referred: Iterable[str]
+) -> Signature:
+    return (*columns, table, *referred)
+
+
+# -- reading ------------------------------------------------------------------
+@dataclass(slots=True)
+class _Objects:
+    """The listed tables and views, and every table's and view's text."""
+
+    tables: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    sql: dict[str, str | None] = field(default_factory=dict)
+
+
+def _read_objects(connection: Connection, master: str) -> _Objects:
+    found = _Objects()
+    for kind, name, sql, listed in connection.execute(_objects_query(master)):
+        found.sql.setdefault(name, sql)
+        if listed:
+            (found.tables if kind == "table" else found.views).append(name)
+    return found
+
+
+def _column_rows(
+    connection: Connection,
+    master: str,
+    schema: str,
+    kind: str,
+    names: Iterable[str],
+) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """``pragma_table_xinfo`` rows of every ``kind`` object, and the failures.
+
+    One query; if it fails (a view whose table is gone), one per object.
+    """
+    try:
+        rows = connection.execute(
+            _columns_query(master), {"schema": schema, "kind": kind}
+        ).all()
+        return [tuple(row) for row in rows], set()
+    except sa.exc.OperationalError as exc:
+        logger.debug("Bulk column query failed (%s); reading one by one", exc)
+    rows_: list[tuple[Any, ...]] = []
+    failed: set[str] = set()
+    for name in names:
+        try:
+            found = connection.execute(_ONE_OBJECT, {"name": name, "schema": schema})
+            rows_.extend(tuple(row) for row in found)
+        except sa.exc.OperationalError:
+            failed.add(name)
+    return rows_, failed
+
+
+def declared_types(
+    connection: Connection, schema: str
+) -> dict[tuple[str, str], RawType]:
+    """Every column's declared type, generated columns included.
+
+    ``raw_types`` reads ``pragma_table_info``, which leaves generated
+    columns out; the reader completes it with this.
+    """
+    master = _master(connection, schema)
+    objects = _read_objects(connection, master)
+    types: dict[tuple[str, str], RawType] = {}
+    for kind, names in (("table", objects.tables), ("view", objects.views)):
+        rows, _failed = _column_rows(connection, master, schema, kind, names)
+        for table, column, declared, *_rest, hidden in rows:
+            if hidden != 1:
+                types[(table, column)] = RawType(str(declared or ""))
+    return types
+
+
+def _columns(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[dict[str, Any]]]:
+    """Columns by table, as SQLAlchemy's ``get_columns`` reports them."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table, name, _declared, not_null, default, pk, hidden in rows:
+        if hidden == 1:
+            continue  # a virtual table's hidden column
+        found.setdefault(table, []).append(
+            {
+                "name": name,
+                "nullable": not not_null,
+                "default": None if default is None else str(default),
+                "primary_key": pk,
+                "generated": bool(hidden),
+            }
+        )
+    return found
+
+
+def _primary_key(columns: Iterable[Mapping[str, Any]]) -> list[str]:
+    keyed = sorted(
+        (c for c in columns if c["primary_key"] > 0), key=lambda c: c["primary_key"]
+    )
+    return [c["name"] for c in keyed]
+
+
+def _foreign_keys(
+    rows: Iterable[tuple[Any, ...]],
+    sql: str | None,
+    schema: str,
+    primary_keys: Mapping[str, list[str]],
+    existing: Mapping[str, str | None],
+    unreadable: Iterable[str],
+) -> list[dict[str, Any]]:
+    """One table's foreign keys, as SQLAlchemy's ``get_foreign_keys`` finds them."""
+    keys: dict[int, dict[str, Any]] = {}
+    for _table, number, target, local, remote in rows:
+        key = keys.get(number)
+        if key is None:
+            referred: list[str] = []
+            if not remote and target in existing:
+                # No column list: the target's primary key (looked up by
+                # the exact name; a missing table gives none).
+                if target in unreadable:
+                    raise _Unmodelled(target)
+                referred = list(primary_keys.get(target, []))
+            key = keys[number] = {
+                "name": None,
+                "constrained_columns": [],
+                "referred_schema": schema,
+                "referred_table": target,
+                "referred_columns": referred,
+            }
+        key["constrained_columns"].append(local)
+        if remote:
+            key["referred_columns"].append(remote)
+
+    by_signature = {
+        _signature(
+            k["constrained_columns"], k["referred_table"], k["referred_columns"]
+        ): k
+        for k in keys.values()
+    }
+    found: list[dict[str, Any]] = []
+    for match in _FOREIGN_KEY.finditer(sql or ""):
+        name = match.group(1) or match.group(2)
+        local_names = _names(match.group(3))
+        target_name = match.group(4) or match.group(5)
+        signature = _signature(local_names, target_name, _names(match.group(6)))
+        key_ = by_signature.pop(signature, None)
+        if key_ is not None:
+            key_["name"] = name
+            found.append(key_)
+    found.extend(by_signature.values())
+    return found
+
+
+def _uniques(autoindexes: Iterable[Signature], sql: str | None) -> list[dict[str, Any]]:
+    """One table's unique constraints, as SQLAlchemy's parser finds them."""
+    by_signature = set(autoindexes)
+    found: list[dict[str, Any]] = []
+
+    def parsed() -> Iterator[tuple[str | None, list[str]]]:
+        for match in _UNIQUE.finditer(sql or ""):
+            yield match.group(1) or match.group(2), _names(match.group(3))
+        for match in _INLINE_UNIQUE.finditer(sql or ""):
+            yield None, _names(match.group(1) or match.group(2))
+
+    if not by_signature:
+        return found
+    for name, columns in parsed():
+        signature = tuple(columns)
+        if signature in by_signature:
+            by_signature.discard(signature)
+            found.append({"name": name, "column_names": columns})
+            if not by_signature:
+                break  # nothing left to match: the rest cannot count
+    return found
+
+
+def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
+    """Read ``schema`` (an attached database) in five queries."""
+    master = _master(connection, schema)
+    params = {"schema": schema}
+    objects = _read_objects(connection, master)
+
+    table_rows, _none = _column_rows(
+        connection, master, schema, "table", objects.tables
+    )
+    view_rows: list[tuple[Any, ...]] = []
+    broken: set[str] = set()
+    if include_views:
+        view_rows, broken = _column_rows(
+            connection, master, schema, "view", objects.views
+        )
+    raw_types = {
+        (table, column): RawType(str(declared or ""))
+        for table, column, declared, *_rest, hidden in (*table_rows, *view_rows)
+        if hidden != 1
+    }
+    columns = _columns(table_rows)
+    view_columns = _columns(view_rows)
+    primary_keys = {name: _primary_key(cols) for name, cols in columns.items()}
+
+    fk_rows: dict[str, list[tuple[Any, ...]]] = {}
+    for row in connection.execute(_foreign_keys_query(master), params):
+        fk_rows.setdefault(row[0], []).append(tuple(row))
+
+    indexes: dict[tuple[str, str], list[str]] = {}
+    origins: dict[tuple[str, str], str] = {}
+    for table, index, origin, column in connection.execute(
+        _indexes_query(master), params
+    ):
+        indexes.setdefault((table, index), []).append(column)
+        origins[(table, index)] = origin
+    autoindexes: dict[str, list[Signature]] = {}
+    unique_columns: dict[str, list[tuple[str, ...]]] = {}
+    for (table, index), names in indexes.items():
+        if None in names:
+            continue  # an index on an expression
+        if index.startswith("sqlite_autoindex"):
+            autoindexes.setdefault(table, []).append(tuple(names))
+        if origins[(table, index)] == "u":
+            unique_columns.setdefault(table, []).append(tuple(names))
+
+    found = FastRead(
+        tables=tuple(sorted(objects.tables)),
+        views=tuple(sorted(set(objects.views) if include_views else ())),
+        catalogue=Catalogue(
+            raw_types,
+            unique_columns={t: tuple(c) for t, c in unique_columns.items()},
+        ),
+        comments=None,
+    )
+    unreadable = {
+        name
+        for name in objects.tables
+        if not columns.get(name)
+        or not _generated_ok(columns[name], objects.sql.get(name))
+    }
+    for name in objects.tables:
+        if name in unreadable:
+            continue  # left to the Inspector, which reports what is wrong
+        try:
+            keys = _foreign_keys(
+                fk_rows.get(name, []),
+                objects.sql.get(name),
+                schema,
+                primary_keys,
+                objects.sql,
+                unreadable,
+            )
+        except _Unmodelled:
+            continue
+        found.columns[name] = columns[name]
+        found.primary_keys[name] = {
+            "constrained_columns": primary_keys[name],
+            "name": None,
+        }
+        found.foreign_keys[name] = keys
+        found.unique_constraints[name] = _uniques(
+            autoindexes.get(name, []), objects.sql.get(name)
+        )
+    for name in found.views:
+        if name not in broken and view_columns.get(name):
+            found.columns[name] = view_columns[name]
+    return found
+
+
+def _generated_ok(columns: Iterable[Mapping[str, Any]], sql: str | None) -> bool:
+    """False where SQLAlchemy's check of a generated column's table fails."""
+    if not any(c["generated"] for c in columns):
+        return True
+    return sql is not None and _CREATE_TABLE.match(sql.strip()) is not None
