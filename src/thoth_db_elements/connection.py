@@ -247,6 +247,17 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
         raise ConnectionFailedError(
             f"Cannot connect to {describe(url)}: {reason}"
         ) from None
+    except (UnicodeError, ValueError, TypeError) as exc:
+        # Drivers refuse some values before any network traffic: a NUL byte,
+        # text their protocol cannot encode, a home directory that does not
+        # exist in a SQLite path. That is a matter of the settings.
+        if engine is not None:
+            engine.dispose()
+        reason = redact(_first_line(exc), password)
+        raise ConfigurationError(
+            f"Cannot connect to {describe(url)}: the connection settings hold "
+            f"a value the driver refuses ({type(exc).__name__}: {reason})"
+        ) from None
     try:
         with connection:
             _make_read_only(connection)
