@@ -242,3 +242,24 @@ def test_postgres_connection_is_read_only() -> None:
     with source_connection(pg(db_name="postgres", password="")) as conn:
         with pytest.raises(sa.exc.InternalError, match="read-only"):
             conn.exec_driver_sql("CREATE TABLE thoth_should_not_exist (id int)")
+
+
+@pytest.mark.parametrize("field", ["db_name", "db_host", "user_name", "password"])
+@pytest.mark.parametrize("db_type", ["PostgreSQL", "SQLite"])
+def test_nul_characters_are_refused(db_type: str, field: str) -> None:
+    """Found by the fuzz test: libpq cut the value at the NUL and connected
+    to another database; SQLite raised ValueError."""
+    fields = {"db_name": "postgres", "db_host": "127.0.0.1", "user_name": "postgres"}
+    fields[field] = "pass\x00word-secret"
+    with pytest.raises(ConfigurationError, match="holds a NUL character") as info:
+        with source_connection(row(db_type=db_type, **fields)):
+            pass
+    assert "word-secret" not in str(info.value)
+
+
+def test_text_the_mariadb_protocol_cannot_encode() -> None:
+    require_mariadb()
+    sql_db = maria(user_name="\udcff-surrogate", password="")
+    with pytest.raises(ConfigurationError, match="UnicodeEncodeError"):
+        with source_connection(sql_db):
+            pass

@@ -109,6 +109,13 @@ def sqlite_path(sql_db: object) -> Path:
 
 def build_url(sql_db: object) -> URL:
     """The built-in SQLAlchemy URL for a ThothAI-shaped ``SqlDb`` row."""
+    for field in ("db_type", "db_host", "db_name", "user_name", "password"):
+        # Drivers pass these on as C strings: a NUL would cut the rest off
+        # and connect somewhere else than the row says.
+        if "\x00" in str(getattr(sql_db, field, None) or ""):
+            raise ConfigurationError(
+                f"The {field} of the database holds a NUL character."
+            )
     db_type = _text(sql_db, "db_type")
     if not db_type:
         raise ConfigurationError("The database has no db_type.")
