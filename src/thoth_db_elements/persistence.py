@@ -27,11 +27,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
+from ._bulk import insert_values
 from ._fields import model_has_field
 from .catalogue import Catalogue
 from .conf import app_settings
@@ -80,6 +82,14 @@ _COLUMN_METADATA = (
 _EMPTY = "_thoth_empty"
 
 
+class _Row(SimpleNamespace):
+    """A catalogue row as loaded for the sync: plain values, no model instance.
+
+    Loading tens of thousands of rows as model instances costs more than
+    reading the schema; rows that change become instances only to be saved.
+    """
+
+
 def _empty_flag(name: str) -> ExpressionWrapper[Q]:
     """SELECT-side test of emptiness, so annotation text is never loaded."""
     return ExpressionWrapper(
@@ -118,11 +128,11 @@ def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[tuple[str, str, str,
 class _Plan:
     """What the sync will do, computed before anything is written."""
 
-    keep_tables: dict[str, models.Model] = field(default_factory=dict)
-    gone_tables: list[models.Model] = field(default_factory=list)
-    duplicate_tables: list[models.Model] = field(default_factory=list)
-    duplicate_columns: list[models.Model] = field(default_factory=list)
-    reparented_columns: list[models.Model] = field(default_factory=list)
+    keep_tables: dict[str, _Row] = field(default_factory=dict)
+    gone_tables: list[_Row] = field(default_factory=list)
+    duplicate_tables: list[_Row] = field(default_factory=list)
+    duplicate_columns: list[_Row] = field(default_factory=list)
+    reparented_columns: list[_Row] = field(default_factory=list)
 
 
 class _Sync:
@@ -232,14 +242,15 @@ class _Sync:
         ).update(db_elements_status=F("db_elements_status"))
 
     # -- loading -----------------------------------------------------------
-    def _load_tables(self) -> list[models.Model]:
+    def _load_tables(self) -> list[_Row]:
         fields = ["pk", "name", *self.table_fields]
         query = self._q(self.cat.table).filter(sql_db=self.sql_db).order_by("pk")
         if not self.table_has_comment:
             query = query.annotate(**{_EMPTY: _empty_flag("description")})
-        return list(query.only(*fields))
+            fields.append(_EMPTY)
+        return [_Row(**values) for values in query.values(*fields)]
 
-    def _load_columns(self) -> list[models.Model]:
+    def _load_columns(self) -> list[_Row]:
         fields = [
             "pk",
             "sql_table_id",
@@ -256,16 +267,15 @@ class _Sync:
         )
         if not self.column_has_comment:
             query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
-        return list(query.only(*fields))
+            fields.append(_EMPTY)
+        return [_Row(**values) for values in query.values(*fields)]
 
     # -- planning ----------------------------------------------------------
-    def _plan_duplicates(
-        self, tables: list[models.Model], columns: list[models.Model]
-    ) -> _Plan:
+    def _plan_duplicates(self, tables: list[_Row], columns: list[_Row]) -> _Plan:
         plan = _Plan()
-        keeper_of: dict[Any, models.Model] = {}
+        keeper_of: dict[Any, _Row] = {}
         for table in tables:
-            keeper = plan.keep_tables.setdefault(table.name, table)  # type: ignore[attr-defined]
+            keeper = plan.keep_tables.setdefault(table.name, table)
             keeper_of[table.pk] = keeper
             if keeper is not table:
                 plan.duplicate_tables.append(table)
@@ -278,15 +288,15 @@ class _Sync:
 
         # Columns of duplicate tables belong to the keeper from now on; of
         # same-named columns, the keeper table's own (then the oldest) wins.
-        def rank(column: models.Model) -> tuple[bool, Any]:
-            table_id = column.sql_table_id  # type: ignore[attr-defined]
+        def rank(column: _Row) -> tuple[bool, Any]:
+            table_id = column.sql_table_id
             return (keeper_of[table_id].pk != table_id, column.pk)
 
-        by_key: dict[tuple[Any, str], models.Model] = {}
-        pairs: list[tuple[models.Model, models.Model]] = []
+        by_key: dict[tuple[Any, str], _Row] = {}
+        pairs: list[tuple[_Row, _Row]] = []
         for column in sorted(columns, key=rank):
-            owner = keeper_of[column.sql_table_id]  # type: ignore[attr-defined]
-            key = (owner.pk, column.original_column_name)  # type: ignore[attr-defined]
+            owner = keeper_of[column.sql_table_id]
+            key = (owner.pk, column.original_column_name)
             keeper_column = by_key.setdefault(key, column)
             if keeper_column is not column:
                 pairs.append((keeper_column, column))
@@ -294,9 +304,9 @@ class _Sync:
             self._merge_annotations(self.cat.column, pairs, COLUMN_ANNOTATIONS)
             plan.duplicate_columns = [dup for _, dup in pairs]
         for column in by_key.values():
-            owner = keeper_of[column.sql_table_id]  # type: ignore[attr-defined]
-            if column.sql_table_id != owner.pk:  # type: ignore[attr-defined]
-                column.sql_table_id = owner.pk  # type: ignore[attr-defined]
+            owner = keeper_of[column.sql_table_id]
+            if column.sql_table_id != owner.pk:
+                column.sql_table_id = owner.pk
                 plan.reparented_columns.append(column)
         columns[:] = list(by_key.values())
         self.report.duplicates_removed = len(plan.duplicate_tables) + len(
@@ -307,7 +317,7 @@ class _Sync:
     def _merge_annotations(
         self,
         model: type[models.Model],
-        pairs: Sequence[tuple[models.Model, models.Model]],
+        pairs: Sequence[tuple[_Row, _Row]],
         names: tuple[str, ...],
     ) -> None:
         """Copy non-empty annotations of duplicates into the keeper's empty ones."""
@@ -330,17 +340,14 @@ class _Sync:
                 # The keeper is no longer empty: a comment must not fill it.
                 setattr(keepers[pk], _EMPTY, False)
 
-    def _plan_deletions(
-        self, plan: _Plan, columns: list[models.Model]
-    ) -> list[models.Model]:
+    def _plan_deletions(self, plan: _Plan, columns: list[_Row]) -> list[_Row]:
         wanted = {t.name: {c.name for c in t.columns} for t in self.snapshot.tables}
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
         name_of = {t.pk: n for n, t in plan.keep_tables.items()}
         gone_columns = [
             c
             for c in columns
-            if c.original_column_name  # type: ignore[attr-defined]
-            not in wanted.get(name_of[c.sql_table_id], ())  # type: ignore[attr-defined]
+            if c.original_column_name not in wanted.get(name_of[c.sql_table_id], ())
         ]
         if not self.snapshot.complete:
             # An incomplete read cannot tell dropped from unreadable.
@@ -376,8 +383,8 @@ class _Sync:
     def _write_tables(self, plan: _Plan) -> dict[str, Any]:
         counts = self.report.tables
         to_create: list[models.Model] = []
-        to_update: list[models.Model] = []
-        to_fill: list[models.Model] = []
+        to_update: list[_Row] = []
+        to_fill: list[_Row] = []
         for snap in self.snapshot.tables:
             row = plan.keep_tables.get(snap.name)
             if row is None:
@@ -434,18 +441,15 @@ class _Sync:
         return {k: v for k, v in values.items() if k in allowed}
 
     def _write_columns(
-        self, table_ids: dict[str, Any], columns: list[models.Model]
+        self, table_ids: dict[str, Any], columns: list[_Row]
     ) -> dict[tuple[str, str], Any]:
         counts = self.report.columns
         fk_fields = derive_fk_fields(self.snapshot)
-        existing = {
-            (c.sql_table_id, c.original_column_name): c  # type: ignore[attr-defined]
-            for c in columns
-        }
+        existing = {(c.sql_table_id, c.original_column_name): c for c in columns}
         update_fields = ["data_format", "pk_field", "fk_field", *self.column_fields]
-        to_create: list[models.Model] = []
-        to_update: list[models.Model] = []
-        to_fill: list[models.Model] = []
+        to_create: list[dict[str, Any]] = []
+        to_update: list[_Row] = []
+        to_fill: list[_Row] = []
         ids: dict[tuple[str, str], Any] = {}
         for table in self.snapshot.tables:
             table_id = table_ids[table.name]
@@ -455,14 +459,12 @@ class _Sync:
                 if row is None:
                     if not self.column_has_comment:
                         values["column_description"] = snap.comment or ""
-                    to_create.append(
-                        self.cat.column(
-                            sql_table_id=table_id,
-                            original_column_name=snap.name,
-                            column_name=snap.name,
-                            **values,
-                        )
+                    values.update(
+                        sql_table_id=table_id,
+                        original_column_name=snap.name,
+                        column_name=snap.name,
                     )
+                    to_create.append(values)
                     continue
                 ids[(table.name, snap.name)] = row.pk
                 changed = self._apply(row, values)
@@ -481,21 +483,21 @@ class _Sync:
         counts.created = len(to_create)
         if to_create:
             name_of = {pk: name for name, pk in table_ids.items()}
-            self._q(self.cat.column).bulk_create(to_create, batch_size=self.batch_size)
-            if any(c.pk is None for c in to_create):
-                created_ids = self._reload_column_ids(name_of, to_create)
-            else:
-                created_ids = {
-                    (name_of[c.sql_table_id], c.original_column_name): c.pk  # type: ignore[attr-defined]
-                    for c in to_create
-                }
-            ids.update(created_ids)
+            self._insert(self.cat.column, to_create)
+            ids.update(self._reload_column_ids(name_of, to_create))
         return ids
 
+    def _insert(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+        """Create ``rows`` (plain values), with no ids returned."""
+        if not insert_values(model, self.using, rows, self.batch_size):
+            self._q(model).bulk_create(
+                [model(**values) for values in rows], batch_size=self.batch_size
+            )
+
     def _reload_column_ids(
-        self, name_of: dict[Any, str], created: list[models.Model]
+        self, name_of: dict[Any, str], created: list[dict[str, Any]]
     ) -> dict[tuple[str, str], Any]:
-        wanted = {c.sql_table_id for c in created}  # type: ignore[attr-defined]
+        wanted = {values["sql_table_id"] for values in created}
         rows = (
             self._q(self.cat.column)
             .filter(sql_table_id__in=wanted)
@@ -539,20 +541,19 @@ class _Sync:
         if stale:
             self._q(self.cat.relationship).filter(pk__in=stale).delete()
         new = [
-            self.cat.relationship(
-                source_column_id=source_col,
-                target_column_id=target_col,
-                source_table_id=source_tab,
-                target_table_id=target_tab,
-            )
+            {
+                "source_column_id": source_col,
+                "target_column_id": target_col,
+                "source_table_id": source_tab,
+                "target_table_id": target_tab,
+            }
             for (source_col, target_col), (source_tab, target_tab) in wanted.items()
             if (source_col, target_col) not in seen
         ]
-        if new:
-            self._q(self.cat.relationship).bulk_create(new, batch_size=self.batch_size)
+        self._insert(self.cat.relationship, new)
         counts.created = len(new)
 
-    def _delete(self, plan: _Plan, gone_columns: list[models.Model]) -> None:
+    def _delete(self, plan: _Plan, gone_columns: list[_Row]) -> None:
         if plan.reparented_columns:
             self._bulk_update(
                 self.cat.column, plan.reparented_columns, ["sql_table_id"]
@@ -571,7 +572,7 @@ class _Sync:
 
     # -- small pieces ------------------------------------------------------
     @staticmethod
-    def _apply(row: models.Model, values: dict[str, Any]) -> bool:
+    def _apply(row: _Row, values: dict[str, Any]) -> bool:
         changed = False
         for name, value in values.items():
             if getattr(row, name) != value:
@@ -581,7 +582,7 @@ class _Sync:
 
     @staticmethod
     def _fill_description(
-        row: models.Model, name: str, comment: str | None, has_comment_field: bool
+        row: _Row, name: str, comment: str | None, has_comment_field: bool
     ) -> bool:
         if has_comment_field or not comment or not getattr(row, _EMPTY, False):
             return False
@@ -590,10 +591,15 @@ class _Sync:
         return True
 
     def _bulk_update(
-        self, model: type[models.Model], rows: list[models.Model], fields: list[str]
+        self, model: type[models.Model], rows: list[_Row], fields: list[str]
     ) -> None:
         if rows and fields:
-            self._q(model).bulk_update(rows, fields, batch_size=self.batch_size)
+            # Instances carrying only the key and the fields written.
+            instances = [
+                model(pk=row.pk, **{name: getattr(row, name) for name in fields})
+                for row in rows
+            ]
+            self._q(model).bulk_update(instances, fields, batch_size=self.batch_size)
 
     def _bulk_create(
         self,

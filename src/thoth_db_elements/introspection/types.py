@@ -21,6 +21,7 @@ database access.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -353,13 +354,23 @@ def normalise_type(
     ``base_type`` is the underlying type of a PostgreSQL domain and decides
     the family; ``is_enum`` marks a PostgreSQL enum type, whose raw name is
     the enum's own name. Unknown types are ``VARCHAR``.
+
+    Pure: the answers are cached, as a schema repeats a few dozen spellings
+    over thousands of columns.
     """
+    return _normalise(raw_type or "", dialect, base_type, is_enum)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise(
+    raw_type: str, dialect: str, base_type: str | None, is_enum: bool
+) -> str:
     dialect = _canonical_dialect(dialect)
     if is_enum:
         return ENUM
     if base_type and base_type.strip():
-        return normalise_type(base_type, dialect)
-    raw = raw_type or ""
+        return _normalise(base_type, dialect, None, False)
+    raw = raw_type
     parsed = parse_type(raw, dialect)
     if parsed.is_array:
         return VARCHAR

@@ -1,0 +1,78 @@
+"""The plain multi-row INSERT writes exactly what ``bulk_create`` would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import models
+
+from catalog.models import SqlColumn, SqlDb, SqlTable
+from thoth_db_elements._bulk import _plain_field, insert_values, supports_plain_insert
+
+pytestmark = pytest.mark.django_db
+
+
+def _columns_of(table: SqlTable) -> list[dict[str, Any]]:
+    return list(
+        SqlColumn.objects.filter(sql_table=table)
+        .order_by("original_column_name")
+        .values(*[f.name for f in SqlColumn._meta.concrete_fields if f.name != "id"])
+    )
+
+
+def test_same_rows_as_bulk_create() -> None:
+    db = SqlDb.objects.create(name="d", db_type="SQLite", db_name="x")
+    ours, theirs = (SqlTable.objects.create(sql_db=db, name=n) for n in "ab")
+    rows = [
+        {
+            "original_column_name": f"c{i:03d}",
+            "column_name": f"c{i:03d}",
+            "data_format": "INT",
+            "pk_field": "PK" if i == 0 else "",
+            "column_description": "naïve 'quoted' ; text" if i % 2 else "",
+        }
+        for i in range(250)
+    ]
+    # Small batches: several statements, the last one shorter.
+    assert insert_values(
+        SqlColumn, "default", [{**r, "sql_table_id": ours.pk} for r in rows], 40
+    )
+    SqlColumn.objects.bulk_create([SqlColumn(sql_table=theirs, **r) for r in rows])
+    mine, reference = _columns_of(ours), _columns_of(theirs)
+    assert len(mine) == 250
+    for row in (*mine, *reference):
+        row.pop("sql_table")
+    assert mine == reference
+
+
+def test_a_model_instance_stands_for_its_key() -> None:
+    db = SqlDb.objects.create(name="d", db_type="SQLite", db_name="x")
+    table = SqlTable.objects.create(sql_db=db, name="t")
+    assert insert_values(
+        SqlColumn, "default", [{"sql_table": table, "original_column_name": "c"}], 10
+    )
+    assert SqlColumn.objects.get(sql_table=table).original_column_name == "c"
+
+
+def test_a_key_nobody_provides_is_left_to_django() -> None:
+    assert not supports_plain_insert(Session, "default")
+    assert not insert_values(Session, "default", [{"session_data": "x"}], 10)
+    assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "plain"),
+    [
+        (models.CharField(max_length=3), True),
+        (models.DateTimeField(null=True), True),
+        (models.DateTimeField(auto_now=True), False),
+        (models.DateField(auto_now_add=True), False),
+        (models.FileField(), False),
+    ],
+)
+def test_fields_with_save_logic_are_left_to_django(
+    field: models.Field[Any, Any], plain: bool
+) -> None:
+    assert _plain_field(field) is plain
