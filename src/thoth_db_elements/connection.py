@@ -184,10 +184,23 @@ def redact(text: str, *secrets: str | None) -> str:
     return text
 
 
+#: PostgreSQL drivers built on libpq, which take its ``client_encoding``.
+_LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+
+
 def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
     backend = url.get_backend_name()
     if backend == "postgresql":
-        return {"connect_timeout": max(1, int(timeout))}
+        args: dict[str, Any] = {"connect_timeout": max(1, int(timeout))}
+        if (
+            url.get_driver_name() in _LIBPQ_DRIVERS
+            and "client_encoding" not in url.query
+        ):
+            # A SQL_ASCII database would otherwise send bytes that psycopg
+            # hands over undecoded (SQLAlchemy then fails to connect); asked
+            # for UTF-8, the server converts, or refuses text that is not.
+            args["client_encoding"] = "utf8"
+        return args
     if backend in ("mysql", "mariadb"):
         return {"connect_timeout": max(1, int(timeout))}
     if backend == "sqlite":
@@ -212,13 +225,41 @@ def _probe_sqlite(connection: Connection) -> None:
 
 
 def _make_read_only(connection: Connection) -> None:
+    """Read only, and, where the database can, in one snapshot of the schema.
+
+    The read takes several catalogue statements: without one snapshot, a
+    table dropped in between would be read half (listed, but without its
+    columns or keys). PostgreSQL's REPEATABLE READ and one SQLite read
+    transaction give one; MariaDB's information_schema has none (its fast
+    path checks the table list instead).
+    """
     backend = connection.dialect.name
     if backend == "postgresql":
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        connection.exec_driver_sql(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        )
     elif backend in ("mysql", "mariadb"):
         connection.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
     elif backend == "sqlite":
         connection.exec_driver_sql("PRAGMA query_only = 1")
+        connection.exec_driver_sql("BEGIN")
+
+
+def _close(connection: Connection, url: URL, password: str | None) -> None:
+    """Close ``connection``; a failure is logged, not raised.
+
+    The connection only read, so rolling its transaction back loses
+    nothing: a server that went away after the last answer must neither
+    spoil a complete read nor hide the error of an incomplete one.
+    """
+    try:
+        connection.close()
+    except sa.exc.DBAPIError as exc:
+        logger.warning(
+            "Closing the connection to %s failed (%s); it had only read",
+            describe(url),
+            redact(_first_line(exc), password),
+        )
 
 
 @contextmanager
@@ -266,8 +307,8 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
             f"a value the driver refuses ({type(exc).__name__}: {reason})"
         ) from None
     try:
-        with connection:
-            _make_read_only(connection)
-            yield connection
+        _make_read_only(connection)
+        yield connection
     finally:
+        _close(connection, url, password)
         engine.dispose()

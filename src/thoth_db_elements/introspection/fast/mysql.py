@@ -1,4 +1,4 @@
-"""MariaDB: a whole schema in five ``information_schema`` queries.
+"""MariaDB: a whole schema in six ``information_schema`` queries.
 
 SQLAlchemy reads a MySQL/MariaDB table from its ``SHOW CREATE TABLE`` text
 (one statement per table; ``DESCRIBE`` for a view) with regular
@@ -21,6 +21,12 @@ the Inspector. A table the path does not model -- no columns in
 ``information_schema`` (a broken view or table) or a column name with a
 backtick or a line break, which SQLAlchemy mangles -- is left to the
 Inspector.
+
+``information_schema`` has no snapshot: a table dropped, created or
+altered by another session between two of the queries would be read in
+part. The table list (with each table's creation time, which ``ALTER
+TABLE`` renews) is read again after the other queries; when it changed,
+the whole schema is read again, a few times at most.
 """
 
 from __future__ import annotations
@@ -34,11 +40,12 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection.raw_types import Catalogue, RawType
 
 from .base import FastRead
 
-__all__ = ["MINIMUM_VERSION", "read"]
+__all__ = ["ATTEMPTS", "MINIMUM_VERSION", "read"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +56,12 @@ MINIMUM_VERSION: Final = (10, 6)
 # binary collation keeps database ``Shop`` apart from ``shop``.
 _IN_SCHEMA: Final = ":schema COLLATE utf8mb4_bin"
 
+#: Reads of a schema that keeps changing before giving up.
+ATTEMPTS: Final = 3
+
 _TABLES = sa.text(
     f"""
-    SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT
+    SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, CREATE_TIME
     FROM information_schema.TABLES
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     """
@@ -489,11 +499,46 @@ def _text(table: _Table, checks: dict[str, str], schema: str) -> str:
     )
 
 
+Listing = list[tuple[Any, ...]]
+
+
+def _listing(connection: Connection, schema: str) -> Listing:
+    """The schema's tables and views with their comments and creation times."""
+    rows = connection.execute(_TABLES, {"schema": schema})
+    return sorted((tuple(row) for row in rows), key=lambda row: str(row[0]))
+
+
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (a MariaDB database that exists) in five queries."""
+    """Read ``schema`` (a MariaDB database that exists) in six queries.
+
+    Raises ``IntrospectionError`` when the table list changed during each of
+    ``ATTEMPTS`` reads.
+    """
+    listed = _listing(connection, schema)
+    for _attempt in range(ATTEMPTS):
+        found = _read_listed(connection, schema, include_views, listed)
+        again = _listing(connection, schema)
+        if again == listed:
+            return found
+        logger.warning(
+            "The tables of schema %r changed while it was read; reading it again",
+            schema,
+        )
+        listed = again
+    raise IntrospectionError(
+        f"The tables of schema {schema!r} kept changing while they were read "
+        f"({ATTEMPTS} attempts); nothing was changed. Run again when the schema "
+        "is stable."
+    )
+
+
+def _read_listed(
+    connection: Connection, schema: str, include_views: bool, listed: Listing
+) -> FastRead:
+    """Read ``schema``, whose tables and views are ``listed``, in four queries."""
     params = {"schema": schema}
     objects: dict[str, _Table] = {}
-    for name, table_type, comment in connection.execute(_TABLES, params):
+    for name, table_type, comment, _created in listed:
         is_view = table_type in _VIEW_TYPES
         if table_type in _TABLE_TYPES or (is_view and include_views):
             objects[name] = _Table(name, is_view, comment or "")
