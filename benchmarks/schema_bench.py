@@ -446,6 +446,31 @@ def report(row: dict[str, Any]) -> None:
     )
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The results as the Markdown table of ``docs/performance.md``."""
+
+    def cell(row: dict[str, Any], key: str) -> str:
+        return f"{row[key]['seconds']:.2f}" if key in row else "-"
+
+    lines = [
+        "| Database | Tables | Baseline s | Floor s | Cold s | Re-run s | Read s "
+        "| Raw read s | Baseline / cold | Read / raw | Cold / floor | Re-run / read "
+        "| Peak MiB (cold) |",
+        "|---|" + "---:|" * 12,
+    ]
+    for row in results["runs"]:
+        peak = row["cold"].get("peak_mib")
+        lines.append(
+            f"| {row['dialect']} | {row['tables']:,} | {cell(row, 'baseline')} "
+            f"| {cell(row, 'floor')} | {cell(row, 'cold')} | {cell(row, 'rerun')} "
+            f"| {cell(row, 'read')} | {cell(row, 'raw_read')} "
+            f"| {ratio(row, 'baseline', 'cold')} | {ratio(row, 'read', 'raw_read')} "
+            f"| {ratio(row, 'cold', 'floor')} | {ratio(row, 'rerun', 'read')} "
+            f"| {'-' if peak is None else f'{peak:.0f}'} |"
+        )
+    return "\n".join(lines)
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -499,6 +524,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     print(f"JSON: {args.json}")
+    print(markdown(results))
     if args.plot:
         plot(results, args.plot)
         print(f"Plot: {args.plot}")

@@ -101,4 +101,7 @@ def _log_counts(log: logging.Logger, report: HarvestReport) -> None:
     if report.duplicates_removed:
         log.info("Removed %d duplicate catalogue rows", report.duplicates_removed)
     if report.deletions_skipped:
-        log.warning("Some tables could not be read: nothing was deleted this run")
+        log.warning(
+            "Some tables could not be read, or the user may not see them all: "
+            "nothing was deleted this run"
+        )

@@ -284,7 +284,32 @@ class _Reader:
             schema,
             len(failures),
         )
-        return SchemaSnapshot(self.dialect, schema, tuple(snapshots), tuple(failures))
+        return SchemaSnapshot(
+            self.dialect,
+            schema,
+            tuple(snapshots),
+            tuple(failures),
+            listing_complete=self._sees_every_table(schema),
+        )
+
+    def _sees_every_table(self, schema: str) -> bool:
+        """MySQL/MariaDB: whether this user may read every table of ``schema``.
+
+        Their ``information_schema`` and ``SHOW TABLES`` leave out the tables
+        a user has no privilege on. Only a ``SELECT`` privilege on the whole
+        server or the whole schema shows them all; anything else (table-level
+        grants, roles, wildcard schema grants) counts as maybe not.
+        """
+        if self.dialect not in ("mysql", "mariadb"):
+            return True
+        try:
+            with self.attempt():
+                found = self.connection.execute(_SEES_EVERY_TABLE, {"schema": schema})
+                return bool(found.scalar())
+        except Exception as exc:
+            self.check_fatal(exc)
+            logger.warning("Cannot read the privileges of this user: %s", exc)
+            return False
 
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
@@ -601,6 +626,24 @@ class _Reader:
             )
         )
         return tuple(keys)
+
+
+_SEES_EVERY_TABLE = sa.text(
+    """
+    SELECT EXISTS (
+        SELECT 1 FROM information_schema.USER_PRIVILEGES
+        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.grantee
+    ) OR EXISTS (
+        SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES
+        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.grantee
+          AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    )
+    FROM (
+        SELECT CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'",
+                      SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'") AS grantee
+    ) AS me
+    """
+)
 
 
 def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:

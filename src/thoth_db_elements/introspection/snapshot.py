@@ -114,19 +114,23 @@ class SchemaSnapshot:
     """Everything read from one schema of one database.
 
     ``tables`` is sorted by name. ``failures`` lists tables that could not be
-    read; a snapshot with failures is incomplete, so persistence never deletes
-    on its basis.
+    read; a snapshot with failures, or whose ``listing_complete`` is False,
+    is incomplete, so persistence never deletes on its basis.
     """
 
     dialect: str
     schema: str | None
     tables: tuple[TableSnapshot, ...]
     failures: tuple[TableFailure, ...] = field(default=())
+    #: False when the database may hide tables from this user (MariaDB and
+    #: MySQL list only the tables a user has a privilege on): what is
+    #: missing may be hidden rather than dropped.
+    listing_complete: bool = True
 
     @property
     def complete(self) -> bool:
-        """Whether every table was read."""
-        return not self.failures
+        """Whether every table was read, and every table could be seen."""
+        return not self.failures and self.listing_complete
 
     def table(self, name: str) -> TableSnapshot:
         """The table called ``name`` (KeyError if absent)."""
