@@ -35,6 +35,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from ._bulk import insert_values
 from ._fields import model_has_field
+from ._gc import collector_paused
 from .catalogue import Catalogue
 from .conf import app_settings
 from .exceptions import CatalogueLockedError, DeletionThresholdError
@@ -690,15 +691,16 @@ def sync_snapshot(
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
-    _Sync(
-        sql_db,
-        snapshot,
-        catalogue,
-        report,
-        force=force,
-        checkpoint=checkpoint,
-        batch_size=size,
-    ).run()
+    with collector_paused():
+        _Sync(
+            sql_db,
+            snapshot,
+            catalogue,
+            report,
+            force=force,
+            checkpoint=checkpoint,
+            batch_size=size,
+        ).run()
     report.failed_tables = [
         {"name": f.name, "error": f.error} for f in snapshot.failures
     ]

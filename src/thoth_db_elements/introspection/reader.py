@@ -71,6 +71,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 from sqlalchemy.engine.reflection import ObjectKind
 
+from thoth_db_elements._gc import collector_paused
 from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
 from . import fast
@@ -690,7 +691,7 @@ def read_schema(
             "database: fast paths exist for PostgreSQL, MariaDB 10.6+ and SQLite; "
             "use method='auto' or 'inspector'"
         )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), collector_paused():
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         reader = _Reader(connection, include_views, method)
         try:
