@@ -30,6 +30,8 @@ install: $(STAMP)
 ## harvested databases on this machine's SQLite, PostgreSQL and MariaDB.
 test: $(STAMP)
 	THOTH_REQUIRE_DOCS=1 $(PY) -m pytest --cov=thoth_db_elements --cov-branch --cov-report=term --cov-fail-under=90
+	$(PY) -m coverage json -q -o coverage.json
+	$(PY) scripts/branch_coverage.py coverage.json 90
 
 ## The documentation site (MkDocs, warnings are errors) into site/.
 docs: $(STAMP)

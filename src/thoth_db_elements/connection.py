@@ -288,7 +288,16 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
             "(see the package extras) or set a driver in "
             f"{PREFIX}DRIVERS."
         ) from exc
-    except (sa.exc.DBAPIError, OSError, ImportError) as exc:
+    except ImportError as exc:
+        # A known dialect whose driver package is missing (pyodbc, oracledb).
+        if engine is not None:
+            engine.dispose()
+        raise ConfigurationError(
+            f"Cannot connect to {describe(url)}: the driver of "
+            f"{url.drivername!r} is not installed ({_first_line(exc)}); install "
+            f"it or set another driver in {PREFIX}DRIVERS."
+        ) from None
+    except (sa.exc.DBAPIError, OSError) as exc:
         if engine is not None:
             engine.dispose()
         reason = redact(_first_line(exc), password)

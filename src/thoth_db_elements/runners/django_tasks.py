@@ -23,20 +23,15 @@ def call_by_path(function: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return import_string(function)(*args, **kwargs)
 
 
-_generic_task: Any = None
-
-
 def _task() -> Any:
-    global _generic_task
-    if _generic_task is None:
-        try:
-            from django.tasks import task
-        except ImportError as exc:
-            raise ConfigurationError(
-                "DjangoTasksRunner needs Django 6.0 or later (django.tasks)."
-            ) from exc
-        _generic_task = task(call_by_path)
-    return _generic_task
+    """The generic task (importable by its path, as storing backends need)."""
+    try:
+        from ._django_task import call_by_path as generic_task
+    except ImportError as exc:
+        raise ConfigurationError(
+            "DjangoTasksRunner needs Django 6.0 or later (django.tasks)."
+        ) from exc
+    return generic_task
 
 
 class DjangoTasksRunner:

@@ -1,0 +1,216 @@
+"""The admin mixin on hosts unlike the example's, through Django's test client.
+
+``tests/test_admin.py`` drives the example host, whose admin declares
+``list_display`` and ``fieldsets`` with the seed's status fields. Here an
+admin site of this module (its own URLconf) registers the test app's models
+with the ready-made ``DbElementsModelAdmin`` (nothing declared) and with a
+seed-only admin that already shows the badge and lists a status field as
+read-only: the mixin must fill in what is missing and never duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.test import Client, override_settings
+from django.urls import include, path, reverse
+from django.utils import timezone
+
+from tests.testapp.models import SeedOnlySqlDb, SqlDb
+from thoth_db_elements.admin import (
+    FIELDSET_TITLE,
+    DbElementsAdminMixin,
+    DbElementsModelAdmin,
+)
+from thoth_db_elements.models import TaskStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class SeedOnlyAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A host admin that already shows the badge and a read-only status."""
+
+    list_display = ("name", "db_elements_status_badge")
+    readonly_fields = ("db_elements_status",)
+
+
+site = admin.AdminSite(name="edges")
+site.register(SqlDb, DbElementsModelAdmin)
+site.register(SeedOnlySqlDb, SeedOnlyAdmin)
+
+urlpatterns = [
+    path("edges/", site.urls),
+    path("admin/", include("example.urls")),
+]
+
+PLAIN = "edges:testapp_sqldb"
+SEED = "edges:testapp_seedonlysqldb"
+
+
+@pytest.fixture(autouse=True)
+def _edges_urls() -> Iterator[None]:
+    with override_settings(ROOT_URLCONF=__name__):
+        yield
+
+
+@pytest.fixture
+def client() -> Client:
+    user = User.objects.create_superuser("edges", password="pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def status_rows(client: Client, ids: str) -> list[dict[str, Any]]:
+    response = client.get(reverse(f"{PLAIN}_db_elements_status"), {"ids": ids})
+    assert response.status_code == 200
+    rows: list[dict[str, Any]] = response.json()["rows"]
+    return rows
+
+
+def test_plain_admin_gets_the_badge_column(client: Client) -> None:
+    SqlDb.objects.create(name="plain", db_elements_status=TaskStatus.COMPLETED)
+    page = client.get(reverse(f"{PLAIN}_changelist"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "DB elements status" in text
+    assert 'class="thoth-db-elements-status status-completed"' in text
+
+
+def test_plain_admin_gets_the_status_fieldset(client: Client, tmp_path: Path) -> None:
+    target = SqlDb.objects.create(name="plain")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path / "never-made")):
+        page = client.get(reverse(f"{PLAIN}_change", args=[target.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert FIELDSET_TITLE in text
+    assert (
+        "Status of the last database elements creation task: progress, report and log."
+        in text
+    )
+    # No log directory at all: no link, and the page still renders.
+    assert "View run logs" not in text
+    # Status fields are shown, not editable.
+    assert 'name="db_elements_status"' not in text
+    assert 'name="name"' in text
+
+
+def test_add_form_shows_dashes_for_a_row_not_saved_yet(client: Client) -> None:
+    page = client.get(reverse(f"{PLAIN}_add"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert FIELDSET_TITLE in text
+    assert "View run logs" not in text
+
+
+def test_report_with_unreadable_tables_and_error_is_summarised(
+    client: Client,
+) -> None:
+    counts = {"created": 1, "updated": 0, "deleted": 0, "unchanged": 3}
+    target = SqlDb.objects.create(
+        name="partial",
+        db_elements_status=TaskStatus.FAILED,
+        db_elements_report={
+            "tables": counts,
+            "failed_tables": [{"name": "a"}, {"name": "b"}],
+            "error": "the catalogue was locked",
+        },
+    )
+    page = client.get(reverse(f"{PLAIN}_change", args=[target.pk]))
+    text = page.content.decode()
+    assert (
+        "tables: 1 created, 0 updated, 0 deleted, 3 unchanged; unreadable tables: 2; "
+        "error: the catalogue was locked"
+    ) in text
+
+
+def test_finished_run_shows_its_last_progress(client: Client) -> None:
+    target = SqlDb.objects.create(
+        name="done",
+        db_elements_status=TaskStatus.COMPLETED,
+        db_elements_progress_done=None,
+        db_elements_progress_total=7,
+    )
+    page = client.get(reverse(f"{PLAIN}_change", args=[target.pk]))
+    assert "0/7 tables" in page.content.decode()
+
+
+def test_running_without_start_time_shows_progress_only(client: Client) -> None:
+    target = SqlDb.objects.create(
+        name="queued",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=None,
+        db_elements_progress_done=3,
+        db_elements_progress_total=10,
+    )
+    [row] = status_rows(client, f"{target.pk}")
+    assert row["detail"] == "3/10 tables"
+    assert row["label"] == "Running"
+
+
+def test_status_endpoint_ignores_ids_that_are_not_numbers(client: Client) -> None:
+    target = SqlDb.objects.create(name="x", db_elements_status=TaskStatus.IDLE)
+    rows = status_rows(client, f"abc,,{target.pk}, 1 OR 1=1,-5")
+    assert [r["id"] for r in rows] == [target.pk]
+    assert rows[0]["detail"] == ""
+    assert status_rows(client, "") == []
+
+
+def test_log_viewer_of_a_missing_database_is_404(client: Client) -> None:
+    target = SqlDb.objects.create(name="x")
+    missing = target.pk + 1000
+    response = client.get(reverse(f"{PLAIN}_db_elements_logs", args=[missing]))
+    assert response.status_code == 404
+    response = client.get(reverse(f"{PLAIN}_db_elements_logs", args=["not-a-pk"]))
+    assert response.status_code == 404
+
+
+def test_log_viewer_without_any_log(client: Client, tmp_path: Path) -> None:
+    target = SqlDb.objects.create(name="x")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        page = client.get(reverse(f"{PLAIN}_db_elements_logs", args=[target.pk]))
+    assert page.status_code == 200
+    assert "No run log has been written for this database yet." in (
+        page.content.decode()
+    )
+
+
+def test_seed_only_admin_keeps_one_badge_and_its_readonly_field(
+    client: Client,
+) -> None:
+    target = SeedOnlySqlDb.objects.create(name="seed", db_elements_status="RUNNING")
+    page = client.get(reverse(f"{SEED}_changelist"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.count('class="thoth-db-elements-status status-running"') == 1
+    assert text.count("column-db_elements_status_badge") == 1
+    change = client.get(reverse(f"{SEED}_change", args=[target.pk]))
+    assert change.status_code == 200
+    change_text = change.content.decode()
+    assert FIELDSET_TITLE in change_text
+    assert 'name="db_elements_status"' not in change_text
+    assert 'name="db_elements_task_id"' not in change_text
+
+
+def test_cancel_on_a_model_without_the_cancel_field(client: Client) -> None:
+    target = SeedOnlySqlDb.objects.create(
+        name="seed",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=timezone.now(),
+    )
+    response = client.post(
+        reverse(f"{SEED}_changelist"),
+        {"action": "cancel_db_elements", "_selected_action": [str(target.pk)]},
+        follow=True,
+    )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "None of the selected databases is running."
+    ]
+    target.refresh_from_db()
+    assert target.db_elements_status == TaskStatus.RUNNING

@@ -1,0 +1,253 @@
+"""``manage.py create_db_elements``: every option and error path, via call_command."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import select
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError, OutputWrapper
+from django.test import override_settings
+from django.utils import timezone
+
+from catalog.models import SqlDb, SqlTable
+from tests.testapp.models import SeedOnlySqlDb
+from thoth_db_elements.management.commands.create_db_elements import ProgressBar
+from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.runners.base import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RECORDING = "tests.test_edges_command.RecordingRunner"
+
+
+class RecordingRunner:
+    """Keeps the queued jobs (a broker that nobody serves)."""
+
+    jobs: list[Job] = []
+
+    def enqueue(self, job: Job) -> str:
+        RecordingRunner.jobs.append(job)
+        return f"backend-{len(RecordingRunner.jobs)}"
+
+    def is_active(self, backend_id: str) -> bool | None:
+        return None
+
+    def cancel(self, backend_id: str) -> bool:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_jobs() -> None:
+    RecordingRunner.jobs = []
+
+
+def sqlite_db(path: Path, *tables: str) -> Path:
+    with sqlite3.connect(path) as conn:
+        for table in tables:
+            conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.close()
+    return path
+
+
+def source(tmp_path: Path, name: str, *tables: str) -> SqlDb:
+    path = sqlite_db(tmp_path / f"{name}.sqlite", *tables)
+    return SqlDb.objects.create(name=name, db_type="SQLite", db_name=str(path))
+
+
+def run(*args: str, stderr: Any = None) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_db_elements", *args, stdout=out, stderr=stderr or err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_all_harvests_every_database_in_order(tmp_path: Path, log_dir: Path) -> None:
+    first = source(tmp_path, "first", "a")
+    second = source(tmp_path, "second", "b", "c")
+    out, _ = run("--all", "--sync", "--json")
+    reports = json.loads(out)
+    assert [r["sqldb_id"] for r in reports] == [first.pk, second.pk]
+    assert [r["status"] for r in reports] == ["COMPLETED", "COMPLETED"]
+    assert [r["report"]["tables"]["created"] for r in reports] == [1, 2]
+    assert SqlTable.objects.filter(sql_db=second).count() == 2
+
+
+def test_sync_summary_line_per_database(tmp_path: Path, log_dir: Path) -> None:
+    shop = source(tmp_path, "shop", "customers", "orders")
+    out, _ = run(str(shop.pk), "--sync", "--workspace", "9")
+    [line] = out.splitlines()
+    assert re.fullmatch(
+        r"shop: COMPLETED \(task \w+-\d+\) tables 2\+ 0~ 0-, "
+        r"columns 4\+ 0~ 0-, relationships 0\+ 0~ 0-",
+        line,
+    ), line
+    assert any(p.name.startswith("db_elements_ws_9_db_") for p in log_dir.rglob("*"))
+
+
+def test_queued_run_prints_its_task_id(tmp_path: Path) -> None:
+    shop = source(tmp_path, "shop", "customers")
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        out, err = run("shop")
+    shop.refresh_from_db()
+    assert out.strip() == f"shop: RUNNING (task {shop.db_elements_task_id})"
+    assert err == ""
+    [job] = RecordingRunner.jobs
+    assert job.args == (shop.pk, shop.db_elements_task_id)
+    assert job.kwargs["force"] is False
+
+
+def test_force_is_passed_to_the_job(tmp_path: Path) -> None:
+    source(tmp_path, "shop", "customers")
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        run("shop", "--force", "--workspace", "4")
+    [job] = RecordingRunner.jobs
+    assert (job.kwargs["force"], job.kwargs["workspace_id"]) == (True, "4")
+
+
+def test_busy_database_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    busy = source(tmp_path, "busy", "t")
+    SqlDb.objects.filter(pk=busy.pk).update(
+        db_elements_status=TaskStatus.RUNNING, db_elements_start_time=timezone.now()
+    )
+    err = io.StringIO()
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        with pytest.raises(CommandError, match="could not start") as info:
+            run("busy", stderr=err)
+    assert info.value.returncode == 1
+    assert err.getvalue().strip() == (
+        "Skipped busy: A database elements creation task is currently running"
+    )
+    assert RecordingRunner.jobs == []
+
+
+def test_one_skipped_one_started_succeeds(tmp_path: Path) -> None:
+    busy = source(tmp_path, "busy", "t")
+    source(tmp_path, "free", "t")
+    SqlDb.objects.filter(pk=busy.pk).update(
+        db_elements_status=TaskStatus.RUNNING, db_elements_start_time=timezone.now()
+    )
+    err = io.StringIO()
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        out, _ = run("busy", "free", stderr=err)
+    assert "Skipped busy" in err.getvalue()
+    assert out.startswith("free: RUNNING (task ")
+
+
+def test_select_by_id_and_name_without_duplicates(tmp_path: Path) -> None:
+    shop = source(tmp_path, "shop", "t")
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        out, _ = run(str(shop.pk), "shop")
+    assert len(out.splitlines()) == 1
+    assert len(RecordingRunner.jobs) == 1
+
+
+def test_a_name_made_of_digits_is_found_by_name(tmp_path: Path) -> None:
+    numeric = source(tmp_path, "2024", "t")
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        out, _ = run("2024")
+    assert out.startswith("2024: RUNNING")
+    assert RecordingRunner.jobs[0].args[0] == numeric.pk
+
+
+def test_unconfigured_sqldb_model_is_a_command_error() -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL=None):
+        with pytest.raises(
+            CommandError, match="THOTH_DB_ELEMENTS_SQLDB_MODEL is not set"
+        ):
+            run("--all")
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL="catalog.Nope"):
+        with pytest.raises(CommandError, match="is not an installed model"):
+            run("--all")
+
+
+def _drain(fd: int) -> bytes:
+    data = b""
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_sync_on_a_terminal_draws_and_closes_the_bar(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    shop = source(tmp_path, "shop", "customers")
+    master, slave = os.openpty()
+    terminal = os.fdopen(slave, "w")
+    try:
+        out, _ = run("shop", "--sync", stderr=terminal)
+        terminal.flush()
+        written = _drain(master)
+    finally:
+        terminal.close()
+        os.close(master)
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.COMPLETED
+    assert out.startswith("shop: COMPLETED")
+    # The bar ends its line so the next output starts on a fresh one.
+    assert written.endswith(b"\n"), written
+
+
+def test_progress_bar_draws_a_running_row() -> None:
+    SqlDb.objects.create(
+        name="shop",
+        db_type="SQLite",
+        db_name="x",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_progress_done=3,
+        db_elements_progress_total=10,
+    )
+    SqlDb.objects.create(name="idle", db_type="SQLite", db_name="y")
+    text = io.StringIO()
+    bar = ProgressBar(
+        SqlDb, list(SqlDb.objects.values_list("pk", flat=True)), OutputWrapper(text)
+    )
+    bar.start()
+    deadline = time.monotonic() + 5
+    while "tables" not in text.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    bar.stop()
+    assert not bar.is_alive()
+    assert f"\rshop: [{'#' * 9}{' ' * 21}] 3/10 tables" in text.getvalue()
+    assert "idle" not in text.getvalue()
+
+
+def test_progress_bar_waits_for_a_total() -> None:
+    SqlDb.objects.create(
+        name="queued",
+        db_type="SQLite",
+        db_name="x",
+        db_elements_status=TaskStatus.RUNNING,
+    )
+    text = io.StringIO()
+    bar = ProgressBar(
+        SqlDb, list(SqlDb.objects.values_list("pk", flat=True)), OutputWrapper(text)
+    )
+    bar.start()
+    time.sleep(1.2)
+    bar.stop()
+    assert text.getvalue() == "\n"
+
+
+def test_progress_bar_is_silent_without_progress_fields() -> None:
+    row = SeedOnlySqlDb.objects.create(name="seed", db_elements_status="RUNNING")
+    text = io.StringIO()
+    bar = ProgressBar(SeedOnlySqlDb, [row.pk], OutputWrapper(text))
+    bar.start()
+    bar.join(timeout=5)
+    assert not bar.is_alive()
+    bar.stop()
+    assert text.getvalue() == "\n"

@@ -1,0 +1,171 @@
+"""Connections: URL hooks, drivers not installed, values a driver refuses, labels."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from django.test import override_settings
+from sqlalchemy.engine import URL, make_url
+
+from tests.services import PG_URL, require_postgres
+from thoth_db_elements.connection import (
+    build_url,
+    describe,
+    get_url,
+    redact,
+    source_connection,
+    sqlite_path,
+)
+from thoth_db_elements.exceptions import ConfigurationError
+
+
+def row(**fields: Any) -> SimpleNamespace:
+    defaults = {
+        "db_type": "SQLServer",
+        "db_host": "mssql.example",
+        "db_port": None,
+        "db_name": "sales",
+        "schema": "",
+        "user_name": "reader",
+        "password": "s3cr3t-pw",
+        "db_mode": "dev",
+    }
+    defaults.update(fields)
+    return SimpleNamespace(**defaults)
+
+
+def sqlite_file(path: Path) -> Path:
+    with sa.create_engine(f"sqlite:///{path}").begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER)")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("db_type", "label", "package"),
+    [
+        ("SQLServer", "mssql://mssql.example/sales", "pyodbc"),
+        ("Oracle", "oracle://mssql.example/sales", "oracledb"),
+    ],
+)
+def test_server_without_its_driver_package(
+    db_type: str, label: str, package: str
+) -> None:
+    """A configuration error naming the database and the missing package,
+    not the password."""
+    if importlib.util.find_spec(package) is not None:
+        pytest.skip(f"{package} is installed")
+    with pytest.raises(ConfigurationError, match="is not installed") as info:
+        with source_connection(row(db_type=db_type)):
+            pass
+    message = str(info.value)
+    assert label in message
+    assert package in message
+    assert "s3cr3t-pw" not in message
+
+
+def test_url_hook_value_the_driver_refuses(tmp_path: Path) -> None:
+    """A driver option that is not a number fails before any connection."""
+    path = sqlite_file(tmp_path / "s.sqlite")
+    sql_db = row(db_type="SQLite")
+    sql_db.get_sqlalchemy_url = lambda: f"sqlite:///{path}?timeout=soon"
+    with pytest.raises(ConfigurationError) as info:
+        with source_connection(sql_db):
+            pass
+    message = str(info.value)
+    assert message.startswith(
+        f"Cannot connect to sqlite:{path}: the connection settings hold a value "
+        "the driver refuses (ValueError: "
+    )
+    assert "soon" in message
+
+
+def test_url_hook_may_return_a_url_object(tmp_path: Path) -> None:
+    path = sqlite_file(tmp_path / "hooked.sqlite")
+    sql_db = row(db_type="Informix")
+    sql_db.get_sqlalchemy_url = lambda: URL.create("sqlite", database=str(path))
+    url = get_url(sql_db)
+    assert describe(url) == f"sqlite:{path}"
+    with source_connection(sql_db) as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+
+
+def test_setting_hook_wins_over_the_model_hook() -> None:
+    sql_db = row()
+    sql_db.get_sqlalchemy_url = lambda: "sqlite:///model.sqlite"
+    with override_settings(
+        THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_edges_connection.setting_hook"
+    ):
+        assert get_url(sql_db).database == "setting.sqlite"
+    assert get_url(sql_db).database == "model.sqlite"
+
+
+def setting_hook(sql_db: Any) -> str:
+    return "sqlite:///setting.sqlite"
+
+
+def test_non_callable_model_attribute_is_not_a_hook() -> None:
+    sql_db = row(db_type="PostgreSQL", db_port="5433")
+    sql_db.get_sqlalchemy_url = "postgresql://elsewhere/db"
+    url = get_url(sql_db)
+    assert (url.drivername, url.host, url.port) == (
+        "postgresql+psycopg",
+        "mssql.example",
+        5433,
+    )
+
+
+def test_empty_password_and_user_are_left_out() -> None:
+    url = build_url(row(db_type="MariaDB", user_name="  ", password=""))
+    assert (url.username, url.password) == (None, None)
+    assert (
+        url.render_as_string(hide_password=False)
+        == "mariadb+pymysql://mssql.example/sales"
+    )
+
+
+def test_sqlite_layout_defaults_to_dev_and_thothai_root(tmp_path: Path) -> None:
+    with override_settings(DB_ROOT_PATH=str(tmp_path)):
+        path = sqlite_path(row(db_type="SQLite", db_name="shop", db_mode=""))
+    assert path == tmp_path / "dev_databases" / "shop" / "shop.sqlite"
+    with pytest.raises(ConfigurationError, match="The SQLite database has no db_name"):
+        sqlite_path(row(db_type="SQLite", db_name="  "))
+
+
+def test_sqlite_home_relative_path_is_expanded(tmp_path: Path) -> None:
+    home = Path("~").expanduser()
+    assert sqlite_path(row(db_name="~/shop.sqlite")) == home / "shop.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("postgresql+psycopg://u:pw@db.example/sales", "postgresql://db.example/sales"),
+        ("mysql+pymysql://u:pw@db.example:3307/sales", "mysql://db.example:3307/sales"),
+        ("sqlite:///relative.sqlite", "sqlite:relative.sqlite"),
+        ("sqlite://", "sqlite:"),
+        ("oracle+oracledb://u:pw@/", "oracle:///"),
+    ],
+)
+def test_describe_never_shows_credentials(url: str, label: str) -> None:
+    assert describe(make_url(url)) == label
+
+
+def test_redact_skips_empty_secrets() -> None:
+    assert redact("user reader pw s3cr3t", None, "", "s3cr3t") == "user reader pw ***"
+
+
+def test_postgres_client_encoding_from_the_url_is_kept() -> None:
+    """A URL that names its client encoding is not overridden with UTF-8."""
+    require_postgres()
+    url = make_url(PG_URL).update_query_dict({"client_encoding": "latin1"})
+    with source_connection(row(), url) as connection:
+        encoding = connection.exec_driver_sql("SHOW client_encoding").scalar()
+    assert encoding == "LATIN1"
+    with source_connection(row(), make_url(PG_URL)) as connection:
+        encoding = connection.exec_driver_sql("SHOW client_encoding").scalar()
+    assert encoding == "UTF8"

@@ -1,0 +1,90 @@
+"""Fast paths on shapes the other fast-path tests leave out, on the real servers.
+
+As in ``tests/test_fast_paths.py``, each schema is read with the fast path
+and with SQLAlchemy's Inspector, and the snapshots must be equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests import schemas
+from tests.services import require_mariadb, require_postgres
+from tests.test_fast_paths import assert_same, connect
+
+pytestmark = pytest.mark.services
+
+MARIADB_DDL = (
+    # MariaDB prints NUL and CR in comments as \0 and \r.
+    r"CREATE TABLE ctl (a int COMMENT 'nul\0x cr\ry', b int) COMMENT='t\0a\rb'",
+    """CREATE TABLE d (a varchar(20) DEFAULT 'auto_increment',
+        b int NOT NULL AUTO_INCREMENT PRIMARY KEY, c varchar(5) DEFAULT 'NULL')""",
+    # DESCRIBE of a view shows the table's defaults; SQLAlchemy drops one
+    # that mentions auto_increment.
+    "CREATE VIEW vd AS SELECT a, b, c FROM d",
+)
+
+
+@pytest.fixture(scope="module")
+def maria_url() -> Iterator[str]:
+    require_mariadb()
+    url = schemas.create_mariadb_database()
+    try:
+        schemas.run_ddl(url, MARIADB_DDL)
+        yield url
+    finally:
+        schemas.drop_mariadb_database(url)
+
+
+@pytest.mark.parametrize("include_views", [True, False])
+def test_mariadb_control_characters_and_view_defaults(
+    maria_url: str, include_views: bool
+) -> None:
+    with connect(maria_url) as connection:
+        snap = assert_same(connection, include_views=include_views)
+    columns = {c.name: c for c in snap.table("ctl").columns}
+    assert columns["a"].comment == "nul\0x cr\ry"
+    assert {c.name: c.default for c in snap.table("d").columns} == {
+        "a": "'auto_increment'",
+        "b": None,
+        "c": "'NULL'",
+    }
+    if include_views:
+        view = {c.name: c.default for c in snap.table("vd").columns}
+        # ... and takes the text 'NULL' for no default at all.
+        assert view == {"a": None, "b": "'0'", "c": None}
+    else:
+        assert "vd" not in {t.name for t in snap.tables}
+
+
+PG_DDL = (
+    'CREATE DOMAIN "it""s" AS integer DEFAULT 5',
+    # A domain spelt like a type SQLAlchemy knows (citext is an extension's
+    # type): SQLAlchemy takes the column for that type, not the domain.
+    "CREATE DOMAIN citext AS varchar(20) NOT NULL DEFAULT 'x'",
+    'CREATE TABLE doms (a "it""s", b citext, c "it""s"[], d int)',
+)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    require_postgres()
+    url = schemas.create_pg_database()
+    try:
+        schemas.run_ddl(url, PG_DDL)
+        yield url
+    finally:
+        schemas.drop_pg_database(url)
+
+
+def test_postgres_domains_with_quotes_and_known_names(pg_url: str) -> None:
+    with connect(pg_url) as connection:
+        snap = assert_same(connection)
+    columns = {c.name: c for c in snap.table("doms").columns}
+    assert columns["a"].raw_type == '"it""s"'
+    assert columns["a"].default == "5"
+    assert columns["b"].raw_type == "citext"
+    # Taken for the citext type: the domain's NOT NULL and default are lost.
+    assert (columns["b"].nullable, columns["b"].default) == (True, None)

@@ -1,0 +1,141 @@
+"""The heartbeat thread against real rows: what it writes and what it hears."""
+
+from __future__ import annotations
+
+import time
+from typing import TypeVar
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from catalog.models import SqlDb
+from tests.testapp.models import SeedOnlySqlDb
+from thoth_db_elements.heartbeat import CANCELLED, LOST, Heartbeat
+from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.validation import force_reset_sqldb_db_elements_task_status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TASK = "batch-1"
+
+
+RowT = TypeVar("RowT", SqlDb, SeedOnlySqlDb)
+
+
+def running(model: type[RowT]) -> RowT:
+    return model._default_manager.create(
+        name="db",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id=TASK,
+        db_elements_start_time=timezone.now(),
+    )
+
+
+def test_beat_writes_liveness_and_progress() -> None:
+    row = running(SqlDb)
+    heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+    heartbeat.done, heartbeat.total = 4, 9
+    before = timezone.now()
+    heartbeat.beat()
+    row.refresh_from_db()
+    assert heartbeat.stop_reason is None
+    assert (row.db_elements_progress_done, row.db_elements_progress_total) == (4, 9)
+    assert row.db_elements_heartbeat is not None
+    assert row.db_elements_heartbeat >= before
+
+
+def test_beat_hears_a_reset() -> None:
+    row = running(SqlDb)
+    heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+    force_reset_sqldb_db_elements_task_status(row, reason="test")
+    heartbeat.done = 5
+    heartbeat.beat()
+    assert heartbeat.stop_reason == LOST
+    row.refresh_from_db()
+    # A run that lost its row writes nothing on it.
+    assert row.db_elements_progress_done is None
+    assert row.db_elements_heartbeat is None
+
+
+def test_beat_hears_a_takeover_by_another_run() -> None:
+    row = running(SqlDb)
+    heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+    SqlDb.objects.filter(pk=row.pk).update(db_elements_task_id="batch-2")
+    heartbeat.beat()
+    assert heartbeat.stop_reason == LOST
+
+
+def test_beat_hears_a_cancel() -> None:
+    row = running(SqlDb)
+    SqlDb.objects.filter(pk=row.pk).update(db_elements_cancel_requested=True)
+    heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+    heartbeat.beat()
+    assert heartbeat.stop_reason == CANCELLED
+
+
+def test_seed_only_model_checks_ownership_without_writing() -> None:
+    row = running(SeedOnlySqlDb)
+    heartbeat = Heartbeat(SeedOnlySqlDb, row.pk, TASK, "default")
+    heartbeat.beat()
+    assert heartbeat.stop_reason is None
+    SeedOnlySqlDb.objects.filter(pk=row.pk).update(
+        db_elements_status=TaskStatus.IDLE, db_elements_task_id=None
+    )
+    heartbeat.beat()
+    assert heartbeat.stop_reason == LOST
+
+
+def test_thread_beats_until_stopped() -> None:
+    row = running(SqlDb)
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.05):
+        heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+        heartbeat.done, heartbeat.total = 2, 6
+        heartbeat.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            row.refresh_from_db()
+            if row.db_elements_progress_total == 6:
+                break
+            time.sleep(0.05)
+        SqlDb.objects.filter(pk=row.pk).update(db_elements_cancel_requested=True)
+        while heartbeat.stop_reason is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        heartbeat.stop()
+    assert not heartbeat.is_alive()
+    assert (row.db_elements_progress_done, row.db_elements_progress_total) == (2, 6)
+    assert row.db_elements_heartbeat is not None
+    assert heartbeat.stop_reason == CANCELLED
+
+
+def test_a_failing_beat_is_logged_and_the_thread_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    row = running(SqlDb)
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.05):
+        heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+        # The column's CHECK (a PositiveIntegerField) refuses it: beats fail.
+        heartbeat.total = -1
+        heartbeat.start()
+        deadline = time.monotonic() + 10
+        while "Heartbeat of SqlDb" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heartbeat.is_alive()
+        heartbeat.total = 3
+        while time.monotonic() < deadline:
+            row.refresh_from_db()
+            if row.db_elements_progress_total == 3:
+                break
+            time.sleep(0.05)
+        heartbeat.stop()
+    assert f"Heartbeat of SqlDb {row.pk} failed" in caplog.text
+    assert row.db_elements_progress_total == 3
+
+
+def test_stop_before_start_returns_at_once() -> None:
+    row = running(SqlDb)
+    heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+    started = time.monotonic()
+    heartbeat.stop()
+    assert time.monotonic() - started < 1
+    assert not heartbeat.is_alive()

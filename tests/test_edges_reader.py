@@ -1,0 +1,137 @@
+"""``read_schema`` on the shapes the other reader tests leave out, on real SQLite.
+
+A database written with an SQLite extension this Python lacks (its virtual
+table cannot be opened), SQLite's own bookkeeping tables, an application's
+own Inspector class, an empty database, and the snapshot's lookup by name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine.reflection import Inspector
+
+from tests.test_fast_paths import assert_same, connect
+from thoth_db_elements.introspection import (
+    ForeignKeySnapshot,
+    SchemaSnapshot,
+    read_schema,
+)
+
+
+def extension_database(path: Path) -> str:
+    """A file whose virtual table needs a module this SQLite does not have.
+
+    ``writable_schema`` stands in for the extension that created it.
+    """
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)")
+        raw.execute("CREATE TABLE log (id INTEGER PRIMARY KEY AUTOINCREMENT, t TEXT)")
+        raw.execute("INSERT INTO log (t) VALUES ('x')")
+        raw.execute(
+            "CREATE TABLE child (p REFERENCES parent, s REFERENCES spatial (id),"
+            " q INTEGER REFERENCES parent (id))"
+        )
+        # Without a column list the key refers to the target's primary key,
+        # which cannot be read.
+        raw.execute("CREATE TABLE orphan (s REFERENCES spatial)")
+        raw.execute("PRAGMA writable_schema = ON")
+        raw.execute(
+            "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES "
+            "('table', 'spatial', 'spatial', 0,"
+            " 'CREATE VIRTUAL TABLE spatial USING spatialindex(id, minx, maxx)')"
+        )
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def extension_url(tmp_path: Path) -> str:
+    return extension_database(tmp_path / "extension.sqlite")
+
+
+def test_table_of_a_missing_extension_is_a_failure(extension_url: str) -> None:
+    with connect(extension_url) as connection:
+        snap = assert_same(connection)
+        assert read_schema(connection) == snap
+    assert [(f.name, f.error) for f in snap.failures] == [
+        ("orphan", "OperationalError: no such module: spatialindex"),
+        ("spatial", "OperationalError: no such module: spatialindex"),
+    ]
+    # SQLite's own sqlite_sequence (from AUTOINCREMENT) is not listed.
+    assert [t.name for t in snap.tables] == ["child", "log", "parent"]
+    assert snap.table("child").foreign_keys == (
+        ForeignKeySnapshot(None, ("p",), None, "parent", ("id",)),
+        ForeignKeySnapshot(None, ("q",), None, "parent", ("id",)),
+        ForeignKeySnapshot(None, ("s",), None, "spatial", ("id",)),
+    )
+    assert not snap.complete
+
+
+def test_snapshot_lookup_of_an_absent_table(extension_url: str) -> None:
+    with connect(extension_url) as connection:
+        snap = read_schema(connection)
+    assert snap.table("parent").name == "parent"
+    with pytest.raises(KeyError, match="spatial"):
+        snap.table("spatial")
+
+
+class CountingInspector(Inspector):
+    """An application's own Inspector: ``auto`` must read with it."""
+
+    column_calls = 0
+
+    def get_multi_columns(self, *args: Any, **kw: Any) -> Any:
+        CountingInspector.column_calls += 1
+        return super().get_multi_columns(*args, **kw)
+
+
+@pytest.fixture
+def shop_url(tmp_path: Path) -> str:
+    path = tmp_path / "shop.sqlite"
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+        raw.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY,"
+            " customer_id INTEGER REFERENCES customers (id))"
+        )
+        raw.execute("CREATE VIEW big AS SELECT * FROM orders")
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def custom_inspector_connection(shop_url: str) -> Iterator[sa.Connection]:
+    with connect(shop_url) as connection:
+        connection.dialect.inspector = CountingInspector  # type: ignore[attr-defined]
+        yield connection
+
+
+def test_auto_reads_with_a_custom_inspector(
+    custom_inspector_connection: sa.Connection,
+) -> None:
+    CountingInspector.column_calls = 0
+    snap = read_schema(custom_inspector_connection)
+    assert CountingInspector.column_calls == 1
+    assert snap == read_schema(custom_inspector_connection, method="fast")
+    assert CountingInspector.column_calls == 1
+    assert [(t.name, t.is_view) for t in snap.tables] == [
+        ("big", True),
+        ("customers", False),
+        ("orders", False),
+    ]
+
+
+@pytest.mark.parametrize("method", ["auto", "fast", "inspector"])
+@pytest.mark.parametrize("include_views", [True, False])
+def test_empty_database(tmp_path: Path, method: str, include_views: bool) -> None:
+    path = tmp_path / "empty.sqlite"
+    sqlite3.connect(path).close()
+    with connect(f"sqlite:///{path}") as connection:
+        snap = read_schema(connection, method=method, include_views=include_views)
+    assert snap == SchemaSnapshot("sqlite", "main", (), ())
+    assert snap.complete

@@ -1,0 +1,117 @@
+"""The runners on this machine's brokers: django-q2's ORM queue, ``django.tasks``."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from thoth_db_elements.exceptions import ConfigurationError
+from thoth_db_elements.runners import get_runner
+from thoth_db_elements.runners.base import Job
+from thoth_db_elements.runners.django_q import DjangoQRunner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_django_q_runner_tracks_each_job_separately() -> None:
+    from django_q.models import OrmQ
+
+    runner = DjangoQRunner()
+    named, unnamed = runner.enqueue_many(
+        [
+            Job("thoth_db_elements.tasks.run_db_elements_task", (1, "b-1"), name="n1"),
+            Job("thoth_db_elements.tasks.run_db_elements_task", (2, "b-2")),
+        ]
+    )
+    queued = {q.task_id(): q.task for q in OrmQ.objects.all()}
+    assert set(queued) == {named, unnamed}
+    assert queued[named]["name"] == "n1"
+    # Without a name django-q2 makes one up; the group is always ours.
+    assert queued[unnamed]["name"] not in ("", "n1")
+    assert queued[unnamed]["group"] == "thoth_db_elements"
+    assert runner.is_active(named) is True
+    assert runner.is_active(unnamed) is True
+    assert runner.cancel(unnamed) is True
+    assert runner.is_active(unnamed) is None
+    assert runner.is_active(named) is True
+    assert runner.cancel(uuid.uuid4().hex) is False
+    assert [q.task_id() for q in OrmQ.objects.all()] == [named]
+
+
+def test_django_q_runner_reports_a_finished_job_as_inactive() -> None:
+    from django_q.models import Task
+
+    done = uuid.uuid4().hex
+    Task.objects.create(
+        id=done,
+        name="finished",
+        func="thoth_db_elements.tasks.run_db_elements_task",
+        started=timezone.now(),
+        stopped=timezone.now(),
+        success=True,
+    )
+    assert DjangoQRunner().is_active(done) is False
+
+
+class EnqueueOnly:
+    """Has ``enqueue`` but not the rest of the runner interface."""
+
+    def enqueue(self, job: Job) -> str:
+        return "x"
+
+
+def test_a_class_without_the_whole_interface_is_refused() -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_RUNNER="tests.test_edges_runners.EnqueueOnly"
+    ):
+        with pytest.raises(ConfigurationError, match="is not a task runner"):
+            get_runner()
+
+
+CALLS: list[tuple[object, ...]] = []
+
+
+def record(*args: object) -> str:
+    """A job body: remembers its arguments."""
+    CALLS.append(args)
+    return "recorded"
+
+
+needs_django_tasks = pytest.mark.skipif(
+    __import__("django").VERSION < (6, 0), reason="django.tasks needs Django 6.0+"
+)
+
+
+@needs_django_tasks
+def test_django_tasks_runner_runs_each_job_by_path() -> None:
+    from thoth_db_elements.runners.django_tasks import DjangoTasksRunner
+
+    CALLS.clear()
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=tasks):
+        runner = DjangoTasksRunner()
+        ids = [
+            runner.enqueue(Job("tests.test_edges_runners.record", (n, f"task-{n}")))
+            for n in range(3)
+        ]
+    assert len(set(ids)) == 3
+    assert CALLS == [(0, "task-0"), (1, "task-1"), (2, "task-2")]
+
+
+@needs_django_tasks
+def test_django_tasks_runner_on_a_backend_that_stores_tasks() -> None:
+    from thoth_db_elements.runners.django_tasks import DjangoTasksRunner
+
+    tasks = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    with override_settings(TASKS=tasks):
+        from django.tasks import default_task_backend
+
+        backend_id = DjangoTasksRunner().enqueue(
+            Job("tests.test_edges_runners.record", (1, "task-1"))
+        )
+        [stored] = default_task_backend.results  # type: ignore[attr-defined]
+    assert stored.id == backend_id
+    assert stored.args == ["tests.test_edges_runners.record", [1, "task-1"], {}]

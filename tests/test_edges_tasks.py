@@ -1,0 +1,213 @@
+"""Starting and running harvests: the paths ``tests/test_tasks.py`` leaves out.
+
+Keys with an explicit model, nothing to start, a broker that refuses a
+whole batch, a host with only the seed's four fields, and a row reset by
+an admin while its harvest runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from catalog.models import SqlDb, SqlTable
+from tests.testapp.models import SeedOnlySqlDb
+from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.runners.base import Job
+from thoth_db_elements.runners.immediate import ImmediateRunner
+from thoth_db_elements.tasks import (
+    request_cancel_sqldb_db_elements_task,
+    run_db_elements_task,
+    start_db_elements_creation,
+)
+from thoth_db_elements.validation import (
+    force_reset_sqldb_db_elements_task_status,
+    is_stale,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RecordingRunner:
+    """Keeps jobs; ``enqueue_many`` queues a batch at once, like django-q2's."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+        self.batches = 0
+
+    def enqueue(self, job: Job) -> str:
+        self.jobs.append(job)
+        return f"backend-{len(self.jobs)}"
+
+    def enqueue_many(self, jobs: list[Job]) -> list[str]:
+        self.batches += 1
+        return [self.enqueue(job) for job in jobs]
+
+    def is_active(self, backend_id: str) -> bool | None:
+        return None
+
+    def cancel(self, backend_id: str) -> bool:
+        return False
+
+
+class RefusingBatchRunner(RecordingRunner):
+    """A broker that is down: the whole batch is refused."""
+
+    def enqueue_many(self, jobs: list[Job]) -> list[str]:
+        raise ConnectionError("broker redis://:s3cr3t@10.0.0.9:6379/0 refused")
+
+
+def sqlite_source(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> SqlDb:
+    path = sqlite_source(tmp_path / "shop.sqlite")
+    return SqlDb.objects.create(name="shop", db_type="SQLite", db_name=str(path))
+
+
+def test_keys_with_an_explicit_model_class(shop: SqlDb) -> None:
+    runner = RecordingRunner()
+    result = start_db_elements_creation([shop.pk], model=SqlDb, runner=runner)
+    assert [s.sqldb_id for s in result.started] == [shop.pk]
+    assert result.skipped == []
+    [job] = runner.jobs
+    assert job.kwargs["model"] == "catalog.SqlDb"
+    assert runner.batches == 1
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.RUNNING
+
+
+def test_only_unknown_keys_queue_nothing() -> None:
+    runner = RecordingRunner()
+    result = start_db_elements_creation(["123456", 654321], runner=runner)
+    assert result.started == []
+    assert [(s.sqldb_id, s.reason) for s in result.skipped] == [
+        ("123456", "Not found"),
+        (654321, "Not found"),
+    ]
+    assert runner.jobs == []
+    assert runner.batches == 0
+
+
+def test_a_refused_batch_leaves_every_row_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [
+        SqlDb.objects.create(
+            name=name, db_type="SQLite", db_name=str(tmp_path / f"{name}.sqlite")
+        )
+        for name in ("one", "two")
+    ]
+    result = start_db_elements_creation(rows, runner=RefusingBatchRunner())
+    # The claims were committed before the broker was asked.
+    assert len(result.started) == 2
+    for row in rows:
+        row.refresh_from_db()
+        assert row.db_elements_status == TaskStatus.FAILED
+        assert row.db_elements_end_time is not None
+        assert row.db_elements_error == (
+            "Could not queue the task: broker redis://:***@10.0.0.9:6379/0 refused"
+        )
+    assert "s3cr3t" not in caplog.text
+
+
+def test_seed_only_host_runs_and_records_failure(log_dir: Path) -> None:
+    """A model with only the seed's four fields: no heartbeat, progress or
+    error fields, so the run records its status and end time, and the log
+    file says why it failed."""
+    row = SeedOnlySqlDb.objects.create(name="seed")
+    result = start_db_elements_creation([row], runner=ImmediateRunner())
+    [started] = result.started
+    row.refresh_from_db()
+    assert row.db_elements_status == TaskStatus.FAILED
+    assert row.db_elements_task_id == started.task_id
+    assert row.db_elements_end_time is not None
+    [log] = (log_dir / "db_elements").iterdir()
+    assert log.name.startswith(f"db_elements_no_workspace_db_{row.pk}_")
+    assert "ERROR - Failed: The database has no db_type." in log.read_text()
+
+
+def test_seed_only_host_cannot_be_cancelled() -> None:
+    row = SeedOnlySqlDb.objects.create(
+        name="seed",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=timezone.now(),
+    )
+    assert request_cancel_sqldb_db_elements_task(row) is False
+
+
+def test_seed_only_duplicate_delivery_runs_once(log_dir: Path) -> None:
+    """Without a heartbeat field the task id alone decides; a delivery of a
+    run that already finished is ignored."""
+    row = SeedOnlySqlDb.objects.create(name="seed")
+    runner = RecordingRunner()
+    start_db_elements_creation([row], runner=runner)
+    [job] = runner.jobs
+    first = run_db_elements_task(*job.args, **job.kwargs)
+    assert first["status"] == "failed"
+    again = run_db_elements_task(*job.args, **job.kwargs)
+    assert again == {
+        "status": "ignored",
+        "task_id": job.args[1],
+        "sqldb_id": row.pk,
+    }
+
+
+def resetting_url(sql_db: Any) -> str:
+    """A URL hook during which an admin force-resets the row."""
+    force_reset_sqldb_db_elements_task_status(
+        SqlDb.objects.get(pk=sql_db.pk), reason="reset while running"
+    )
+    return f"sqlite:///{sql_db.db_name}"
+
+
+def test_run_reset_meanwhile_is_not_recorded(shop: SqlDb, log_dir: Path) -> None:
+    with override_settings(
+        THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_edges_tasks.resetting_url"
+    ):
+        start_db_elements_creation([shop], runner=ImmediateRunner())
+    shop.refresh_from_db()
+    # The reset wins: the row stays IDLE, without the run's result.
+    assert shop.db_elements_status == TaskStatus.IDLE
+    assert shop.db_elements_task_id is None
+    assert shop.db_elements_report is None
+    [log] = (log_dir / "db_elements").iterdir()
+    text = log.read_text()
+    assert "but the row was reset meanwhile: not recorded" in text
+    assert "Finished with status" not in text
+
+
+def test_is_stale_only_for_running_rows(shop: SqlDb) -> None:
+    long_ago = timezone.now() - timedelta(days=3)
+    shop.db_elements_start_time = long_ago
+    for status in (TaskStatus.IDLE, TaskStatus.COMPLETED, TaskStatus.FAILED):
+        shop.db_elements_status = status
+        assert is_stale(shop) is False
+    shop.db_elements_status = TaskStatus.RUNNING
+    assert is_stale(shop) is True
+
+
+def test_queue_log_names_each_task(
+    shop: SqlDb, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = RecordingRunner()
+    with caplog.at_level(logging.INFO, logger="thoth_db_elements.tasks"):
+        result = start_db_elements_creation([shop], runner=runner)
+    [started] = result.started
+    assert (
+        f"Queued db_elements task {started.task_id} for SqlDb {shop.pk} (backend-1)"
+        in caplog.text
+    )
+    assert not SqlTable.objects.exists()
