@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from ._fields import model_has_field, present_fields
 from .conf import app_settings
-from .connection import redact
+from .connection import describe, get_url, redact
 from .exceptions import DbElementsError, HarvestCancelledError
 from .harvest import create_db_elements
 from .heartbeat import CANCELLED, Heartbeat
@@ -391,6 +391,12 @@ class AsyncDbElementsTask:
         password = str(getattr(sql_db, "password", "") or "")
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
+        try:
+            # Named in the report even when the run fails before reading.
+            url = get_url(sql_db)
+            report.database, report.dialect = describe(url), url.get_backend_name()
+        except DbElementsError:
+            pass
         status, error = TaskStatus.FAILED, ""
         clock = time.monotonic()
         with open_run_log(

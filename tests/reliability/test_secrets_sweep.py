@@ -146,6 +146,12 @@ def test_no_secret_after_a_bad_input(
     assert sql_db.db_elements_status == TaskStatus.FAILED
     assert sql_db.db_elements_error.startswith(message), sql_db.db_elements_error
     assert Task.objects.count() == 1
+    if mode == "refused port":
+        # A failed run's report still names the database, without password.
+        assert sql_db.db_elements_report["database"] == (
+            f"postgresql://{PG.host}:1/postgres"
+        )
+        assert sql_db.db_elements_report["dialect"] == "postgresql"
     texts = places(sql_db, messages, log_dir)
     assert any(name.endswith(".log") for name in texts), "no run log was written"
     assert [name for name, text in texts.items() if SECRET in text] == []
