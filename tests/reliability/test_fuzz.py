@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,18 +51,28 @@ def test_url_builder_raises_only_library_errors(row: SimpleNamespace) -> None:
     assert url.drivername
 
 
+# Text Django's own database can store: PostgreSQL refuses NUL in text
+# columns (NUL in connection fields is tested through the URL builder above
+# and in tests/test_connection.py).
+storable_text = st.text(st.characters(exclude_characters="\x00"), max_size=40)
+
 # Only loopback addresses and this machine's ports: nothing leaves the box.
 local_rows = st.fixed_dictionaries(
     {
         "db_type": st.sampled_from(KNOWN_TYPES),
         "db_host": st.sampled_from(["", "127.0.0.1", "localhost"]),
-        "db_port": st.sampled_from([None, 1, 5432, 3306]),
+        # No port of another protocol: a MySQL client on PostgreSQL's port
+        # waits for a greeting until the server gives up (60 s; see
+        # docs/reliability.md, known gaps).
+        "db_port": st.sampled_from([None, 1]),
         "db_name": st.one_of(
-            st.sampled_from(["postgres", "test", "/nonexistent.sqlite"]), any_text
+            st.sampled_from(["postgres", "test", "/nonexistent.sqlite"]), storable_text
         ),
-        "schema": st.one_of(st.just(""), st.sampled_from(["public", "test"]), any_text),
+        "schema": st.one_of(
+            st.just(""), st.sampled_from(["public", "test"]), storable_text
+        ),
         "user_name": st.sampled_from(["", "postgres", "root", "nobody"]),
-        "password": any_text,
+        "password": storable_text,
     }
 )
 
@@ -88,7 +99,8 @@ def test_harvest_entry_raises_only_library_errors(fields: dict[str, Any]) -> Non
     sql_db = SqlDb.objects.create(name="fuzz", **fields)
     message = ""
     try:
-        create_db_elements(sql_db)
+        with override_settings(THOTH_DB_ELEMENTS_CONNECT_TIMEOUT=2):
+            create_db_elements(sql_db)
     except DbElementsError as exc:
         message = str(exc)
     if _findable(fields["password"], fields):
