@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -42,7 +43,14 @@ from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.runners.immediate import ImmediateRunner
 from thoth_db_elements.tasks import start_db_elements_creation
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.skipif(
+        bool(os.environ.get("THOTH_SKIP_HEAVY")),
+        reason="fault injection: run in one Python of the matrix (see tox.ini)",
+    ),
+]
 
 #: Every scenario's shop: ``orders`` refers to ``customers``; people annotate
 #: ``customers``, and the schema-change scenarios drop ``orders``.
