@@ -6,10 +6,6 @@ spelling, so the snapshot keeps that. ``read_catalogue`` runs ONE query per
 schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns the
 raw type of every column, plus which PostgreSQL tables are partitions. Names
 are always bound as parameters or quoted by SQLAlchemy, never concatenated.
-
-``foreign_key_schemas`` answers the one question SQLAlchemy's PostgreSQL
-reflection leaves ambiguous (which schema a foreign key's target lives in);
-the reader calls it only when needed.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["Catalogue", "RawType", "foreign_key_schemas", "read_catalogue"]
+__all__ = ["DOMAINS_CTE", "Catalogue", "RawType", "read_catalogue"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +53,8 @@ class Catalogue:
 # PostgreSQL ---------------------------------------------------------------
 # ``domains`` maps every domain to its ultimate non-domain base type, so a
 # domain over a domain over ``integer`` is still an INT.
-_POSTGRESQL = sa.text(
-    """
+#: ``WITH`` clause defining ``domains`` (PostgreSQL), shared with the fast path.
+DOMAINS_CTE = """
     WITH RECURSIVE chain (domain_oid, base_oid, base_typmod) AS (
         SELECT t.oid, t.typbasetype, t.typtypmod
         FROM pg_catalog.pg_type AS t
@@ -75,6 +71,11 @@ _POSTGRESQL = sa.text(
         JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
         WHERE t.typtype <> 'd'
     )
+"""
+
+_POSTGRESQL = sa.text(
+    DOMAINS_CTE
+    + """
     SELECT c.relname,
            a.attname,
            pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -95,18 +96,6 @@ _POSTGRESQL = sa.text(
 
 # The real schema of each foreign key's target, by (table, constraint name);
 # constraint names are unique per table in PostgreSQL.
-_POSTGRESQL_FK_SCHEMAS = sa.text(
-    """
-    SELECT c.relname, con.conname, rn.nspname
-    FROM pg_catalog.pg_constraint AS con
-    JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
-    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
-    JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
-    WHERE con.contype = 'f' AND n.nspname = :schema
-    """
-)
-
 # MySQL / MariaDB ----------------------------------------------------------
 # information_schema compares names case-insensitively on some servers; the
 # binary collation keeps database ``Shop`` apart from ``shop``.
@@ -238,9 +227,3 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
             unique_columns=_read_sqlite_uniques(connection, schema),
         )
     return Catalogue()
-
-
-def foreign_key_schemas(connection: Connection, schema: str) -> dict[ColumnKey, str]:
-    """PostgreSQL: ``{(table, constraint name): target's schema}`` for ``schema``."""
-    rows = connection.execute(_POSTGRESQL_FK_SCHEMAS, {"schema": schema})
-    return {(table, name): target for table, name, target in rows}

@@ -77,7 +77,7 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 from . import fast
 from .fast import FastRead
 from .fast.postgresql import ForeignKeyFacts
-from .raw_types import Catalogue, RawType, foreign_key_schemas, read_catalogue
+from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
     ColumnSnapshot,
     ForeignKeySnapshot,
@@ -174,7 +174,6 @@ class _Reader:
         self.include_views = include_views
         self.method = method
         self._savepoints: bool | None = None
-        self._fk_schemas: dict[tuple[str, str], str] | None = None
         self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
         self._declared: Mapping[tuple[str, str], RawType] | None = None
         self._schema: str | None = None
@@ -567,17 +566,11 @@ class _Reader:
             self._declared = fast.sqlite.declared_types(self.connection, self._schema)
         return self._declared
 
-    def _referred_schema(
-        self, schema: str, table: str, fk: Mapping[str, Any]
-    ) -> str | None:
+    @staticmethod
+    def _referred_schema(schema: str, fk: Mapping[str, Any]) -> str | None:
+        # PostgreSQL keys come from the catalogue (ForeignKeyFacts), whose
+        # target schema is already None for targets in ``schema``.
         referred: str | None = fk.get("referred_schema") or None
-        default = self.connection.dialect.default_schema_name
-        if self.dialect == "postgresql" and referred == schema and schema != default:
-            # Ignoring the search path, SQLAlchemy names our schema both for
-            # targets in our schema and for targets in the default schema.
-            if self._fk_schemas is None:
-                self._fk_schemas = foreign_key_schemas(self.connection, schema)
-            referred = self._fk_schemas.get((table, str(fk.get("name"))), referred)
         return None if referred in (None, schema) else referred
 
     def _catalogue_keys(self, schema: str) -> Mapping[tuple[str, str], ForeignKeyFacts]:
@@ -608,7 +601,7 @@ class _Reader:
                 fk = fact.reflected(str(fk["name"]))
                 referred = fk["referred_schema"]
             else:
-                referred = self._referred_schema(schema, table, fk)
+                referred = self._referred_schema(schema, fk)
             keys.append(
                 ForeignKeySnapshot(
                     name=fk.get("name") or None,

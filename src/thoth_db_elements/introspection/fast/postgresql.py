@@ -35,7 +35,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+from thoth_db_elements.introspection.raw_types import DOMAINS_CTE, Catalogue, RawType
 
 from .base import FastRead
 
@@ -74,23 +74,8 @@ def _columns_query(generated: bool) -> sa.TextClause:
     """Every column of the schema's tables and views, in table order."""
     is_generated = "a.attgenerated <> ''" if generated else "false"
     return sa.text(
-        f"""
-        WITH RECURSIVE chain (domain_oid, base_oid, base_typmod) AS (
-            SELECT t.oid, t.typbasetype, t.typtypmod
-            FROM pg_catalog.pg_type AS t
-            WHERE t.typtype = 'd'
-          UNION ALL
-            SELECT chain.domain_oid, t.typbasetype, t.typtypmod
-            FROM chain
-            JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
-            WHERE t.typtype = 'd'
-        ),
-        domains AS (
-            SELECT chain.domain_oid, chain.base_oid, chain.base_typmod, t.typtype
-            FROM chain
-            JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
-            WHERE t.typtype <> 'd'
-        )
+        DOMAINS_CTE
+        + f"""
         SELECT c.relname,
                a.attname,
                pg_catalog.format_type(a.atttypid, a.atttypmod),
