@@ -76,6 +76,7 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
 from . import fast
 from .fast import FastRead
+from .fast.base import ReadColumn, TypeFamilies, comment_text
 from .fast.postgresql import ForeignKeyFacts
 from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
@@ -85,8 +86,8 @@ from .snapshot import (
     TableFailure,
     TableSnapshot,
     UniqueConstraintSnapshot,
+    new_column,
 )
-from .types import normalise_type
 
 __all__ = ["read_schema"]
 
@@ -176,6 +177,7 @@ class _Reader:
         self._savepoints: bool | None = None
         self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
         self._declared: Mapping[tuple[str, str], RawType] | None = None
+        self._families = TypeFamilies(self.dialect)
         self._schema: str | None = None
         self._fast = False
 
@@ -495,10 +497,13 @@ class _Reader:
         pk_columns = [
             str(c) for c in (parts[PRIMARY_KEY] or {}).get("constrained_columns") or []
         ]
-        columns = tuple(
-            self._column(name, position, column, pk_columns, catalogue)
-            for position, column in enumerate(parts[COLUMNS], start=1)
-        )
+        read: Sequence[Any] = parts[COLUMNS]
+        if read and isinstance(read[0], ColumnSnapshot):
+            columns = tuple(read)  # built by the fast path
+        else:
+            if read and not isinstance(read[0], ReadColumn):
+                read = [self._inspected(name, column, catalogue) for column in read]
+            columns = self._columns(read, pk_columns)
         uniques = [
             UniqueConstraintSnapshot(
                 name=u.get("name") or None,
@@ -524,14 +529,10 @@ class _Reader:
             unique_constraints=tuple(uniques),
         )
 
-    def _column(
-        self,
-        table: str,
-        position: int,
-        column: Mapping[str, Any],
-        pk_columns: Sequence[str],
-        catalogue: Catalogue,
-    ) -> ColumnSnapshot:
+    def _inspected(
+        self, table: str, column: Mapping[str, Any], catalogue: Catalogue
+    ) -> ReadColumn:
+        """A column the Inspector reported, with its raw type found."""
         name = str(column["name"])
         raw = (
             catalogue.raw_types.get((table, name))
@@ -539,19 +540,47 @@ class _Reader:
             or RawType(_rendered_type(column, self.connection))
         )
         default = column.get("default")
-        in_pk = name in pk_columns
-        return ColumnSnapshot(
-            name=name,
-            raw_type=raw.name,
-            data_format=normalise_type(
-                raw.name, self.dialect, base_type=raw.base_type, is_enum=raw.is_enum
-            ),
-            nullable=bool(column.get("nullable", True)) and not in_pk,
-            default=None if default is None else str(default),
-            comment=_text_or_none(column.get("comment")),
-            primary_key_position=pk_columns.index(name) + 1 if in_pk else None,
-            ordinal_position=position,
+        comment = column.get("comment")
+        return ReadColumn(
+            name,
+            bool(column.get("nullable", True)),
+            None if default is None else str(default),
+            None if comment is None else str(comment),
+            raw.name,
+            raw.base_type,
+            raw.is_enum,
         )
+
+    def _columns(
+        self, read: Sequence[ReadColumn], pk_columns: Sequence[str]
+    ) -> tuple[ColumnSnapshot, ...]:
+        """One table's column snapshots (the hot loop of a read: one pass,
+        the type families cached by spelling)."""
+        positions: dict[str, int] = {}
+        for number, key_column in enumerate(pk_columns, start=1):
+            positions.setdefault(key_column, number)
+        families = self._families
+        built: list[ColumnSnapshot] = []
+        append = built.append
+        for ordinal, column in enumerate(read, start=1):
+            raw_type, base_type, is_enum = column[4:]
+            data_format = families[
+                (raw_type, base_type, is_enum) if base_type or is_enum else raw_type
+            ]
+            key_position = positions.get(column.name)
+            append(
+                new_column(
+                    column.name,
+                    column.raw_type,
+                    data_format,
+                    bool(column.nullable) and key_position is None,
+                    column.default,
+                    comment_text(column.comment),
+                    key_position,
+                    ordinal,
+                )
+            )
+        return tuple(built)
 
     def _declared_types(self) -> Mapping[tuple[str, str], RawType]:
         """SQLite: declared types of the columns ``read_catalogue`` misses.

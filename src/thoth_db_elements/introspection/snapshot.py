@@ -7,7 +7,8 @@ bools and tuples, so snapshots compare by value and serialise to JSON.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = [
@@ -56,6 +57,59 @@ class ColumnSnapshot:
     comment: str | None = None
     primary_key_position: int | None = None
     ordinal_position: int = 0
+
+
+#: ``ColumnSnapshot``'s fields, in order, as the reader passes them.
+ColumnBuilder = Callable[
+    [str, str, str, bool, str | None, str | None, int | None, int], ColumnSnapshot
+]
+
+
+def _column_builder() -> ColumnBuilder:
+    """``ColumnSnapshot(...)`` with positional fields, twice as fast.
+
+    The ``__init__`` a frozen dataclass gets sets each field through
+    ``object.__setattr__``; this sets the slots directly. A read builds one
+    per column (tens of thousands), so it matters there. Same object, same
+    equality and hash; ``ColumnSnapshot`` has no ``__post_init__`` to skip.
+    """
+    new = object.__new__
+    (
+        set_name,
+        set_raw_type,
+        set_data_format,
+        set_nullable,
+        set_default,
+        set_comment,
+        set_key_position,
+        set_ordinal,
+    ) = (getattr(ColumnSnapshot, f.name).__set__ for f in fields(ColumnSnapshot))
+
+    def build(
+        name: str,
+        raw_type: str,
+        data_format: str,
+        nullable: bool,
+        default: str | None,
+        comment: str | None,
+        primary_key_position: int | None,
+        ordinal_position: int,
+    ) -> ColumnSnapshot:
+        column = new(ColumnSnapshot)
+        set_name(column, name)
+        set_raw_type(column, raw_type)
+        set_data_format(column, data_format)
+        set_nullable(column, nullable)
+        set_default(column, default)
+        set_comment(column, comment)
+        set_key_position(column, primary_key_position)
+        set_ordinal(column, ordinal_position)
+        return column
+
+    return build
+
+
+new_column: ColumnBuilder = _column_builder()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,84 @@
 """What a fast path hands back to the reader, and helpers the paths share.
 
-A fast path does not build snapshots itself: it returns, for every table
-and view, the same dictionaries SQLAlchemy's Inspector would have returned
-(``name``, ``nullable``, ``default`` and ``comment`` of each column; the
+A fast path does not build snapshots itself. Each column comes as a
+``ReadColumn``: the facts SQLAlchemy's Inspector would have reported for it
+(name, nullable, default, comment) plus the catalogue's spelling of its
+type, so the reader builds the ``ColumnSnapshot`` without looking anything
+up. The other aspects come shaped as the Inspector's own answers: the
 primary key's ``constrained_columns``; foreign keys with ``name``,
 ``constrained_columns``, ``referred_schema``, ``referred_table`` and
 ``referred_columns``; unique constraints with ``name`` and
-``column_names``; the table comment as ``{"text": ...}``), so that the
-reader turns both into snapshots with one set of rules.
+``column_names``; the table comment as ``{"text": ...}``. The reader turns
+both paths' answers into snapshots with one set of rules.
 
 A table a fast path cannot reproduce exactly (a broken view, a shape the
 path does not model) is left out of one or more of the dictionaries; the
-reader then reads those parts of that table alone with the Inspector.
+reader then reads those parts of that table alone with the Inspector, and
+finds the raw types of its columns in ``FastRead.catalogue``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from thoth_db_elements.introspection.raw_types import Catalogue
+from thoth_db_elements.introspection.snapshot import ColumnSnapshot
+from thoth_db_elements.introspection.types import normalise_type
 
-__all__ = ["FastRead", "Reflected"]
+__all__ = ["FastRead", "ReadColumn", "Reflected", "TypeFamilies", "comment_text"]
 
 logger = logging.getLogger(__name__)
 
 #: One aspect of every table, by table name, shaped like the Inspector's.
 Reflected = dict[str, Any]
+
+
+def comment_text(comment: str | None) -> str | None:
+    """A column comment as snapshots keep it: None when empty or blank."""
+    return comment if comment and not comment.isspace() else None
+
+
+class TypeFamilies(dict[str | tuple[str, str | None, bool], str]):
+    """``normalise_type`` for one read, cached by spelling.
+
+    ``families[raw_type]``, or ``families[raw_type, base_type, is_enum]``
+    for a PostgreSQL domain or enum, is the ``data_format``: a plain dict
+    lookup for the thousands of columns that repeat a few dozen spellings.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__()
+        self.dialect = dialect
+
+    def __missing__(self, key: str | tuple[str, str | None, bool]) -> str:
+        raw_type, base_type, is_enum = (
+            key if isinstance(key, tuple) else (key, None, False)
+        )
+        found = self[key] = normalise_type(
+            raw_type, self.dialect, base_type=base_type, is_enum=is_enum
+        )
+        return found
+
+
+class ReadColumn(NamedTuple):
+    """One column as a fast path read it, in table order.
+
+    ``nullable``, ``default`` and ``comment`` are what SQLAlchemy's
+    Inspector reports (its quirks included); ``raw_type``, ``base_type``
+    and ``is_enum`` are the catalogue's, as in ``RawType``. A plain tuple:
+    a schema has tens of thousands of them.
+    """
+
+    name: str
+    nullable: bool
+    default: str | None
+    comment: str | None
+    raw_type: str
+    base_type: str | None = None
+    is_enum: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +87,17 @@ class FastRead:
 
     ``tables`` and ``views`` are sorted and follow the reader's rules
     (PostgreSQL partitions left out; ``views`` empty unless asked for).
-    ``comments`` is None on a dialect without comments (SQLite).
+    ``columns`` holds ``ReadColumn`` lists by table; ``catalogue`` the raw
+    types of the columns of tables missing from ``columns``. ``comments`` is
+    None on a dialect without comments (SQLite).
     """
 
     tables: tuple[str, ...]
     views: tuple[str, ...]
     catalogue: Catalogue
-    columns: Reflected = field(default_factory=dict)
+    columns: dict[str, Sequence[ReadColumn] | tuple[ColumnSnapshot, ...]] = field(
+        default_factory=dict
+    )
     primary_keys: Reflected = field(default_factory=dict)
     foreign_keys: Reflected = field(default_factory=dict)
     unique_constraints: Reflected = field(default_factory=dict)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -43,7 +44,7 @@ from sqlalchemy.engine import Connection
 from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection.raw_types import Catalogue, RawType
 
-from .base import FastRead
+from .base import FastRead, ReadColumn
 
 __all__ = ["ATTEMPTS", "MINIMUM_VERSION", "read"]
 
@@ -67,11 +68,14 @@ _TABLES = sa.text(
     """
 )
 
+# Eight values a column, empty ones as NULL: PyMySQL's cost is per value
+# (and less for a NULL); ``DATA_TYPE`` is the start of ``COLUMN_TYPE``.
 _COLUMNS = sa.text(
     f"""
-    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE,
-           COLUMN_DEFAULT, EXTRA, COLUMN_COMMENT, IS_GENERATED,
-           GENERATION_EXPRESSION
+    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
+           NULLIF(EXTRA, ''), NULLIF(COLUMN_COMMENT, ''),
+           CASE WHEN IS_GENERATED = 'ALWAYS'
+                THEN COALESCE(GENERATION_EXPRESSION, '') END
     FROM information_schema.COLUMNS
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     ORDER BY TABLE_NAME, ORDINAL_POSITION
@@ -137,6 +141,9 @@ _EXPRESSION_DEFAULTS: Final = frozenset(
 
 #: Characters in a column name that SQLAlchemy's parser does not survive.
 _UNMODELLED: Final = re.compile(r"[`\r\n]")
+
+#: ``DATA_TYPE`` at the start of ``COLUMN_TYPE``.
+_DATA_TYPE: Final = re.compile(r"\w*")
 
 # -- SQLAlchemy's reading of SHOW CREATE TABLE, rule for rule -----------------
 _COLUMN_LINE = re.compile(
@@ -273,7 +280,10 @@ class _Table:
     name: str
     is_view: bool
     comment: str
-    columns: list[tuple[Any, ...]] = field(default_factory=list)
+    #: ``_COLUMNS`` rows: table, column, column type, nullable, default,
+    #: extra, comment (None when empty), generation expression (None unless
+    #: generated).
+    columns: list[Sequence[Any]] = field(default_factory=list)
     keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     foreign_keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
@@ -290,23 +300,12 @@ def _extra_words(extra: str | None) -> dict[str, str]:
     return found
 
 
-def _table_column_line(column: tuple[Any, ...], check: str | None) -> str:
+def _table_column_line(column: Sequence[Any], check: str | None) -> str:
     """The line of ``SHOW CREATE TABLE`` for one column of a table."""
-    (
-        _table,
-        name,
-        column_type,
-        _data_type,
-        nullable,
-        default,
-        extra,
-        comment,
-        generated,
-        expression,
-    ) = column
+    _table, name, column_type, nullable, default, extra, comment, expression = column
     words = _extra_words(extra)
     parts = [f"  {_identifier(name)} {column_type}"]
-    is_generated = generated == "ALWAYS"
+    is_generated = expression is not None
     if is_generated:
         kind = "STORED" if "stored generated" in words else "VIRTUAL"
         parts.append(f"GENERATED ALWAYS AS ({expression}) {kind}")
@@ -338,11 +337,12 @@ def _described_default(default: str | None, data_type: str) -> str | None:
     return default
 
 
-def _view_column_line(column: tuple[Any, ...]) -> str:
+def _view_column_line(column: Sequence[Any]) -> str:
     """What SQLAlchemy writes for a view column from its ``DESCRIBE`` row."""
-    _table, name, column_type, data_type, _nullable, default, extra = column[:7]
+    _table, name, column_type, _nullable, default, extra = column[:6]
     parts = [" ", _identifier(name), column_type]
-    described = _described_default(default, data_type)
+    data_type = _DATA_TYPE.match(column_type)
+    described = _described_default(default, data_type[0] if data_type else "")
     if described:
         if "auto_increment" in described:
             pass
@@ -398,35 +398,57 @@ def _foreign_key_line(name: str, rows: list[tuple[Any, ...]], schema: str) -> st
 class _Parsed:
     """What SQLAlchemy's parser would make of one table's text."""
 
-    columns: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[ReadColumn] = field(default_factory=list)
     keys: list[dict[str, Any]] = field(default_factory=list)
     foreign_keys: list[dict[str, Any]] = field(default_factory=list)
     comment: str | None = None
 
 
-def _parse_column(line: str, parsed: _Parsed) -> None:
+class _Whole:
+    """Cache entry of a column line the parser must read whole every time:
+    it has a line break, so its pieces are read as lines of their own."""
+
+
+_WHOLE: Final = _Whole()
+
+#: What the parser reads from a column line besides the name: nullable,
+#: default, comment; None when it reads no column from it.
+_Facts = tuple[bool, str | None, str | None] | _Whole | None
+
+
+def _column_facts(line: str) -> tuple[str, bool, str | None, str | None] | None:
+    """Name, nullable, default and comment of a column line, or None."""
     match = _COLUMN_LINE.match(line)
     if match is None:
         loose = _LOOSE_COLUMN_LINE.match(line)
         if loose is None:
-            return
-        parsed.columns.append(
-            {"name": loose["name"], "nullable": True, "default": None, "comment": None}
-        )
-        return
+            return None
+        return loose["name"], True, None, None
     nullable = match["notnull"] != "NOT NULL" and match["notnull_generated"] != (
         "NOT NULL"
     )
     default = match["default"]
     comment = match["comment"]
-    parsed.columns.append(
-        {
-            "name": match["name"],
-            "nullable": nullable,
-            "default": None if default == "NULL" else default,
-            "comment": None if comment is None else _cleaned(comment),
-        }
+    return (
+        match["name"],
+        nullable,
+        None if default == "NULL" else default,
+        None if comment is None else _cleaned(comment),
     )
+
+
+def _type_of(table: _Table, name: str) -> str:
+    """The raw type of ``table``'s column ``name`` ("" if it has none)."""
+    for column in table.columns:
+        if column[1] == name:
+            return str(column[2])
+    return ""
+
+
+def _parse_column(line: str, parsed: _Parsed, table: _Table) -> None:
+    facts = _column_facts(line)
+    if facts is not None:
+        parsed.columns.append(ReadColumn(*facts, _type_of(table, facts[0])))
 
 
 def _parse_constraint(line: str, parsed: _Parsed, schema: str) -> None:
@@ -453,12 +475,11 @@ def _parse_constraint(line: str, parsed: _Parsed, schema: str) -> None:
         )
 
 
-def _parse(text: str, schema: str) -> _Parsed:
-    """Read a ``SHOW CREATE TABLE`` text as SQLAlchemy's parser does."""
-    parsed = _Parsed()
+def _parse_lines(text: str, parsed: _Parsed, schema: str, table: _Table) -> None:
+    """Read (part of) a ``SHOW CREATE TABLE`` text as SQLAlchemy's parser does."""
     for line in re.split(r"\r?\n", text):
         if line.startswith("  `"):
-            _parse_column(line, parsed)
+            _parse_column(line, parsed, table)
         elif line.startswith(") "):
             comment = _TABLE_COMMENT.search(line)
             if comment is not None:
@@ -469,34 +490,88 @@ def _parse(text: str, schema: str) -> _Parsed:
             continue  # taken for partitioning options
         else:
             _parse_constraint(line, parsed, schema)
-    return parsed
 
 
-def _text(table: _Table, checks: dict[str, str], schema: str) -> str:
-    """The parts of ``SHOW CREATE TABLE`` (or SQLAlchemy's view stand-in)
-    that the parser's answers depend on."""
+class _ColumnCache:
+    """The parser's reading of column lines, by everything but the name.
+
+    A column line is ``  `name` `` and then what the catalogue says of the
+    column; names with a backtick or a line break are not modelled, so the
+    parser reads the rest the same whatever the name. A schema repeats a
+    few dozen such rests over thousands of columns: each is written and
+    parsed once.
+    """
+
+    def __init__(self) -> None:
+        self._facts: dict[tuple[Any, ...], _Facts] = {}
+
+    def parse(
+        self,
+        table: _Table,
+        checks: dict[str, str],
+        parsed: _Parsed,
+        schema: str,
+        more_lines: bool,
+    ) -> None:
+        """Append ``table``'s columns to ``parsed``.
+
+        ``more_lines``: key or foreign-key lines follow the last column
+        (which then ends with a comma, as every other column line does).
+        """
+        last = len(table.columns) - 1
+        facts_of = self._facts
+        append = parsed.columns.append
+        for index, column in enumerate(table.columns):
+            check = checks.get(column[1])
+            comma = more_lines or index < last
+            key = (*column[2:], check, comma)
+            if key in facts_of:
+                facts = facts_of[key]
+            else:
+                facts = facts_of[key] = self._read(column, check, comma)
+            if facts is None:
+                continue
+            if isinstance(facts, _Whole):
+                line = _table_column_line(column, check) + ("," if comma else "")
+                _parse_lines(line, parsed, schema, table)
+                continue
+            nullable, default, comment = facts
+            append(ReadColumn(column[1], nullable, default, comment, str(column[2])))
+
+    @staticmethod
+    def _read(column: Sequence[Any], check: str | None, comma: bool) -> _Facts:
+        line = _table_column_line(column, check) + ("," if comma else "")
+        if "\n" in line:
+            return _WHOLE
+        found = _column_facts(line)
+        return None if found is None else found[1:]
+
+
+def _parse_table(
+    table: _Table,
+    checks: dict[str, str],
+    schema: str,
+    cache: _ColumnCache,
+) -> _Parsed:
+    """What SQLAlchemy's parser makes of the ``SHOW CREATE TABLE`` text of
+    ``table`` (or of its stand-in for a view)."""
+    parsed = _Parsed()
     if table.is_view:
         lines = [_view_column_line(column) for column in table.columns]
-        options = ") "
-    else:
-        lines = [
-            _table_column_line(column, checks.get(column[1]))
-            for column in table.columns
-        ]
-        lines.extend(_key_line(name, rows) for name, rows in table.keys.items())
-        lines.extend(
-            _foreign_key_line(name, rows, schema)
-            for name, rows in table.foreign_keys.items()
-        )
-        options = ") ENGINE=InnoDB"
-        if table.comment:
-            options += f" COMMENT={_quoted(table.comment)}"
-    return (
-        f"CREATE TABLE {_identifier(table.name)} (\n"
-        + ",\n".join(lines)
-        + "\n"
-        + options
+        text = f"CREATE TABLE {_identifier(table.name)} (\n" + ",\n".join(lines)
+        _parse_lines(text + "\n) ", parsed, schema, table)
+        return parsed
+    lines = [_key_line(name, rows) for name, rows in table.keys.items()]
+    lines.extend(
+        _foreign_key_line(name, rows, schema)
+        for name, rows in table.foreign_keys.items()
     )
+    cache.parse(table, checks, parsed, schema, more_lines=bool(lines))
+    options = ") ENGINE=InnoDB"
+    if table.comment:
+        options += f" COMMENT={_quoted(table.comment)}"
+    _parse_lines(",\n".join(lines) + "\n" + options, parsed, schema, table)
+    return parsed
 
 
 Listing = list[tuple[Any, ...]]
@@ -504,7 +579,7 @@ Listing = list[tuple[Any, ...]]
 
 def _listing(connection: Connection, schema: str) -> Listing:
     """The schema's tables and views with their comments and creation times."""
-    rows = connection.execute(_TABLES, {"schema": schema})
+    rows = connection.execute(_TABLES, {"schema": schema}).all()
     return sorted((tuple(row) for row in rows), key=lambda row: str(row[0]))
 
 
@@ -543,22 +618,20 @@ def _read_listed(
         if table_type in _TABLE_TYPES or (is_view and include_views):
             objects[name] = _Table(name, is_view, comment or "")
 
-    raw_types: dict[tuple[str, str], RawType] = {}
-    for row in connection.execute(_COLUMNS, params):
-        table, column, column_type = row[0], row[1], row[2]
-        raw_types[(table, column)] = RawType(str(column_type))
-        if table in objects:
-            objects[table].columns.append(tuple(row))
+    for row in connection.execute(_COLUMNS, params).all():
+        table = objects.get(row[0])
+        if table is not None:
+            table.columns.append(row)
 
     checks: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, clause in connection.execute(_CHECKS, params):
-        checks[table][column] = clause
+    for table_name, column, clause in connection.execute(_CHECKS, params).all():
+        checks[table_name][column] = clause
 
-    for row in connection.execute(_UNIQUE_KEYS, params):
+    for row in connection.execute(_UNIQUE_KEYS, params).all():
         if row[0] in objects:
             objects[row[0]].keys.setdefault(row[1], []).append(tuple(row))
 
-    for row in connection.execute(_FOREIGN_KEYS, params):
+    for row in connection.execute(_FOREIGN_KEYS, params).all():
         if row[0] in objects:
             objects[row[0]].foreign_keys.setdefault(row[1], []).append(tuple(row))
 
@@ -566,15 +639,20 @@ def _read_listed(
     found = FastRead(
         tables=tuple(sorted(n for n, t in objects.items() if not t.is_view)),
         views=tuple(sorted(n for n, t in objects.items() if t.is_view)),
-        catalogue=Catalogue(raw_types),
+        catalogue=Catalogue(),
         comments=comments,
     )
+    cache = _ColumnCache()
     for name, table in objects.items():
-        if not table.columns or any(
-            _UNMODELLED.search(column[1]) for column in table.columns
+        if not table.columns or _UNMODELLED.search(
+            "".join(column[1] for column in table.columns)
         ):
-            continue  # left to the Inspector
-        parsed = _parse(_text(table, checks.get(name, {}), schema), schema)
+            # Left to the Inspector, which finds the raw types here.
+            found.catalogue.raw_types.update(
+                ((name, column[1]), RawType(str(column[2]))) for column in table.columns
+            )
+            continue
+        parsed = _parse_table(table, checks.get(name, {}), schema, cache)
         found.columns[name] = parsed.columns
         if table.is_view:
             comments[name] = {"text": None}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -34,8 +34,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
-from .base import FastRead
+from .base import FastRead, TypeFamilies
 
 __all__ = ["declared_types", "read"]
 
@@ -170,13 +171,19 @@ def _read_objects(connection: Connection, master: str) -> _Objects:
     return found
 
 
+#: A ``pragma_table_xinfo`` row: table, column, declared type, not null,
+#: default, position in the primary key, hidden (0 no, 1 virtual-table
+#: column, 2 or 3 generated).
+ColumnRow = Sequence[Any]
+
+
 def _column_rows(
     connection: Connection,
     master: str,
     schema: str,
     kind: str,
     names: Iterable[str],
-) -> tuple[list[tuple[Any, ...]], set[str]]:
+) -> tuple[list[ColumnRow], set[str]]:
     """``pragma_table_xinfo`` rows of every ``kind`` object, and the failures.
 
     One query; if it fails (a view whose table is gone), one per object.
@@ -185,15 +192,15 @@ def _column_rows(
         rows = connection.execute(
             _columns_query(master), {"schema": schema, "kind": kind}
         ).all()
-        return [tuple(row) for row in rows], set()
+        return list(rows), set()
     except sa.exc.OperationalError as exc:
         logger.debug("Bulk column query failed (%s); reading one by one", exc)
-    rows_: list[tuple[Any, ...]] = []
+    rows_: list[ColumnRow] = []
     failed: set[str] = set()
     for name in names:
         try:
             found = connection.execute(_ONE_OBJECT, {"name": name, "schema": schema})
-            rows_.extend(tuple(row) for row in found)
+            rows_.extend(found.all())
         except sa.exc.OperationalError:
             failed.add(name)
     return rows_, failed
@@ -218,29 +225,43 @@ def declared_types(
     return types
 
 
-def _columns(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[dict[str, Any]]]:
-    """Columns by table, as SQLAlchemy's ``get_columns`` reports them."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for table, name, _declared, not_null, default, pk, hidden in rows:
-        if hidden == 1:
-            continue  # a virtual table's hidden column
-        found.setdefault(table, []).append(
-            {
-                "name": name,
-                "nullable": not not_null,
-                "default": None if default is None else str(default),
-                "primary_key": pk,
-                "generated": bool(hidden),
-            }
-        )
+def _column_rows_by_table(rows: Iterable[ColumnRow]) -> dict[str, list[ColumnRow]]:
+    """The rows of every table, in table order; hidden columns left out."""
+    found: dict[str, list[ColumnRow]] = {}
+    for row in rows:
+        if row[6] != 1:  # a virtual table's hidden column
+            found.setdefault(row[0], []).append(row)
     return found
 
 
-def _primary_key(columns: Iterable[Mapping[str, Any]]) -> list[str]:
-    keyed = sorted(
-        (c for c in columns if c["primary_key"] > 0), key=lambda c: c["primary_key"]
+def _snapshots(
+    rows: Iterable[ColumnRow], families: TypeFamilies
+) -> tuple[ColumnSnapshot, ...]:
+    """One table's columns, as the reader builds them from what SQLAlchemy's
+    ``get_columns`` reports: primary-key columns NOT NULL, no comments.
+
+    ``pk`` is the column's 1-based position in the primary key, 0 if none.
+    """
+    return tuple(
+        new_column(
+            name,
+            raw_type := str(declared or ""),
+            families[raw_type],
+            not not_null and not pk,
+            None if default is None else str(default),
+            None,
+            pk or None,
+            ordinal,
+        )
+        for ordinal, (_table, name, declared, not_null, default, pk, _hidden) in (
+            enumerate(rows, start=1)
+        )
     )
-    return [c["name"] for c in keyed]
+
+
+def _primary_key(rows: Iterable[ColumnRow]) -> list[str]:
+    keyed = sorted((row for row in rows if row[5] > 0), key=lambda row: row[5])
+    return [row[1] for row in keyed]
 
 
 def _foreign_keys(
@@ -321,35 +342,31 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     """Read ``schema`` (an attached database) in five queries."""
     master = _master(connection, schema)
     params = {"schema": schema}
+    families = TypeFamilies(connection.dialect.name)
     objects = _read_objects(connection, master)
 
     table_rows, _none = _column_rows(
         connection, master, schema, "table", objects.tables
     )
-    view_rows: list[tuple[Any, ...]] = []
+    view_rows: list[ColumnRow] = []
     broken: set[str] = set()
     if include_views:
         view_rows, broken = _column_rows(
             connection, master, schema, "view", objects.views
         )
-    raw_types = {
-        (table, column): RawType(str(declared or ""))
-        for table, column, declared, *_rest, hidden in (*table_rows, *view_rows)
-        if hidden != 1
-    }
-    columns = _columns(table_rows)
-    view_columns = _columns(view_rows)
-    primary_keys = {name: _primary_key(cols) for name, cols in columns.items()}
+    columns = _column_rows_by_table(table_rows)
+    view_columns = _column_rows_by_table(view_rows)
+    primary_keys = {name: _primary_key(rows) for name, rows in columns.items()}
 
     fk_rows: dict[str, list[tuple[Any, ...]]] = {}
-    for row in connection.execute(_foreign_keys_query(master), params):
+    for row in connection.execute(_foreign_keys_query(master), params).all():
         fk_rows.setdefault(row[0], []).append(tuple(row))
 
     indexes: dict[tuple[str, str], list[str]] = {}
     origins: dict[tuple[str, str], str] = {}
     for table, index, origin, column in connection.execute(
         _indexes_query(master), params
-    ):
+    ).all():
         indexes.setdefault((table, index), []).append(column)
         origins[(table, index)] = origin
     autoindexes: dict[str, list[Signature]] = {}
@@ -366,7 +383,6 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         tables=tuple(sorted(objects.tables)),
         views=tuple(sorted(set(objects.views) if include_views else ())),
         catalogue=Catalogue(
-            raw_types,
             unique_columns={t: tuple(c) for t, c in unique_columns.items()},
         ),
         comments=None,
@@ -391,7 +407,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             )
         except _Unmodelled:
             continue
-        found.columns[name] = columns[name]
+        found.columns[name] = _snapshots(columns[name], families)
         found.primary_keys[name] = {
             "constrained_columns": primary_keys[name],
             "name": None,
@@ -402,12 +418,19 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         )
     for name in found.views:
         if name not in broken and view_columns.get(name):
-            found.columns[name] = view_columns[name]
+            found.columns[name] = _snapshots(view_columns[name], families)
+    if len(found.columns) < len(found.tables) + len(found.views):
+        # Some are left to the Inspector, which finds the raw types here.
+        found.catalogue.raw_types.update(
+            ((table, column), RawType(str(declared or "")))
+            for table, column, declared, *_rest, hidden in (*table_rows, *view_rows)
+            if hidden != 1 and table not in found.columns
+        )
     return found
 
 
-def _generated_ok(columns: Iterable[Mapping[str, Any]], sql: str | None) -> bool:
+def _generated_ok(rows: Iterable[ColumnRow], sql: str | None) -> bool:
     """False where SQLAlchemy's check of a generated column's table fails."""
-    if not any(c["generated"] for c in columns):
+    if not any(row[6] for row in rows):
         return True
     return sql is not None and _CREATE_TABLE.match(sql.strip()) is not None
