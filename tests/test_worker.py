@@ -272,17 +272,31 @@ def test_sigkill_mid_harvest_is_detected_and_rerun(
 def test_cancel_during_a_run(
     tmp_path: Path, logs: Path, clusters: list[Cluster]
 ) -> None:
-    db = sqlite_db(make_sqlite(tmp_path / "big.sqlite", 1500, columns=12))
-    clusters.append(Cluster(worker_env(logs, heartbeat=0.2), tmp_path / "cluster.log"))
-    start_db_elements_creation([db])
-    wait_for(
-        lambda: SqlDb.objects.filter(
-            pk=db.pk, db_elements_heartbeat__isnull=False
-        ).exists(),
-        30,
-        "the worker to start",
-    )
-    assert request_cancel_sqldb_db_elements_task(db)
+    path = make_sqlite(tmp_path / "big.sqlite", 1500, columns=12)
+    db = sqlite_db(path)
+    # The run is held in its read by a lock on the source (SQLite waits up
+    # to 5 s for it) until the cancel has been requested and heard: however
+    # fast the harvest, the cancel lands while it runs.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        clusters.append(
+            Cluster(worker_env(logs, heartbeat=0.2), tmp_path / "cluster.log")
+        )
+        start_db_elements_creation([db])
+        wait_for(
+            lambda: SqlDb.objects.filter(
+                pk=db.pk, db_elements_heartbeat__isnull=False
+            ).exists(),
+            30,
+            "the worker to start",
+        )
+        assert request_cancel_sqldb_db_elements_task(db)
+        time.sleep(1)  # five heartbeats
+        assert status(db) == TaskStatus.RUNNING
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     wait_for(lambda: finished(db), 60, "the cancelled run to end")
     db.refresh_from_db()
     assert (db.db_elements_status, db.db_elements_error) == (
