@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,15 @@ _COLUMN_METADATA = (
 
 _EMPTY = "_thoth_empty"
 
+#: Every column field the sync may write, in the order ``_column_values``
+#: lists them.
+_COLUMN_VALUES = (
+    "data_format",
+    "pk_field",
+    "fk_field",
+    *_COLUMN_METADATA,
+)
+
 
 class _Row(SimpleNamespace):
     """A catalogue row as loaded for the sync: plain values, no model instance.
@@ -89,6 +99,28 @@ class _Row(SimpleNamespace):
     Loading tens of thousands of rows as model instances costs more than
     reading the schema; rows that change become instances only to be saved.
     """
+
+
+class _ColumnRow:
+    """A catalogue column as loaded for the sync: its key, and the values the
+    sync writes as one tuple (in ``_Sync.update_fields`` order), so an
+    unchanged column costs one tuple comparison."""
+
+    __slots__ = ("_thoth_empty", "original_column_name", "pk", "sql_table_id", "values")
+
+    def __init__(
+        self,
+        pk: Any,
+        sql_table_id: Any,
+        original_column_name: str,
+        values: tuple[Any, ...],
+        empty: bool,
+    ) -> None:
+        self.pk = pk
+        self.sql_table_id = sql_table_id
+        self.original_column_name = original_column_name
+        self.values = values
+        self._thoth_empty = empty
 
 
 def _empty_flag(name: str) -> ExpressionWrapper[Q]:
@@ -132,8 +164,8 @@ class _Plan:
     keep_tables: dict[str, _Row] = field(default_factory=dict)
     gone_tables: list[_Row] = field(default_factory=list)
     duplicate_tables: list[_Row] = field(default_factory=list)
-    duplicate_columns: list[_Row] = field(default_factory=list)
-    reparented_columns: list[_Row] = field(default_factory=list)
+    duplicate_columns: list[_ColumnRow] = field(default_factory=list)
+    reparented_columns: list[_ColumnRow] = field(default_factory=list)
 
 
 class _Sync:
@@ -165,6 +197,16 @@ class _Sync:
         ]
         self.table_has_comment = "db_comment" in self.table_fields
         self.column_has_comment = "db_comment" in self.column_fields
+        #: The column fields the sync writes, in ``_ColumnRow.values`` order.
+        self.update_fields = [
+            "data_format",
+            "pk_field",
+            "fk_field",
+            *self.column_fields,
+        ]
+        self._pick_values = operator.itemgetter(
+            *(_COLUMN_VALUES.index(name) for name in self.update_fields)
+        )
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -251,28 +293,27 @@ class _Sync:
             fields.append(_EMPTY)
         return [_Row(**values) for values in query.values(*fields)]
 
-    def _load_columns(self) -> list[_Row]:
-        fields = [
-            "pk",
-            "sql_table_id",
-            "original_column_name",
-            "data_format",
-            "pk_field",
-            "fk_field",
-            *self.column_fields,
-        ]
+    def _load_columns(self) -> list[_ColumnRow]:
+        fields = ["pk", "sql_table_id", "original_column_name", *self.update_fields]
         query = (
             self._q(self.cat.column)
             .filter(sql_table__sql_db=self.sql_db)
             .order_by("pk")
         )
-        if not self.column_has_comment:
-            query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
-            fields.append(_EMPTY)
-        return [_Row(**values) for values in query.values(*fields)]
+        end = len(fields)
+        if self.column_has_comment:
+            return [
+                _ColumnRow(row[0], row[1], row[2], row[3:end], False)
+                for row in query.values_list(*fields)
+            ]
+        query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
+        return [
+            _ColumnRow(row[0], row[1], row[2], row[3:end], bool(row[end]))
+            for row in query.values_list(*fields, _EMPTY)
+        ]
 
     # -- planning ----------------------------------------------------------
-    def _plan_duplicates(self, tables: list[_Row], columns: list[_Row]) -> _Plan:
+    def _plan_duplicates(self, tables: list[_Row], columns: list[_ColumnRow]) -> _Plan:
         plan = _Plan()
         keeper_of: dict[Any, _Row] = {}
         for table in tables:
@@ -289,13 +330,15 @@ class _Sync:
 
         # Columns of duplicate tables belong to the keeper from now on; of
         # same-named columns, the keeper table's own (then the oldest) wins.
-        def rank(column: _Row) -> tuple[bool, Any]:
+        def rank(column: _ColumnRow) -> tuple[bool, Any]:
             table_id = column.sql_table_id
             return (keeper_of[table_id].pk != table_id, column.pk)
 
-        by_key: dict[tuple[Any, str], _Row] = {}
-        pairs: list[tuple[_Row, _Row]] = []
-        for column in sorted(columns, key=rank):
+        by_key: dict[tuple[Any, str], _ColumnRow] = {}
+        pairs: list[tuple[_ColumnRow, _ColumnRow]] = []
+        # Loaded in key order: only duplicate tables make the order change.
+        ordered = sorted(columns, key=rank) if plan.duplicate_tables else columns
+        for column in ordered:
             owner = keeper_of[column.sql_table_id]
             key = (owner.pk, column.original_column_name)
             keeper_column = by_key.setdefault(key, column)
@@ -318,7 +361,7 @@ class _Sync:
     def _merge_annotations(
         self,
         model: type[models.Model],
-        pairs: Sequence[tuple[_Row, _Row]],
+        pairs: Sequence[tuple[_Row, _Row]] | Sequence[tuple[_ColumnRow, _ColumnRow]],
         names: tuple[str, ...],
     ) -> None:
         """Copy non-empty annotations of duplicates into the keeper's empty ones."""
@@ -341,7 +384,9 @@ class _Sync:
                 # The keeper is no longer empty: a comment must not fill it.
                 setattr(keepers[pk], _EMPTY, False)
 
-    def _plan_deletions(self, plan: _Plan, columns: list[_Row]) -> list[_Row]:
+    def _plan_deletions(
+        self, plan: _Plan, columns: list[_ColumnRow]
+    ) -> list[_ColumnRow]:
         wanted = {t.name: {c.name for c in t.columns} for t in self.snapshot.tables}
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
         name_of = {t.pk: n for n, t in plan.keep_tables.items()}
@@ -427,27 +472,30 @@ class _Sync:
 
     def _column_values(
         self, snap: ColumnSnapshot, fk_fields: dict[tuple[str, str], str], table: str
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "data_format": snap.data_format,
-            "pk_field": "PK" if snap.primary_key_position is not None else "",
-            "fk_field": fk_fields.get((table, snap.name), ""),
-            "data_type": snap.raw_type[:255],
-            "is_nullable": snap.nullable,
-            "default_value": snap.default,
-            "db_comment": snap.comment or "",
-            "ordinal_position": snap.ordinal_position,
-        }
-        allowed = {"data_format", "pk_field", "fk_field", *self.column_fields}
-        return {k: v for k, v in values.items() if k in allowed}
+    ) -> tuple[Any, ...]:
+        """What the sync writes for ``snap``, in ``update_fields`` order."""
+        picked: tuple[Any, ...] = self._pick_values(
+            (
+                snap.data_format,
+                "PK" if snap.primary_key_position is not None else "",
+                fk_fields.get((table, snap.name), ""),
+                snap.raw_type[:255],
+                snap.nullable,
+                snap.default,
+                snap.comment or "",
+                snap.ordinal_position,
+            )
+        )
+        return picked
 
     def _write_columns(
-        self, table_ids: dict[str, Any], columns: list[_Row]
+        self, table_ids: dict[str, Any], columns: list[_ColumnRow]
     ) -> dict[tuple[str, str], Any]:
         counts = self.report.columns
         fk_fields = derive_fk_fields(self.snapshot)
         existing = {(c.sql_table_id, c.original_column_name): c for c in columns}
-        update_fields = ["data_format", "pk_field", "fk_field", *self.column_fields]
+        update_fields = self.update_fields
+        fills = not self.column_has_comment
         to_create: list[dict[str, Any]] = []
         to_update: list[_Row] = []
         to_fill: list[_Row] = []
@@ -458,27 +506,31 @@ class _Sync:
                 values = self._column_values(snap, fk_fields, table.name)
                 row = existing.get((table_id, snap.name))
                 if row is None:
-                    if not self.column_has_comment:
-                        values["column_description"] = snap.comment or ""
-                    values.update(
+                    created = dict(zip(update_fields, values, strict=True))
+                    if fills:
+                        created["column_description"] = snap.comment or ""
+                    created.update(
                         sql_table_id=table_id,
                         original_column_name=snap.name,
                         column_name=snap.name,
                     )
-                    to_create.append(values)
+                    to_create.append(created)
                     continue
                 ids[(table.name, snap.name)] = row.pk
-                changed = self._apply(row, values)
-                if self._fill_description(
-                    row, "column_description", snap.comment, self.column_has_comment
-                ):
-                    to_fill.append(row)
-                    changed = True
-                if changed:
-                    to_update.append(row)
-                    counts.updated += 1
-                else:
+                fill = fills and bool(snap.comment) and row._thoth_empty
+                if row.values == values and not fill:
                     counts.unchanged += 1
+                    continue
+                update = _Row(
+                    pk=row.pk, **dict(zip(update_fields, values, strict=True))
+                )
+                row.values = values
+                if fill:
+                    update.column_description = snap.comment
+                    row._thoth_empty = False
+                    to_fill.append(update)
+                to_update.append(update)
+                counts.updated += 1
         self._bulk_update(self.cat.column, to_update, update_fields)
         self._bulk_update(self.cat.column, to_fill, ["column_description"])
         counts.created = len(to_create)
@@ -554,10 +606,15 @@ class _Sync:
         self._insert(self.cat.relationship, new)
         counts.created = len(new)
 
-    def _delete(self, plan: _Plan, gone_columns: list[_Row]) -> None:
+    def _delete(self, plan: _Plan, gone_columns: list[_ColumnRow]) -> None:
         if plan.reparented_columns:
             self._bulk_update(
-                self.cat.column, plan.reparented_columns, ["sql_table_id"]
+                self.cat.column,
+                [
+                    _Row(pk=c.pk, sql_table_id=c.sql_table_id)
+                    for c in plan.reparented_columns
+                ],
+                ["sql_table_id"],
             )
         doomed_columns = [c.pk for c in gone_columns] + [
             c.pk for c in plan.duplicate_columns
