@@ -1,10 +1,13 @@
 """PostgreSQL: a whole schema in four ``pg_catalog`` queries.
 
 1. Tables and views (``pg_class``) with their comments.
-2. Every column: raw type (``format_type``, domains followed to their base
+2. Primary keys and unique constraints with their columns in key order
+   (read before the columns: a column's snapshot needs its position in the
+   primary key).
+3. Every column: raw type (``format_type``, domains followed to their base
    as ``raw_types`` does), NOT NULL, default (``pg_get_expr``), generated
-   or not, the column type's domain facts, comment.
-3. Primary keys and unique constraints with their columns in key order.
+   or not, the column type's domain facts, comment. Built straight into
+   ``ColumnSnapshot``s.
 4. Foreign keys with their columns in key order and the target's real
    schema (``foreign_key_facts``, which the Inspector path uses too).
 
