@@ -76,7 +76,7 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
 from . import fast
 from .fast import FastRead
-from .fast.base import ReadColumn, TypeFamilies, comment_text
+from .fast.base import ReadColumn, TypeFamilies, snapshot_of
 from .fast.postgresql import ForeignKeyFacts
 from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
@@ -86,7 +86,6 @@ from .snapshot import (
     TableFailure,
     TableSnapshot,
     UniqueConstraintSnapshot,
-    new_column,
 )
 
 __all__ = ["read_schema"]
@@ -560,27 +559,10 @@ class _Reader:
         for number, key_column in enumerate(pk_columns, start=1):
             positions.setdefault(key_column, number)
         families = self._families
-        built: list[ColumnSnapshot] = []
-        append = built.append
-        for ordinal, column in enumerate(read, start=1):
-            raw_type, base_type, is_enum = column[4:]
-            data_format = families[
-                (raw_type, base_type, is_enum) if base_type or is_enum else raw_type
-            ]
-            key_position = positions.get(column.name)
-            append(
-                new_column(
-                    column.name,
-                    column.raw_type,
-                    data_format,
-                    bool(column.nullable) and key_position is None,
-                    column.default,
-                    comment_text(column.comment),
-                    key_position,
-                    ordinal,
-                )
-            )
-        return tuple(built)
+        return tuple(
+            snapshot_of(column, families, positions.get(column.name), ordinal)
+            for ordinal, column in enumerate(read, start=1)
+        )
 
     def _declared_types(self) -> Mapping[tuple[str, str], RawType]:
         """SQLite: declared types of the columns ``read_catalogue`` misses.

@@ -25,10 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from thoth_db_elements.introspection.raw_types import Catalogue
-from thoth_db_elements.introspection.snapshot import ColumnSnapshot
+from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 from thoth_db_elements.introspection.types import normalise_type
 
-__all__ = ["FastRead", "ReadColumn", "Reflected", "TypeFamilies", "comment_text"]
+__all__ = [
+    "FastRead",
+    "ReadColumn",
+    "Reflected",
+    "TypeFamilies",
+    "comment_text",
+    "snapshot_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,31 @@ class ReadColumn(NamedTuple):
     raw_type: str
     base_type: str | None = None
     is_enum: bool = False
+
+
+def snapshot_of(
+    column: ReadColumn,
+    families: TypeFamilies,
+    key_position: int | None,
+    ordinal: int,
+) -> ColumnSnapshot:
+    """The snapshot of a column at ``ordinal`` (1-based) in its table.
+
+    ``key_position`` is its position in the primary key (a key column is
+    NOT NULL whatever the catalogue says); the comment is kept only when
+    not blank.
+    """
+    raw_type, base_type, is_enum = column[4:]
+    return new_column(
+        column.name,
+        raw_type,
+        families[(raw_type, base_type, is_enum) if base_type or is_enum else raw_type],
+        bool(column.nullable) and key_position is None,
+        column.default,
+        comment_text(column.comment),
+        key_position,
+        ordinal,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,9 @@ from sqlalchemy.engine import Connection
 
 from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
-from .base import FastRead, ReadColumn
+from .base import FastRead, ReadColumn, TypeFamilies, comment_text, snapshot_of
 
 __all__ = ["ATTEMPTS", "MINIMUM_VERSION", "read"]
 
@@ -399,6 +400,8 @@ class _Parsed:
     """What SQLAlchemy's parser would make of one table's text."""
 
     columns: list[ReadColumn] = field(default_factory=list)
+    #: A table's columns, built (see ``_parse_table``); else ``columns``.
+    snapshots: tuple[ColumnSnapshot, ...] | None = None
     keys: list[dict[str, Any]] = field(default_factory=list)
     foreign_keys: list[dict[str, Any]] = field(default_factory=list)
     comment: str | None = None
@@ -413,7 +416,8 @@ _WHOLE: Final = _Whole()
 
 #: What the parser reads from a column line besides the name: nullable,
 #: default, comment; None when it reads no column from it.
-_Facts = tuple[bool, str | None, str | None] | _Whole | None
+_Read = tuple[bool, str | None, str | None] | None
+_Facts = _Read | _Whole
 
 
 def _column_facts(line: str) -> tuple[str, bool, str | None, str | None] | None:
@@ -505,38 +509,30 @@ class _ColumnCache:
     def __init__(self) -> None:
         self._facts: dict[tuple[Any, ...], _Facts] = {}
 
-    def parse(
-        self,
-        table: _Table,
-        checks: dict[str, str],
-        parsed: _Parsed,
-        schema: str,
-        more_lines: bool,
-    ) -> None:
-        """Append ``table``'s columns to ``parsed``.
+    def facts(
+        self, table: _Table, checks: dict[str, str], more_lines: bool
+    ) -> list[_Read] | None:
+        """What the parser reads from each column line of ``table``; None
+        when a line has a line break and must be read whole, in its place.
 
         ``more_lines``: key or foreign-key lines follow the last column
         (which then ends with a comma, as every other column line does).
         """
         last = len(table.columns) - 1
-        facts_of = self._facts
-        append = parsed.columns.append
+        known = self._facts
+        found: list[_Read] = []
         for index, column in enumerate(table.columns):
             check = checks.get(column[1])
             comma = more_lines or index < last
             key = (*column[2:], check, comma)
-            if key in facts_of:
-                facts = facts_of[key]
+            if key in known:
+                facts = known[key]
             else:
-                facts = facts_of[key] = self._read(column, check, comma)
-            if facts is None:
-                continue
+                facts = known[key] = self._read(column, check, comma)
             if isinstance(facts, _Whole):
-                line = _table_column_line(column, check) + ("," if comma else "")
-                _parse_lines(line, parsed, schema, table)
-                continue
-            nullable, default, comment = facts
-            append(ReadColumn(column[1], nullable, default, comment, str(column[2])))
+                return None
+            found.append(facts)
+        return found
 
     @staticmethod
     def _read(column: Sequence[Any], check: str | None, comma: bool) -> _Facts:
@@ -552,9 +548,16 @@ def _parse_table(
     checks: dict[str, str],
     schema: str,
     cache: _ColumnCache,
+    families: TypeFamilies,
 ) -> _Parsed:
     """What SQLAlchemy's parser makes of the ``SHOW CREATE TABLE`` text of
-    ``table`` (or of its stand-in for a view)."""
+    ``table`` (or of its stand-in for a view).
+
+    A table's columns come as snapshots (``_Parsed.snapshots``): the key
+    lines are read first, for the primary key. A view, or a table with a
+    line break in a column line, is read line by line as the parser reads
+    it, into ``ReadColumn``s for the reader.
+    """
     parsed = _Parsed()
     if table.is_view:
         lines = [_view_column_line(column) for column in table.columns]
@@ -566,11 +569,51 @@ def _parse_table(
         _foreign_key_line(name, rows, schema)
         for name, rows in table.foreign_keys.items()
     )
-    cache.parse(table, checks, parsed, schema, more_lines=bool(lines))
     options = ") ENGINE=InnoDB"
     if table.comment:
         options += f" COMMENT={_quoted(table.comment)}"
-    _parse_lines(",\n".join(lines) + "\n" + options, parsed, schema, table)
+    tail = ",\n".join(lines) + "\n" + options
+    facts = cache.facts(table, checks, more_lines=bool(lines))
+    if facts is None:
+        last = len(table.columns) - 1
+        for index, column in enumerate(table.columns):
+            line = _table_column_line(column, checks.get(column[1]))
+            comma = "," if lines or index < last else ""
+            _parse_lines(line + comma, parsed, schema, table)
+        _parse_lines(tail, parsed, schema, table)
+        return parsed
+    # Without line breaks in column lines, the column lines and the rest
+    # are read independently; what the rest yields as columns (a line
+    # break inside a key line) comes after the table's own.
+    _parse_lines(tail, parsed, schema, table)
+    primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
+    keyed: dict[str, int] = {}
+    for number, name in enumerate(primary["columns"] if primary else [], start=1):
+        keyed.setdefault(name, number)
+    built: list[ColumnSnapshot] = []
+    append = built.append
+    for column, found in zip(table.columns, facts, strict=True):
+        if found is None:
+            continue  # the parser reads no column from the line
+        nullable, default, comment = found
+        name = column[1]
+        raw_type = str(column[2])
+        key_position = keyed.get(name)
+        append(
+            new_column(
+                name,
+                raw_type,
+                families[raw_type],
+                nullable and key_position is None,
+                default,
+                comment_text(comment),
+                key_position,
+                len(built) + 1,
+            )
+        )
+    for extra in parsed.columns:
+        append(snapshot_of(extra, families, keyed.get(extra.name), len(built) + 1))
+    parsed.snapshots = tuple(built)
     return parsed
 
 
@@ -643,6 +686,7 @@ def _read_listed(
         comments=comments,
     )
     cache = _ColumnCache()
+    families = TypeFamilies(connection.dialect.name)
     for name, table in objects.items():
         if not table.columns or _UNMODELLED.search(
             "".join(column[1] for column in table.columns)
@@ -652,8 +696,10 @@ def _read_listed(
                 ((name, column[1]), RawType(str(column[2]))) for column in table.columns
             )
             continue
-        parsed = _parse_table(table, checks.get(name, {}), schema, cache)
-        found.columns[name] = parsed.columns
+        parsed = _parse_table(table, checks.get(name, {}), schema, cache, families)
+        found.columns[name] = (
+            parsed.columns if parsed.snapshots is None else parsed.snapshots
+        )
         if table.is_view:
             comments[name] = {"text": None}
             continue

@@ -1,0 +1,148 @@
+"""The MariaDB fast path's shortcut through column lines, against the parser.
+
+``fast.mysql`` writes each column's ``SHOW CREATE TABLE`` line and reads it
+back with SQLAlchemy's rules, but parses each distinct line (name aside)
+once and builds snapshots directly. Whatever a table holds -- line breaks
+in a column line or in a key name included, which MariaDB 10.6+ escapes in
+``information_schema`` and so no live schema here can produce -- the result
+must be what reading the whole text line by line gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from thoth_db_elements.introspection.fast import mysql
+from thoth_db_elements.introspection.fast.base import (
+    ReadColumn,
+    TypeFamilies,
+    snapshot_of,
+)
+
+
+def column(name: str, kind: str = "int(11)", **facts: Any) -> tuple[Any, ...]:
+    """A ``_COLUMNS`` row of table ``t``."""
+    return (
+        "t",
+        name,
+        kind,
+        facts.get("nullable", "YES"),
+        facts.get("default"),
+        facts.get("extra"),
+        facts.get("comment"),
+        facts.get("expression"),
+    )
+
+
+def whole_text(table: mysql._Table, checks: dict[str, str]) -> mysql._Parsed:
+    """The parser's reading of the whole text, line by line."""
+    lines = [mysql._table_column_line(c, checks.get(c[1])) for c in table.columns]
+    lines += [mysql._key_line(name, rows) for name, rows in table.keys.items()]
+    lines += [
+        mysql._foreign_key_line(name, rows, "s")
+        for name, rows in table.foreign_keys.items()
+    ]
+    text = "CREATE TABLE `t` (\n" + ",\n".join(lines) + "\n) ENGINE=InnoDB"
+    parsed = mysql._Parsed()
+    mysql._parse_lines(text, parsed, "s", table)
+    return parsed
+
+
+def expected_snapshots(parsed: mysql._Parsed) -> tuple[Any, ...]:
+    primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
+    keyed: dict[str, int] = {}
+    for number, name in enumerate(primary["columns"] if primary else [], 1):
+        keyed.setdefault(name, number)
+    families = TypeFamilies("mariadb")
+    return tuple(
+        snapshot_of(c, families, keyed.get(c.name), n)
+        for n, c in enumerate(parsed.columns, 1)
+    )
+
+
+def key(name: str, *columns: str) -> list[tuple[Any, ...]]:
+    return [("t", name, c, None, "A", "BTREE", "", "NO") for c in columns]
+
+
+TABLES: dict[str, tuple[list[tuple[Any, ...]], dict[str, Any], dict[str, str]]] = {
+    "plain": (
+        [
+            column("id", nullable="NO", extra="auto_increment"),
+            column("a", "varchar(10)", default="'x'", comment="c"),
+            column("b", "varchar(10)", default="'x'", comment="c"),
+            column("blank", comment="   "),
+        ],
+        {"PRIMARY": key("PRIMARY", "id")},
+        {},
+    ),
+    "line break in a check": (
+        [column("id", nullable="NO"), column("b")],
+        {"PRIMARY": key("PRIMARY", "id")},
+        {"b": "`b` <> 'x\ny'"},
+    ),
+    "line break in a generation expression": (
+        [column("a"), column("g", expression="`a` +\n  `a`")],
+        {},
+        {},
+    ),
+    "line break in a key name": (
+        [column("id", nullable="NO"), column("c")],
+        {"PRIMARY": key("PRIMARY", "id"), "u\n  `ph` int": key("u\n  `ph` int", "c")},
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(TABLES))
+def test_columns_as_the_whole_text_reads_them(shape: str) -> None:
+    rows, keys, checks = TABLES[shape]
+    table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
+    expected = whole_text(table, checks)
+    for cache in (mysql._ColumnCache(), shared_cache):
+        got = mysql._parse_table(table, checks, "s", cache, TypeFamilies("mariadb"))
+        columns = got.columns if got.snapshots is None else got.snapshots
+        if got.snapshots is None:
+            assert all(isinstance(c, ReadColumn) for c in columns)
+            assert got.columns == expected.columns
+        else:
+            assert got.snapshots == expected_snapshots(expected)
+        assert got.keys == expected.keys
+        assert got.foreign_keys == expected.foreign_keys
+        assert columns  # something was read
+
+
+shared_cache = mysql._ColumnCache()
+
+
+def test_line_breaks_take_the_whole_text_path() -> None:
+    rows, keys, checks = TABLES["line break in a check"]
+    table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
+    parsed = mysql._parse_table(
+        table, checks, "s", mysql._ColumnCache(), TypeFamilies("mariadb")
+    )
+    assert parsed.snapshots is None
+
+
+def test_columns_read_from_the_rest_of_the_text_come_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Key and foreign-key lines quote names with doubled backticks, so no
+    # piece of them reads as a column line; should one ever, it is a column
+    # of the table after its own, as in the whole text.
+    real = mysql._key_line
+
+    def broken(name: str, rows: list[tuple[Any, ...]]) -> str:
+        return real(name, rows) + "\n  `ph` int(11) NOT NULL"
+
+    monkeypatch.setattr(mysql, "_key_line", broken)
+    rows, keys, checks = TABLES["plain"]
+    table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
+    parsed = mysql._parse_table(
+        table, checks, "s", mysql._ColumnCache(), TypeFamilies("mariadb")
+    )
+    assert parsed.snapshots is not None
+    assert parsed.snapshots == expected_snapshots(whole_text(table, checks))
+    assert [c.name for c in parsed.snapshots][-1] == "ph"
+    assert parsed.snapshots[-1].raw_type == ""  # not a column of the table
