@@ -2,7 +2,7 @@
 
 SQLAlchemy's Inspector reads SQLite and MySQL/MariaDB one table at a time
 and spends most of its time in Python; these paths read the same facts with
-a small, constant number of catalogue queries (four to six, whatever the
+a small, constant number of catalogue queries (five or six, whatever the
 number of tables) and shape them exactly as the Inspector does, so the
 reader builds the same ``SchemaSnapshot`` from either:
 

@@ -1,14 +1,16 @@
-"""PostgreSQL: a whole schema in four ``pg_catalog`` queries.
+"""PostgreSQL: a whole schema in five ``pg_catalog`` queries.
 
 1. Tables and views (``pg_class``) with their comments.
 2. Primary keys and unique constraints with their columns in key order
    (read before the columns: a column's snapshot needs its position in the
    primary key).
-3. Every column: raw type (``format_type``, domains followed to their base
-   as ``raw_types`` does), NOT NULL, default (``pg_get_expr``), generated
-   or not, the column type's domain facts, comment. Built straight into
-   ``ColumnSnapshot``s.
-4. Foreign keys with their columns in key order and the target's real
+3. Every domain and enum type of the database: base type (domains
+   followed to their base as ``raw_types`` does) and what SQLAlchemy reads
+   of a domain.
+4. Every column: raw type (``format_type``), NOT NULL, default
+   (``pg_get_expr``), generated or not, comment, and the type's oid when it
+   is a domain or an enum. Built straight into ``ColumnSnapshot``s.
+5. Foreign keys with their columns in key order and the target's real
    schema (``foreign_key_facts``, which the Inspector path uses too).
 
 The answers are shaped exactly as SQLAlchemy's PostgreSQL dialect shapes
@@ -350,7 +352,7 @@ _TABLE_ORDER: Final = operator.itemgetter(0, 1)
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (it exists) in four queries.
+    """Read ``schema`` (it exists) in five queries.
 
     The keys come first: a column's snapshot needs its primary-key position.
     """
