@@ -211,6 +211,8 @@ PG_ODDITIES: tuple[str, ...] = (
     "CREATE TABLE pt_1 PARTITION OF pt FOR VALUES IN (1)",
     "CREATE TABLE pt_2 PARTITION OF pt FOR VALUES IN (2)",
     "CREATE TABLE refpt (a int, b int, FOREIGN KEY (a, b) REFERENCES pt (id, k))",
+    # A key to one partition: its columns are not read with the schema.
+    "CREATE TABLE refleaf (a int, b int, FOREIGN KEY (b, a) REFERENCES pt_1 (k, id))",
     'CREATE TABLE "com, ma" ("a, b" int, "c,d" int, e int,'
     ' PRIMARY KEY ("a, b", "c,d"))',
     'CREATE TABLE refc (x int, "y, z" int, CONSTRAINT "fk, x" FOREIGN KEY (x, "y, z")'
@@ -285,6 +287,9 @@ def test_postgres_reader_fixes(pg_url: str) -> None:
         snap = assert_same(connection, PG_ODD)
     assert snap.table("refpt").foreign_keys == (
         ForeignKeySnapshot("refpt_a_b_fkey", ("a", "b"), None, "pt", ("id", "k")),
+    )
+    assert snap.table("refleaf").foreign_keys == (
+        ForeignKeySnapshot("refleaf_b_a_fkey", ("b", "a"), None, "pt_1", ("k", "id")),
     )
     assert snap.table("refc").foreign_keys == (
         ForeignKeySnapshot("fk, x", ("x", "y, z"), None, "com, ma", ("a, b", "c,d")),

@@ -292,8 +292,9 @@ def test_cancel_during_a_run(
             "the worker to start",
         )
         assert request_cancel_sqldb_db_elements_task(db)
-        time.sleep(1)  # five heartbeats
-        assert status(db) == TaskStatus.RUNNING
+        # Five heartbeats: the run hears the cancel at its next checkpoint,
+        # before its read or, waiting on the lock, right after it.
+        time.sleep(1)
     finally:
         holder.execute("ROLLBACK")
         holder.close()

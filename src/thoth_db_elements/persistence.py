@@ -137,14 +137,28 @@ def derive_fk_fields(snapshot: SchemaSnapshot) -> dict[tuple[str, str], str]:
     original's rule: both ends catalogued). Several targets are joined by
     ``", "`` in sorted order.
     """
+    return _fk_fields(_catalogued_pairs(snapshot, _column_names(snapshot)))
+
+
+#: (table, column, referred table, referred column) of a foreign key.
+Pair = tuple[str, str, str, str]
+
+
+def _fk_fields(pairs: Iterable[Pair]) -> dict[tuple[str, str], str]:
     targets: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for table, source, target_table, target in _catalogued_pairs(snapshot):
+    for table, source, target_table, target in pairs:
         targets[(table, source)].add(f"{target_table}.{target}")
     return {key: ", ".join(sorted(values)) for key, values in targets.items()}
 
 
-def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[tuple[str, str, str, str]]:
-    columns = {t.name: {c.name for c in t.columns} for t in snapshot.tables}
+def _column_names(snapshot: SchemaSnapshot) -> dict[str, set[str]]:
+    """Every table's column names, by table."""
+    return {t.name: {c.name for c in t.columns} for t in snapshot.tables}
+
+
+def _catalogued_pairs(
+    snapshot: SchemaSnapshot, columns: dict[str, set[str]]
+) -> Iterable[Pair]:
     for table in snapshot.tables:
         for fk in table.foreign_keys:
             if fk.referred_schema not in (None, snapshot.schema):
@@ -207,6 +221,9 @@ class _Sync:
         self._pick_values = operator.itemgetter(
             *(_COLUMN_VALUES.index(name) for name in self.update_fields)
         )
+        #: Read once: planning, foreign-key fields and relationships use them.
+        self.column_names = _column_names(snapshot)
+        self.pairs = list(_catalogued_pairs(snapshot, self.column_names))
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -387,7 +404,7 @@ class _Sync:
     def _plan_deletions(
         self, plan: _Plan, columns: list[_ColumnRow]
     ) -> list[_ColumnRow]:
-        wanted = {t.name: {c.name for c in t.columns} for t in self.snapshot.tables}
+        wanted = self.column_names
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
         name_of = {t.pk: n for n, t in plan.keep_tables.items()}
         gone_columns = [
@@ -492,7 +509,7 @@ class _Sync:
         self, table_ids: dict[str, Any], columns: list[_ColumnRow]
     ) -> dict[tuple[str, str], Any]:
         counts = self.report.columns
-        fk_fields = derive_fk_fields(self.snapshot)
+        fk_fields = _fk_fields(self.pairs)
         existing = {(c.sql_table_id, c.original_column_name): c for c in columns}
         update_fields = self.update_fields
         fills = not self.column_has_comment
@@ -563,7 +580,7 @@ class _Sync:
     ) -> None:
         counts = self.report.relationships
         wanted: dict[tuple[Any, Any], tuple[Any, Any]] = {}
-        for table, source, target_table, target in _catalogued_pairs(self.snapshot):
+        for table, source, target_table, target in self.pairs:
             key = (column_ids[(table, source)], column_ids[(target_table, target)])
             wanted[key] = (table_ids[table], table_ids[target_table])
         existing = (

@@ -141,25 +141,58 @@ _PLAIN_TYPE: Final = (False, False, None, False, None, None, None, None)
 
 
 def _keys_query(key_columns: str) -> sa.TextClause:
-    """Primary keys and unique constraints, columns in key order."""
+    """Primary keys and unique constraints: their columns as attribute
+    numbers in key order (the column query has the names)."""
     return sa.text(
         f"""
-        SELECT c.relname,
+        SELECT con.conrelid,
                con.contype,
                con.conname,
                {key_columns},
-               pg_catalog.array_agg(a.attname::text ORDER BY k.ord)
+               i.indkey::pg_catalog.int2[]
         FROM pg_catalog.pg_constraint AS con
         JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_index AS i ON i.indexrelid = con.conindid
-        CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[])
-            WITH ORDINALITY AS k (attnum, ord)
-        JOIN pg_catalog.pg_attribute AS a
-          ON a.attrelid = con.conrelid AND a.attnum = k.attnum
         WHERE {_where("'r', 'p'")}
           AND con.contype IN ('p', 'u')
-        GROUP BY c.relname, con.contype, con.conname, {key_columns}
+        """
+    )
+
+
+def _fast_foreign_keys_query(inherited: str) -> sa.TextClause:
+    """Every foreign key of the schema's tables, columns as attribute numbers
+    in key order; the target's column names only when the target is not
+    read with the schema (another schema, a partition, a temporary table)."""
+    return sa.text(
+        f"""
+        SELECT con.conrelid,
+               con.conname,
+               {inherited},
+               rn.nspname,
+               r.relname,
+               con.confrelid,
+               con.conkey,
+               con.confkey,
+               CASE WHEN r.relnamespace <> c.relnamespace
+                      OR r.relispartition
+                      OR r.relpersistence = 't'
+                    THEN ARRAY(
+                        SELECT a.attname::text
+                        FROM pg_catalog.unnest(con.confkey)
+                            WITH ORDINALITY AS k (attnum, ord)
+                        JOIN pg_catalog.pg_attribute AS a
+                          ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                        ORDER BY k.ord
+                    )
+               END
+        FROM pg_catalog.pg_constraint AS con
+        JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
+        JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
+        WHERE {_where("'r', 'p'")}
+          AND con.contype = 'f'
         """
     )
 
@@ -354,7 +387,9 @@ _TABLE_ORDER: Final = operator.itemgetter(0, 1)
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     """Read ``schema`` (it exists) in five queries.
 
-    The keys come first: a column's snapshot needs its primary-key position.
+    Keys and foreign keys name their columns by attribute number; the
+    column rows give the names. The keys are read before the columns'
+    snapshots are built: a snapshot needs its primary-key position.
     """
     version = connection.dialect.server_version_info or (0,)
     known = frozenset(getattr(connection.dialect, "ischema_names", {}))
@@ -371,16 +406,25 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         comments[name] = {"text": comment}
         relations[oid] = name
 
+    types = {oid: tuple(facts) for oid, *facts in connection.execute(_TYPES).all()}
+    rows = sorted(
+        connection.execute(_columns_query(version >= (12,)), params).all(),
+        key=_TABLE_ORDER,
+    )
+    #: Column names by (table oid, attribute number), for keys.
+    attname = {(row[0], row[1]): row[2] for row in rows}
+
     key_width = "i.indnkeyatts" if version >= (11,) else "i.indnatts"
     primary_keys: dict[str, Any] = {
         name: {"constrained_columns": [], "name": None} for name in tables
     }
     uniques: dict[str, Any] = {name: [] for name in tables}
     keyed: dict[str, dict[str, int]] = {}
-    for table, kind, name, width, names in connection.execute(
+    for oid, kind, name, width, numbers in connection.execute(
         _keys_query(key_width), params
     ).all():
-        key = list(names)[:width]
+        table = relations[oid]
+        key = [attname[(oid, number)] for number in list(numbers)[:width]]
         if kind == "p":
             primary_keys[table] = {"constrained_columns": key, "name": name}
             keyed[table] = {}
@@ -389,16 +433,14 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         else:
             uniques[table].append({"name": name, "column_names": key})
 
-    types = {oid: tuple(facts) for oid, *facts in connection.execute(_TYPES).all()}
     families = TypeFamilies(connection.dialect.name)
     columns: dict[str, list[ColumnSnapshot]] = {name: [] for name in comments}
     unkeyed: dict[str, int] = {}
-    rows = connection.execute(_columns_query(version >= (12,)), params).all()
-    for row in sorted(rows, key=_TABLE_ORDER):
-        table = relations.get(row[0])
-        if table is None:
+    for row in rows:
+        owner = relations.get(row[0])
+        if owner is None:
             continue  # a view not asked for
-        found = columns[table]
+        found = columns[owner]
         found.append(
             _column(
                 row,
@@ -406,13 +448,37 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
                 known,
                 types,
                 families,
-                keyed.get(table, unkeyed),
+                keyed.get(owner, unkeyed),
                 len(found) + 1,
             )
         )
 
+    inherited = "con.conparentid <> 0" if version >= (11,) else "false"
+    keys: dict[tuple[str, str], ForeignKeyFacts] = {}
+    for (
+        oid,
+        name,
+        copy,
+        target_schema,
+        target,
+        target_oid,
+        local,
+        remote,
+        remote_names,
+    ) in connection.execute(_fast_foreign_keys_query(inherited), params).all():
+        keys[(relations[oid], name)] = ForeignKeyFacts(
+            columns=tuple(attname[(oid, number)] for number in local),
+            referred_schema=None if target_schema == schema else target_schema,
+            referred_table=target,
+            referred_columns=tuple(
+                remote_names
+                if remote_names is not None
+                else (attname[(target_oid, number)] for number in remote)
+            ),
+            inherited=bool(copy),
+        )
     foreign_keys: dict[str, Any] = {name: [] for name in tables}
-    for (table, name), facts in sorted(foreign_key_facts(connection, schema).items()):
+    for (table, name), facts in sorted(keys.items()):
         if table in foreign_keys and not facts.inherited:
             foreign_keys[table].append(facts.reflected(name))
 
