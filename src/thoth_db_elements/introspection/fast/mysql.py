@@ -61,9 +61,12 @@ _IN_SCHEMA: Final = ":schema COLLATE utf8mb4_bin"
 #: Reads of a schema that keeps changing before giving up.
 ATTEMPTS: Final = 3
 
+# Read twice (see ``read``): the time as text and an empty comment as NULL
+# spare PyMySQL a datetime and a string per table.
 _TABLES = sa.text(
     f"""
-    SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, CREATE_TIME
+    SELECT TABLE_NAME, TABLE_TYPE, NULLIF(TABLE_COMMENT, ''),
+           CAST(CREATE_TIME AS CHAR)
     FROM information_schema.TABLES
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     """

@@ -225,43 +225,56 @@ def declared_types(
     return types
 
 
-def _column_rows_by_table(rows: Iterable[ColumnRow]) -> dict[str, list[ColumnRow]]:
-    """The rows of every table, in table order; hidden columns left out."""
-    found: dict[str, list[ColumnRow]] = {}
-    for row in rows:
-        if row[6] != 1:  # a virtual table's hidden column
-            found.setdefault(row[0], []).append(row)
-    return found
+@dataclass(slots=True)
+class _TableColumns:
+    """One table's (or view's) columns as snapshots, built in one pass."""
+
+    snapshots: list[ColumnSnapshot] = field(default_factory=list)
+    #: (position in the primary key, column name)
+    keyed: list[tuple[int, str]] = field(default_factory=list)
+    generated: bool = False
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [name for _position, name in sorted(self.keyed)]
 
 
-def _snapshots(
+def _table_columns(
     rows: Iterable[ColumnRow], families: TypeFamilies
-) -> tuple[ColumnSnapshot, ...]:
-    """One table's columns, as the reader builds them from what SQLAlchemy's
-    ``get_columns`` reports: primary-key columns NOT NULL, no comments.
+) -> dict[str, _TableColumns]:
+    """Every table's columns, as the reader builds them from what
+    SQLAlchemy's ``get_columns`` reports: primary-key columns NOT NULL, no
+    comments; a virtual table's hidden columns left out.
 
-    ``pk`` is the column's 1-based position in the primary key, 0 if none.
+    ``pk`` is a column's 1-based position in the primary key, 0 if none.
     """
-    return tuple(
-        new_column(
-            name,
-            raw_type := str(declared or ""),
-            families[raw_type],
-            not not_null and not pk,
-            None if default is None else str(default),
-            None,
-            pk or None,
-            ordinal,
+    found: dict[str, _TableColumns] = {}
+    current_name: str | None = None
+    current = _TableColumns()
+    for table, name, declared, not_null, default, pk, hidden in rows:
+        if hidden == 1:
+            continue
+        if table != current_name:
+            current_name = table
+            current = found.setdefault(table, _TableColumns())
+        raw_type = str(declared or "")
+        current.snapshots.append(
+            new_column(
+                name,
+                raw_type,
+                families[raw_type],
+                not not_null and not pk,
+                None if default is None else str(default),
+                None,
+                pk or None,
+                len(current.snapshots) + 1,
+            )
         )
-        for ordinal, (_table, name, declared, not_null, default, pk, _hidden) in (
-            enumerate(rows, start=1)
-        )
-    )
-
-
-def _primary_key(rows: Iterable[ColumnRow]) -> list[str]:
-    keyed = sorted((row for row in rows if row[5] > 0), key=lambda row: row[5])
-    return [row[1] for row in keyed]
+        if pk:
+            current.keyed.append((pk, name))
+        if hidden:
+            current.generated = True
+    return found
 
 
 def _foreign_keys(
@@ -354,9 +367,9 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         view_rows, broken = _column_rows(
             connection, master, schema, "view", objects.views
         )
-    columns = _column_rows_by_table(table_rows)
-    view_columns = _column_rows_by_table(view_rows)
-    primary_keys = {name: _primary_key(rows) for name, rows in columns.items()}
+    columns = _table_columns(table_rows, families)
+    view_columns = _table_columns(view_rows, families)
+    primary_keys = {name: found.primary_key for name, found in columns.items()}
 
     fk_rows: dict[str, list[tuple[Any, ...]]] = {}
     for row in connection.execute(_foreign_keys_query(master), params).all():
@@ -390,7 +403,8 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     unreadable = {
         name
         for name in objects.tables
-        if not columns.get(name)
+        if name not in columns
+        or not columns[name].snapshots
         or not _generated_ok(columns[name], objects.sql.get(name))
     }
     for name in objects.tables:
@@ -407,7 +421,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             )
         except _Unmodelled:
             continue
-        found.columns[name] = _snapshots(columns[name], families)
+        found.columns[name] = tuple(columns[name].snapshots)
         found.primary_keys[name] = {
             "constrained_columns": primary_keys[name],
             "name": None,
@@ -417,8 +431,8 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             autoindexes.get(name, []), objects.sql.get(name)
         )
     for name in found.views:
-        if name not in broken and view_columns.get(name):
-            found.columns[name] = _snapshots(view_columns[name], families)
+        if name not in broken and name in view_columns:
+            found.columns[name] = tuple(view_columns[name].snapshots)
     if len(found.columns) < len(found.tables) + len(found.views):
         # Some are left to the Inspector, which finds the raw types here.
         found.catalogue.raw_types.update(
@@ -429,8 +443,8 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     return found
 
 
-def _generated_ok(rows: Iterable[ColumnRow], sql: str | None) -> bool:
+def _generated_ok(columns: _TableColumns, sql: str | None) -> bool:
     """False where SQLAlchemy's check of a generated column's table fails."""
-    if not any(row[6] for row in rows):
+    if not columns.generated:
         return True
     return sql is not None and _CREATE_TABLE.match(sql.strip()) is not None
