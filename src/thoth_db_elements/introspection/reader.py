@@ -178,7 +178,6 @@ class _Reader:
         self._declared: Mapping[tuple[str, str], RawType] | None = None
         self._families = TypeFamilies(self.dialect)
         self._schema: str | None = None
-        self._fast = False
 
     # -- schema ---------------------------------------------------------------
     def resolve_schema(self, requested: str | None) -> str:
@@ -239,7 +238,6 @@ class _Reader:
         """Read the schema into a snapshot."""
         schema = self._schema = self.resolve_schema(requested)
         found = self._read_fast(schema)
-        self._fast = found is not None
         if found is not None:
             catalogue = found.catalogue
             tables, views = list(found.tables), list(found.views)
@@ -596,28 +594,15 @@ class _Reader:
     def _foreign_keys(
         self, schema: str, table: str, fks: Sequence[Mapping[str, Any]]
     ) -> tuple[ForeignKeySnapshot, ...]:
+        # On PostgreSQL every path reads keys from the catalogue
+        # (``foreign_key_facts``), copies for partitions left out.
         keys: list[ForeignKeySnapshot] = []
-        facts: Mapping[tuple[str, str], ForeignKeyFacts] = {}
-        if self.dialect == "postgresql" and fks and not self._fast:
-            facts = self._catalogue_keys(schema)
         for fk in fks:
-            fact = facts.get((table, str(fk.get("name"))))
-            if fact is not None:
-                # SQLAlchemy parses pg_get_constraintdef: a column name with
-                # ", " in it comes apart, and a key to a partitioned table
-                # comes with one copy per partition. The catalogue has it
-                # right.
-                if fact.inherited:
-                    continue
-                fk = fact.reflected(str(fk["name"]))
-                referred = fk["referred_schema"]
-            else:
-                referred = self._referred_schema(schema, fk)
             keys.append(
                 ForeignKeySnapshot(
                     name=fk.get("name") or None,
                     columns=tuple(str(c) for c in fk["constrained_columns"]),
-                    referred_schema=referred,
+                    referred_schema=self._referred_schema(schema, fk),
                     referred_table=str(fk["referred_table"]),
                     referred_columns=tuple(str(c) for c in fk["referred_columns"]),
                 )
