@@ -73,6 +73,17 @@ def status(db: SqlDb) -> str:
     return SqlDb.objects.values_list("db_elements_status", flat=True).get(pk=db.pk)
 
 
+def wait_for_heartbeat(db: SqlDb) -> None:
+    """Wait until a worker runs ``db``'s harvest (its first heartbeat)."""
+    wait_for(
+        lambda: SqlDb.objects.filter(
+            pk=db.pk, db_elements_heartbeat__isnull=False
+        ).exists(),
+        30,
+        "the worker to start",
+    )
+
+
 def finished(*dbs: SqlDb) -> bool:
     done = (TaskStatus.COMPLETED, TaskStatus.FAILED)
     return all(status(db) in done for db in dbs)
@@ -237,13 +248,7 @@ def test_sigkill_mid_harvest_is_detected_and_rerun(
 
     with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS=3):
         start_db_elements_creation([db])
-        wait_for(
-            lambda: SqlDb.objects.filter(
-                pk=db.pk, db_elements_heartbeat__isnull=False
-            ).exists(),
-            30,
-            "the worker to start",
-        )
+        wait_for_heartbeat(db)
         assert status(db) == TaskStatus.RUNNING
         os.killpg(cluster.process.pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -284,13 +289,7 @@ def test_cancel_during_a_run(
             Cluster(worker_env(logs, heartbeat=0.2), tmp_path / "cluster.log")
         )
         start_db_elements_creation([db])
-        wait_for(
-            lambda: SqlDb.objects.filter(
-                pk=db.pk, db_elements_heartbeat__isnull=False
-            ).exists(),
-            30,
-            "the worker to start",
-        )
+        wait_for_heartbeat(db)
         assert request_cancel_sqldb_db_elements_task(db)
         # Five heartbeats: the run hears the cancel at its next checkpoint,
         # before its read or, waiting on the lock, right after it.

@@ -76,7 +76,13 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 
 from . import fast
 from .fast import FastRead
-from .fast.base import ReadColumn, TypeFamilies, snapshot_of
+from .fast.base import (
+    ReadColumn,
+    TypeFamilies,
+    comment_text,
+    key_positions,
+    snapshot_of,
+)
 from .fast.postgresql import ForeignKeyFacts
 from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
@@ -145,10 +151,8 @@ def error_text(exc: BaseException) -> str:
 
 
 def _text_or_none(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if text.strip() else None
+    """A comment as snapshots keep it (see ``comment_text``), from any value."""
+    return comment_text(None if value is None else str(value))
 
 
 def _rendered_type(column: Mapping[str, Any], connection: Connection) -> str:
@@ -553,9 +557,7 @@ class _Reader:
     ) -> tuple[ColumnSnapshot, ...]:
         """One table's column snapshots (the hot loop of a read: one pass,
         the type families cached by spelling)."""
-        positions: dict[str, int] = {}
-        for number, key_column in enumerate(pk_columns, start=1):
-            positions.setdefault(key_column, number)
+        positions = key_positions(pk_columns)
         families = self._families
         return tuple(
             snapshot_of(column, families, positions.get(column.name), ordinal)

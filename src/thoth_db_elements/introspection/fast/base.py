@@ -20,7 +20,7 @@ finds the raw types of its columns in ``FastRead.catalogue``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ __all__ = [
     "Reflected",
     "TypeFamilies",
     "comment_text",
+    "key_positions",
     "snapshot_of",
 ]
 
@@ -86,6 +87,14 @@ class ReadColumn(NamedTuple):
     raw_type: str
     base_type: str | None = None
     is_enum: bool = False
+
+
+def key_positions(primary_key: Iterable[str]) -> dict[str, int]:
+    """Each primary-key column's 1-based position in the key."""
+    positions: dict[str, int] = {}
+    for number, name in enumerate(primary_key, start=1):
+        positions.setdefault(name, number)
+    return positions
 
 
 def snapshot_of(

@@ -45,7 +45,14 @@ from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection.raw_types import Catalogue, RawType
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
-from .base import FastRead, ReadColumn, TypeFamilies, comment_text, snapshot_of
+from .base import (
+    FastRead,
+    ReadColumn,
+    TypeFamilies,
+    comment_text,
+    key_positions,
+    snapshot_of,
+)
 
 __all__ = ["ATTEMPTS", "MINIMUM_VERSION", "read"]
 
@@ -590,9 +597,7 @@ def _parse_table(
     # break inside a key line) comes after the table's own.
     _parse_lines(tail, parsed, schema, table)
     primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
-    keyed: dict[str, int] = {}
-    for number, name in enumerate(primary["columns"] if primary else [], start=1):
-        keyed.setdefault(name, number)
+    keyed = key_positions(primary["columns"] if primary else [])
     built: list[ColumnSnapshot] = []
     append = built.append
     for column, found in zip(table.columns, facts, strict=True):

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 from thoth_db_elements.introspection.raw_types import DOMAINS_CTE, Catalogue
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
-from .base import FastRead, TypeFamilies, comment_text
+from .base import FastRead, TypeFamilies, comment_text, key_positions
 
 __all__ = ["ForeignKeyFacts", "foreign_key_facts", "read"]
 
@@ -160,39 +160,50 @@ def _keys_query(key_columns: str) -> sa.TextClause:
     )
 
 
+def _attribute_names(numbers: str, relation: str) -> str:
+    """SQL: the names of ``relation``'s attributes ``numbers``, in order."""
+    return f"""ARRAY(
+        SELECT a.attname::text
+        FROM pg_catalog.unnest({numbers}) WITH ORDINALITY AS k (attnum, ord)
+        JOIN pg_catalog.pg_attribute AS a
+          ON a.attrelid = {relation} AND a.attnum = k.attnum
+        ORDER BY k.ord
+    )"""
+
+
+#: The schema's foreign keys (``con``), their tables (``c``) and targets
+#: (``r``, in schema ``rn``).
+_FOREIGN_KEYS_FROM: Final = f"""
+    FROM pg_catalog.pg_constraint AS con
+    JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
+    JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
+    WHERE {_where("'r', 'p'")}
+      AND con.contype = 'f'
+"""
+
+
+def _inherited(connection: Connection) -> str:
+    """SQL: whether a key is a copy for a partition (PostgreSQL 11+)."""
+    version = connection.dialect.server_version_info or (0,)
+    return "con.conparentid <> 0" if version >= (11,) else "false"
+
+
 def _fast_foreign_keys_query(inherited: str) -> sa.TextClause:
     """Every foreign key of the schema's tables, columns as attribute numbers
     in key order; the target's column names only when the target is not
     read with the schema (another schema, a partition, a temporary table)."""
     return sa.text(
         f"""
-        SELECT con.conrelid,
-               con.conname,
-               {inherited},
-               rn.nspname,
-               r.relname,
-               con.confrelid,
-               con.conkey,
-               con.confkey,
+        SELECT con.conrelid, con.conname, {inherited}, rn.nspname, r.relname,
+               con.confrelid, con.conkey, con.confkey,
                CASE WHEN r.relnamespace <> c.relnamespace
                       OR r.relispartition
                       OR r.relpersistence = 't'
-                    THEN ARRAY(
-                        SELECT a.attname::text
-                        FROM pg_catalog.unnest(con.confkey)
-                            WITH ORDINALITY AS k (attnum, ord)
-                        JOIN pg_catalog.pg_attribute AS a
-                          ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-                        ORDER BY k.ord
-                    )
+                    THEN {_attribute_names("con.confkey", "con.confrelid")}
                END
-        FROM pg_catalog.pg_constraint AS con
-        JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
-        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-        JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
-        JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
-        WHERE {_where("'r', 'p'")}
-          AND con.contype = 'f'
+        {_FOREIGN_KEYS_FROM}
         """
     )
 
@@ -201,34 +212,10 @@ def _foreign_keys_query(inherited: str) -> sa.TextClause:
     """Every foreign key of the schema's tables, columns in key order."""
     return sa.text(
         f"""
-        SELECT c.relname,
-               con.conname,
-               {inherited},
-               rn.nspname,
-               r.relname,
-               ARRAY(
-                   SELECT a.attname::text
-                   FROM pg_catalog.unnest(con.conkey)
-                       WITH ORDINALITY AS k (attnum, ord)
-                   JOIN pg_catalog.pg_attribute AS a
-                     ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-                   ORDER BY k.ord
-               ),
-               ARRAY(
-                   SELECT a.attname::text
-                   FROM pg_catalog.unnest(con.confkey)
-                       WITH ORDINALITY AS k (attnum, ord)
-                   JOIN pg_catalog.pg_attribute AS a
-                     ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-                   ORDER BY k.ord
-               )
-        FROM pg_catalog.pg_constraint AS con
-        JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
-        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-        JOIN pg_catalog.pg_class AS r ON r.oid = con.confrelid
-        JOIN pg_catalog.pg_namespace AS rn ON rn.oid = r.relnamespace
-        WHERE {_where("'r', 'p'")}
-          AND con.contype = 'f'
+        SELECT c.relname, con.conname, {inherited}, rn.nspname, r.relname,
+               {_attribute_names("con.conkey", "con.conrelid")},
+               {_attribute_names("con.confkey", "con.confrelid")}
+        {_FOREIGN_KEYS_FROM}
         """
     )
 
@@ -267,11 +254,9 @@ def foreign_key_facts(
 
     One query; constraint names are unique per table in PostgreSQL.
     """
-    version = connection.dialect.server_version_info or (0,)
-    inherited = "con.conparentid <> 0" if version >= (11,) else "false"
     found: dict[tuple[str, str], ForeignKeyFacts] = {}
     for table, name, copy, target_schema, target, local, remote in connection.execute(
-        _foreign_keys_query(inherited), {"schema": schema}
+        _foreign_keys_query(_inherited(connection)), {"schema": schema}
     ).all():
         found[(table, name)] = ForeignKeyFacts(
             columns=tuple(local),
@@ -427,9 +412,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         key = [attname[(oid, number)] for number in list(numbers)[:width]]
         if kind == "p":
             primary_keys[table] = {"constrained_columns": key, "name": name}
-            keyed[table] = {}
-            for number, column in enumerate(key, start=1):
-                keyed[table].setdefault(column, number)
+            keyed[table] = key_positions(key)
         else:
             uniques[table].append({"name": name, "column_names": key})
 
@@ -453,7 +436,6 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             )
         )
 
-    inherited = "con.conparentid <> 0" if version >= (11,) else "false"
     keys: dict[tuple[str, str], ForeignKeyFacts] = {}
     for (
         oid,
@@ -465,7 +447,9 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         local,
         remote,
         remote_names,
-    ) in connection.execute(_fast_foreign_keys_query(inherited), params).all():
+    ) in connection.execute(
+        _fast_foreign_keys_query(_inherited(connection)), params
+    ).all():
         keys[(relations[oid], name)] = ForeignKeyFacts(
             columns=tuple(attname[(oid, number)] for number in local),
             referred_schema=None if target_schema == schema else target_schema,
