@@ -40,6 +40,7 @@ from thoth_db_elements.introspection import (
     read_schema,
 )
 from thoth_db_elements.introspection import fast as fast_paths
+from thoth_db_elements.introspection.fast import mysql
 
 
 # -- comparing ----------------------------------------------------------------
@@ -462,6 +463,48 @@ def test_mariadb_cross_database_key(maria_url: str) -> None:
     assert snap.table("child").foreign_keys[0].referred_schema is None
 
 
+def test_mariadb_separators_in_values_and_names_that_differ_in_case() -> None:
+    """Columns come one string a table, cut at control characters; a value
+    holding one sends the read row by row. ``Shop`` and ``shop`` stay two
+    tables (names grouped by their bytes)."""
+    require_mariadb()
+    url = schemas.create_mariadb_database()
+    try:
+        schemas.run_ddl(
+            url,
+            [
+                "CREATE TABLE Shop (id int PRIMARY KEY, a int)",
+                "CREATE TABLE shop (id int PRIMARY KEY, b int, c int)",
+            ],
+        )
+        with connect(url) as connection:
+            grouped = connection.execute(
+                mysql._COLUMNS_BY_TABLE, {"schema": schemas.database_name(url)}
+            ).all()
+            assert mysql.split_columns(grouped) is not None
+            snap = assert_same(connection)
+            assert [c.name for c in snap.table("Shop").columns] == ["id", "a"]
+            assert [c.name for c in snap.table("shop").columns] == ["id", "b", "c"]
+            schemas.run_ddl(
+                url,
+                [
+                    "CREATE TABLE ctl (id int COMMENT 'a\x1eb',"
+                    " v varchar(9) DEFAULT 'x\x1fy' COMMENT 'u\x1fv')",
+                ],
+            )
+            grouped = connection.execute(
+                mysql._COLUMNS_BY_TABLE, {"schema": schemas.database_name(url)}
+            ).all()
+            assert mysql.split_columns(grouped) is None
+            snap = assert_same(connection)
+    finally:
+        schemas.drop_mariadb_database(url)
+    ctl = snap.table("ctl")
+    assert [c.comment for c in ctl.columns] == ["a\x1eb", "u\x1fv"]
+    assert ctl.columns[1].default == "'x\x1fy'"
+    assert len(snap.tables) == 3
+
+
 # -- errors and fallback ------------------------------------------------------
 def test_method_is_checked(sqlite_url: str) -> None:
     with connect(sqlite_url) as connection:
@@ -736,6 +779,20 @@ def names(draw: st.DrawFn, taken: set[str]) -> str:
             return name
 
 
+@st.composite
+def key_names(draw: st.DrawFn, objects: set[str], columns: set[str]) -> str | None:
+    """No name, or a constraint name unused in the schema and among the
+    table's column names: MariaDB names an unnamed key's index after its
+    first column, and index names must differ within a table."""
+    if draw(st.booleans()):
+        return None
+    while True:
+        name = draw(names(objects))
+        if fold(name) not in columns:
+            columns.add(fold(name))
+            return name
+
+
 @dataclass
 class Column:
     name: str
@@ -840,7 +897,7 @@ def random_schemas(draw: st.DrawFn, dialect: str) -> RandomSchema:
                 local.append(local_column.name)
             table.foreign_keys.append(
                 Key(
-                    draw(st.none() | names(objects)),
+                    draw(key_names(objects, taken)),
                     local,
                     target.name,
                     list(target.primary_key),
@@ -859,7 +916,7 @@ def random_schemas(draw: st.DrawFn, dialect: str) -> RandomSchema:
             )
             table.uniques.append(
                 Key(
-                    draw(st.none() | names(objects)),
+                    draw(key_names(objects, taken)),
                     unique,
                     inline=len(unique) == 1 and draw(st.booleans()),
                 )

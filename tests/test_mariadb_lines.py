@@ -146,3 +146,58 @@ def test_columns_read_from_the_rest_of_the_text_come_last(
     assert parsed.snapshots == expected_snapshots(whole_text(table, checks))
     assert [c.name for c in parsed.snapshots][-1] == "ph"
     assert parsed.snapshots[-1].raw_type == ""  # not a column of the table
+
+
+# -- one string a table ----------------------------------------------------------
+U, R = "\x1f", "\x1e"
+
+
+def grouped_column(name: str, *values: str) -> str:
+    """A column as ``_COLUMNS_BY_TABLE`` writes it: seven values, each
+    followed by a unit separator."""
+    return "".join(value + U for value in (name, *values))
+
+
+def test_grouped_columns_split_into_column_rows() -> None:
+    text = R.join(
+        [
+            grouped_column("id", "int(11)", "NO", "", "auto_increment", "", ""),
+            grouped_column("a", "varchar(5)", "YES", "=NULL", "", "note", ""),
+            grouped_column("g", "int(11)", "YES", "=", "VIRTUAL GENERATED", "", "=a"),
+            grouped_column("e", "int(11)", "YES", "", "", "", "="),
+        ]
+    )
+    found = mysql.split_columns(
+        [("t", 4, text), ("u", 1, grouped_column("x", "date", "YES", "", "", "", ""))]
+    )
+    assert found == {
+        "t": [
+            ("t", "id", "int(11)", "NO", None, "auto_increment", None, None),
+            ("t", "a", "varchar(5)", "YES", "NULL", None, "note", None),
+            ("t", "g", "int(11)", "YES", "", "VIRTUAL GENERATED", None, "a"),
+            ("t", "e", "int(11)", "YES", None, None, None, ""),
+        ],
+        "u": [("u", "x", "date", "YES", None, None, None, None)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        # A record separator inside a comment: one record too many.
+        (1, grouped_column("a", "int(11)", "YES", "", "", f"x{R}y", "")),
+        # A unit separator inside a default: one unit too many.
+        (1, grouped_column("a", "int(11)", "YES", f"='{U}'", "", "", "")),
+        # Cut short inside the last column, or after a whole column.
+        (1, grouped_column("a", "int(11)", "YES", "", "", "", "")[:-1]),
+        (2, grouped_column("a", "int(11)", "YES", "", "", "", "")),
+        # A column whose values held a NULL drops out of the group.
+        (1, None),
+    ],
+    ids=["record separator", "unit separator", "cut in a column", "cut", "null"],
+)
+def test_grouped_columns_that_do_not_split_are_declined(
+    count: int, text: str | None
+) -> None:
+    ok = ("t", 1, grouped_column("ok", "int(11)", "YES", "", "", "", ""))
+    assert mysql.split_columns([ok, ("u", count, text)]) is None

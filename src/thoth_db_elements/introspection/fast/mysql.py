@@ -2,7 +2,8 @@
 
 SQLAlchemy reads a MySQL/MariaDB table from its ``SHOW CREATE TABLE`` text
 (one statement per table; ``DESCRIBE`` for a view) with regular
-expressions. This path reads ``TABLES``, ``COLUMNS``, column-level
+expressions. This path reads ``TABLES``, ``COLUMNS`` (one string a
+table), column-level
 ``CHECK_CONSTRAINTS``, the unique keys of ``STATISTICS`` and the foreign
 keys of ``KEY_COLUMN_USAGE`` for the whole schema, writes for each table
 the lines MariaDB's ``SHOW CREATE TABLE`` would print for those facts (and
@@ -79,8 +80,8 @@ _TABLES = sa.text(
     """
 )
 
-# Eight values a column, empty ones as NULL: PyMySQL's cost is per value
-# (and less for a NULL); ``DATA_TYPE`` is the start of ``COLUMN_TYPE``.
+# Eight values a column, empty ones as NULL; ``DATA_TYPE`` is the start of
+# ``COLUMN_TYPE``. Read only when ``_COLUMNS_BY_TABLE`` cannot be split.
 _COLUMNS = sa.text(
     f"""
     SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
@@ -90,6 +91,33 @@ _COLUMNS = sa.text(
     FROM information_schema.COLUMNS
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     ORDER BY TABLE_NAME, ORDINAL_POSITION
+    """
+)
+
+# The columns again, one row a table: PyMySQL's cost is per row and per
+# value, a table's columns come as one string. A column is its seven values
+# each followed by a unit separator (a default and a generation expression
+# marked with "=" when present), columns are joined by record separators in
+# position order. A separator inside a value, or a cut string, changes the
+# count of records or units, and ``_split_columns`` then declines. Grouped by
+# the name's bytes: ``Shop`` and ``shop`` are two tables.
+_UNIT: Final = "\x1f"
+_RECORD: Final = "\x1e"
+_COLUMNS_BY_TABLE = sa.text(
+    f"""
+    SET STATEMENT group_concat_max_len = 4294967295 FOR
+    SELECT MIN(TABLE_NAME), COUNT(*), GROUP_CONCAT(CONCAT(
+               COLUMN_NAME, '{_UNIT}', COLUMN_TYPE, '{_UNIT}',
+               IS_NULLABLE, '{_UNIT}',
+               IFNULL(CONCAT('=', COLUMN_DEFAULT), ''), '{_UNIT}',
+               EXTRA, '{_UNIT}', COLUMN_COMMENT, '{_UNIT}',
+               CASE WHEN IS_GENERATED = 'ALWAYS'
+                    THEN CONCAT('=', COALESCE(GENERATION_EXPRESSION, ''))
+                    ELSE '' END, '{_UNIT}')
+           ORDER BY ORDINAL_POSITION SEPARATOR '{_RECORD}')
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = {_IN_SCHEMA}
+    GROUP BY CAST(TABLE_NAME AS BINARY)
     """
 )
 
@@ -294,7 +322,7 @@ class _Table:
     #: ``_COLUMNS`` rows: table, column, column type, nullable, default,
     #: extra, comment (None when empty), generation expression (None unless
     #: generated).
-    columns: list[Sequence[Any]] = field(default_factory=list)
+    columns: list[tuple[Any, ...]] = field(default_factory=list)
     keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     foreign_keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
@@ -658,6 +686,55 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     )
 
 
+def split_columns(
+    grouped: Sequence[Sequence[Any]],
+) -> dict[str, list[tuple[Any, ...]]] | None:
+    """``_COLUMNS`` rows by table from the rows of ``_COLUMNS_BY_TABLE``;
+    None when a string does not split into exactly its columns' values (a
+    separator inside a value, or a string cut short)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for table, count, text in grouped:
+        if text is None:
+            return None
+        records = text.split(_RECORD)
+        if len(records) != count:
+            return None
+        rows: list[tuple[Any, ...]] = []
+        for record in records:
+            values = record.split(_UNIT)
+            if len(values) != 8 or values[7]:
+                return None
+            name, kind, nullable, default, extra, comment, expression, _ = values
+            rows.append(
+                (
+                    table,
+                    name,
+                    kind,
+                    nullable,
+                    default[1:] if default else None,
+                    extra or None,
+                    comment or None,
+                    expression[1:] if expression else None,
+                )
+            )
+        found[table] = rows
+    return found
+
+
+def _column_rows(
+    connection: Connection, params: dict[str, Any]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The ``_COLUMNS`` rows of every table, by table: one string a table
+    when the strings split cleanly, else row by row."""
+    grouped = split_columns(connection.execute(_COLUMNS_BY_TABLE, params).all())
+    if grouped is not None:
+        return grouped
+    by_table: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in connection.execute(_COLUMNS, params).all():
+        by_table[row[0]].append(tuple(row))
+    return by_table
+
+
 def _read_listed(
     connection: Connection, schema: str, include_views: bool, listed: Listing
 ) -> FastRead:
@@ -669,10 +746,10 @@ def _read_listed(
         if table_type in _TABLE_TYPES or (is_view and include_views):
             objects[name] = _Table(name, is_view, comment or "")
 
-    for row in connection.execute(_COLUMNS, params).all():
-        table = objects.get(row[0])
+    for name, columns in _column_rows(connection, params).items():
+        table = objects.get(name)
         if table is not None:
-            table.columns.append(row)
+            table.columns = columns
 
     checks: dict[str, dict[str, str]] = defaultdict(dict)
     for table_name, column, clause in connection.execute(_CHECKS, params).all():
