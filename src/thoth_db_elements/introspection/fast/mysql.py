@@ -3,12 +3,12 @@
 SQLAlchemy reads a MySQL/MariaDB table from its ``SHOW CREATE TABLE`` text
 (one statement per table; ``DESCRIBE`` for a view) with regular
 expressions. This path reads ``TABLES``, ``COLUMNS`` (one string a
-table), column-level
-``CHECK_CONSTRAINTS``, the unique keys of ``STATISTICS`` and the foreign
-keys of ``KEY_COLUMN_USAGE`` for the whole schema, writes for each table
-the lines MariaDB's ``SHOW CREATE TABLE`` would print for those facts (and
-for each view what SQLAlchemy makes of ``DESCRIBE``), and reads them back
-with the same rules as SQLAlchemy's parser. The Inspector's quirks come out
+table), column-level ``CHECK_CONSTRAINTS``, the unique keys of
+``STATISTICS`` and the foreign keys of ``KEY_COLUMN_USAGE`` for the whole
+schema, writes for each table the lines MariaDB's ``SHOW CREATE TABLE``
+would print for those facts (and for each view what SQLAlchemy makes of
+``DESCRIBE``), and reads them back with the same rules as SQLAlchemy's
+parser. The Inspector's quirks come out
 unchanged: a column's default keeps its SQL spelling (``'abc'``, ``0.00``,
 ``current_timestamp() ON UPDATE current_timestamp()``); after ``INVISIBLE``
 or an ``ON UPDATE`` that the parser does not expect, the default or the
