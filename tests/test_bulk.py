@@ -1,7 +1,9 @@
-"""The plain multi-row INSERT writes exactly what ``bulk_create`` would."""
+"""The plain multi-row INSERT writes exactly what ``bulk_create`` would;
+the one-piece fetch reads what ``values_list`` reads."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +11,12 @@ from django.contrib.sessions.models import Session
 from django.db import models
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
-from thoth_db_elements._bulk import _plain_field, insert_values, supports_plain_insert
+from thoth_db_elements._bulk import (
+    _plain_field,
+    fetch_values,
+    insert_values,
+    supports_plain_insert,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +83,37 @@ def test_fields_with_save_logic_are_left_to_django(
     field: models.Field[Any, Any], plain: bool
 ) -> None:
     assert _plain_field(field) is plain
+
+
+def test_fetch_values_reads_what_values_list_reads() -> None:
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    SqlDb.objects.create(name="a", db_name="x", db_port=5432)
+    SqlDb.objects.create(
+        name="b",
+        db_name="y",
+        db_elements_cancel_requested=True,
+        db_elements_start_time=started,
+        db_elements_report={"tables": {"created": 3}},
+    )
+    query = SqlDb.objects.order_by("name").values_list(
+        "pk",
+        "name",
+        "db_port",
+        "db_elements_cancel_requested",
+        "db_elements_start_time",
+        "db_elements_report",
+    )
+    fetched = fetch_values(query)
+    assert fetched == list(query)
+    # Converters other than the booleans' run as Django runs them: a
+    # datetime, not SQLite's text; JSON decoded.
+    assert fetched[1][4] == started
+    assert fetched[1][5] == {"tables": {"created": 3}}
+    # A boolean keeps the database's value, equal to Django's.
+    assert fetched[1][3] == True  # noqa: E712
+    assert all(type(row) is tuple for row in fetched)
+
+
+def test_fetch_values_of_nothing() -> None:
+    assert fetch_values(SqlDb.objects.none().values_list("pk")) == []
+    assert fetch_values(SqlDb.objects.filter(name="none").values_list("pk")) == []

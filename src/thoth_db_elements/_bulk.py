@@ -1,4 +1,5 @@
-"""Plain multi-row ``INSERT`` for large batches of catalogue rows.
+"""Plain multi-row ``INSERT`` and one-piece ``SELECT`` for large batches of
+catalogue rows.
 
 ``QuerySet.bulk_create`` builds a model instance per row and compiles every
 value through the SQL compiler; for the ~20,000 columns of a 1,000-table
@@ -12,6 +13,8 @@ logic of their own (``auto_now``, file fields, custom fields that override
 it) and whose primary key the database or a default provides. Elsewhere it
 returns False and the caller uses ``bulk_create``. No ``pre_init`` or
 ``post_init`` signal is sent, and ids are not returned.
+
+``fetch_values`` reads a ``values_list()`` query straight from the cursor.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models
+from django.db.models.expressions import BaseExpression
 from django.db.models.fields import DateField, DateTimeField, Field, TimeField
+from django.db.models.sql.constants import MULTI
 
-__all__ = ["insert_values", "supports_plain_insert"]
+__all__ = ["fetch_values", "insert_values", "supports_plain_insert"]
 
 _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 
@@ -101,3 +106,38 @@ def insert_values(
                 params,
             )
     return True
+
+
+def _plain_boolean(expression: BaseExpression) -> bool:
+    """A boolean with no conversion of its own: the database's 0/1 (SQLite,
+    MySQL) compares equal to the False/True Django would make of it."""
+    output = expression.output_field
+    return output.get_internal_type() == "BooleanField" and not hasattr(
+        output, "from_db_value"
+    )
+
+
+def fetch_values(query: models.QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list()`` query, as plain tuples.
+
+    Django's iterator hands tens of thousands of rows one by one through a
+    chain of generators and a converter per boolean value; this fetches
+    them in one piece. Booleans stay as the database returns them (see
+    ``_plain_boolean``): for comparing, not for display. Any other
+    converter (a custom field's ``from_db_value``, a date on SQLite) is
+    applied as Django applies it.
+    """
+    compiler = query.query.get_compiler(using=query.db)
+    chunks = compiler.execute_sql(MULTI, chunk_size=10_000)
+    rows: list[tuple[Any, ...]] = [row for chunk in chunks for row in chunk]
+    if not rows:
+        return rows
+    fields = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    converters = {
+        position: pair
+        for position, pair in compiler.get_converters(fields).items()
+        if not _plain_boolean(pair[1])
+    }
+    if converters:
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+    return rows

@@ -34,14 +34,13 @@ from typing import Any
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
-from ._bulk import insert_values
+from ._bulk import fetch_values, insert_values
 from ._fields import model_has_field
 from ._gc import collector_paused
 from .catalogue import Catalogue
 from .conf import app_settings
 from .exceptions import CatalogueLockedError, DeletionThresholdError
 from .introspection.snapshot import (
-    ColumnSnapshot,
     SchemaSnapshot,
     TableFailure,
     TableSnapshot,
@@ -83,14 +82,15 @@ _COLUMN_METADATA = (
 
 _EMPTY = "_thoth_empty"
 
-#: Every column field the sync may write, in the order ``_column_values``
-#: lists them.
-_COLUMN_VALUES = (
-    "data_format",
-    "pk_field",
-    "fk_field",
-    *_COLUMN_METADATA,
-)
+
+def _picker(positions: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A function picking ``positions`` out of a tuple, as a tuple."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        (position,) = positions
+        return lambda values: (values[position],)
+    return lambda values: ()
 
 
 class _Row(SimpleNamespace):
@@ -101,10 +101,21 @@ class _Row(SimpleNamespace):
     """
 
 
+#: A catalogue column as loaded for the sync, a plain tuple: id, table id,
+#: ``original_column_name``, the values the sync writes (in
+#: ``_Sync.update_fields`` order) and, when descriptions are filled from
+#: comments, whether the description is empty. Tens of thousands are loaded
+#: on every run; an unchanged column costs one slice comparison.
+ColumnRow = tuple[Any, ...]
+_PK, _TABLE, _NAME, _VALUES = 0, 1, 2, 3
+
+#: Catalogue columns by (table id, ``original_column_name``).
+ColumnKey = tuple[Any, str]
+
+
 class _ColumnRow:
-    """A catalogue column as loaded for the sync: its key, and the values the
-    sync writes as one tuple (in ``_Sync.update_fields`` order), so an
-    unchanged column costs one tuple comparison."""
+    """A catalogue column while duplicates are merged (rare): a ``ColumnRow``
+    whose table and emptiness can change."""
 
     __slots__ = ("_thoth_empty", "original_column_name", "pk", "sql_table_id", "values")
 
@@ -121,6 +132,27 @@ class _ColumnRow:
         self.original_column_name = original_column_name
         self.values = values
         self._thoth_empty = empty
+
+    @classmethod
+    def of(cls, row: ColumnRow, fills: bool) -> _ColumnRow:
+        end = len(row) - 1 if fills else len(row)
+        return cls(
+            row[_PK],
+            row[_TABLE],
+            row[_NAME],
+            row[_VALUES:end],
+            bool(fills and row[end]),
+        )
+
+    def row(self, fills: bool) -> ColumnRow:
+        empty = (self._thoth_empty,) if fills else ()
+        return (
+            self.pk,
+            self.sql_table_id,
+            self.original_column_name,
+            *self.values,
+            *empty,
+        )
 
 
 def _empty_flag(name: str) -> ExpressionWrapper[Q]:
@@ -151,6 +183,14 @@ def _fk_fields(pairs: Iterable[Pair]) -> dict[tuple[str, str], str]:
     return {key: ", ".join(sorted(values)) for key, values in targets.items()}
 
 
+def _fk_fields_by_table(pairs: Iterable[Pair]) -> dict[str, dict[str, str]]:
+    """``_fk_fields`` as table -> column -> ``fk_field``."""
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for (table, column), text in _fk_fields(pairs).items():
+        found[table][column] = text
+    return found
+
+
 def _column_names(snapshot: SchemaSnapshot) -> dict[str, set[str]]:
     """Every table's column names, by table."""
     return {t.name: {c.name for c in t.columns} for t in snapshot.tables}
@@ -178,8 +218,23 @@ class _Plan:
     keep_tables: dict[str, _Row] = field(default_factory=dict)
     gone_tables: list[_Row] = field(default_factory=list)
     duplicate_tables: list[_Row] = field(default_factory=list)
+    #: The columns kept, by key (a duplicate table's under its keeper).
+    columns: dict[ColumnKey, ColumnRow] = field(default_factory=dict)
     duplicate_columns: list[_ColumnRow] = field(default_factory=list)
     reparented_columns: list[_ColumnRow] = field(default_factory=list)
+
+
+@dataclass
+class _ColumnPlan:
+    """The snapshot's columns against the catalogue's, before any write."""
+
+    update: list[_Row] = field(default_factory=list)
+    fill: list[_Row] = field(default_factory=list)
+    #: New columns: table name, column name, values, comment to fill with.
+    new: list[tuple[str, str, tuple[Any, ...], str]] = field(default_factory=list)
+    unchanged: int = 0
+    #: Catalogue columns the snapshot does not have.
+    gone: list[ColumnRow] = field(default_factory=list)
 
 
 class _Sync:
@@ -211,15 +266,18 @@ class _Sync:
         ]
         self.table_has_comment = "db_comment" in self.table_fields
         self.column_has_comment = "db_comment" in self.column_fields
-        #: The column fields the sync writes, in ``_ColumnRow.values`` order.
+        #: Comments fill empty column descriptions (no ``db_comment`` field).
+        self.fills = not self.column_has_comment
+        #: The column fields the sync writes, in ``ColumnRow`` order.
         self.update_fields = [
             "data_format",
             "pk_field",
             "fk_field",
             *self.column_fields,
         ]
-        self._pick_values = operator.itemgetter(
-            *(_COLUMN_VALUES.index(name) for name in self.update_fields)
+        #: The metadata values of ``_COLUMN_METADATA`` the model has, as a tuple.
+        self._pick_metadata = _picker(
+            [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
         #: Read once: planning, foreign-key fields and relationships use them.
         self.column_names = _column_names(snapshot)
@@ -254,13 +312,14 @@ class _Sync:
             tables = self._load_tables()
             columns = self._load_columns()
             plan = self._plan_duplicates(tables, columns)
-            gone_columns = self._plan_deletions(plan, columns)
+            column_plan = self._compare_columns(plan)
+            gone_columns = self._plan_deletions(plan, column_plan)
             self._tick(0)
             table_ids = self._write_tables(plan)
             self._tick(self.total // 3)
-            column_ids = self._write_columns(table_ids, columns)
+            new_columns = self._write_columns(table_ids, column_plan)
             self._tick(2 * self.total // 3)
-            self._write_relationships(table_ids, column_ids)
+            self._write_relationships(table_ids, plan.columns, new_columns)
             self._delete(plan, gone_columns)
             self._tick(self.total)
 
@@ -310,27 +369,16 @@ class _Sync:
             fields.append(_EMPTY)
         return [_Row(**values) for values in query.values(*fields)]
 
-    def _load_columns(self) -> list[_ColumnRow]:
+    def _load_columns(self) -> list[ColumnRow]:
         fields = ["pk", "sql_table_id", "original_column_name", *self.update_fields]
-        query = (
-            self._q(self.cat.column)
-            .filter(sql_table__sql_db=self.sql_db)
-            .order_by("pk")
-        )
-        end = len(fields)
-        if self.column_has_comment:
-            return [
-                _ColumnRow(row[0], row[1], row[2], row[3:end], False)
-                for row in query.values_list(*fields)
-            ]
-        query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
-        return [
-            _ColumnRow(row[0], row[1], row[2], row[3:end], bool(row[end]))
-            for row in query.values_list(*fields, _EMPTY)
-        ]
+        query = self._q(self.cat.column).filter(sql_table__sql_db=self.sql_db)
+        if self.fills:
+            query = query.annotate(**{_EMPTY: _empty_flag("column_description")})
+            fields.append(_EMPTY)
+        return fetch_values(query.order_by().values_list(*fields))
 
     # -- planning ----------------------------------------------------------
-    def _plan_duplicates(self, tables: list[_Row], columns: list[_ColumnRow]) -> _Plan:
+    def _plan_duplicates(self, tables: list[_Row], rows: list[ColumnRow]) -> _Plan:
         plan = _Plan()
         keeper_of: dict[Any, _Row] = {}
         for table in tables:
@@ -338,6 +386,18 @@ class _Sync:
             keeper_of[table.pk] = keeper
             if keeper is not table:
                 plan.duplicate_tables.append(table)
+        plan.columns = {(row[_TABLE], row[_NAME]): row for row in rows}
+        if not plan.duplicate_tables and len(plan.columns) == len(rows):
+            return plan  # nothing to merge, the usual case
+        self._merge_duplicates(
+            plan, keeper_of, [_ColumnRow.of(r, self.fills) for r in rows]
+        )
+        return plan
+
+    def _merge_duplicates(
+        self, plan: _Plan, keeper_of: dict[Any, _Row], columns: list[_ColumnRow]
+    ) -> None:
+        """Merge duplicate tables and columns into their keepers (the oldest)."""
         if plan.duplicate_tables:
             self._merge_annotations(
                 self.cat.table,
@@ -351,11 +411,9 @@ class _Sync:
             table_id = column.sql_table_id
             return (keeper_of[table_id].pk != table_id, column.pk)
 
-        by_key: dict[tuple[Any, str], _ColumnRow] = {}
+        by_key: dict[ColumnKey, _ColumnRow] = {}
         pairs: list[tuple[_ColumnRow, _ColumnRow]] = []
-        # Loaded in key order: only duplicate tables make the order change.
-        ordered = sorted(columns, key=rank) if plan.duplicate_tables else columns
-        for column in ordered:
+        for column in sorted(columns, key=rank):
             owner = keeper_of[column.sql_table_id]
             key = (owner.pk, column.original_column_name)
             keeper_column = by_key.setdefault(key, column)
@@ -369,11 +427,10 @@ class _Sync:
             if column.sql_table_id != owner.pk:
                 column.sql_table_id = owner.pk
                 plan.reparented_columns.append(column)
-        columns[:] = list(by_key.values())
+        plan.columns = {key: column.row(self.fills) for key, column in by_key.items()}
         self.report.duplicates_removed = len(plan.duplicate_tables) + len(
             plan.duplicate_columns
         )
-        return plan
 
     def _merge_annotations(
         self,
@@ -401,17 +458,65 @@ class _Sync:
                 # The keeper is no longer empty: a comment must not fill it.
                 setattr(keepers[pk], _EMPTY, False)
 
-    def _plan_deletions(
-        self, plan: _Plan, columns: list[_ColumnRow]
-    ) -> list[_ColumnRow]:
+    def _compare_columns(self, plan: _Plan) -> _ColumnPlan:
+        """Match the snapshot's columns to the catalogue's: unchanged, to
+        update (and to fill), new; what is left over is gone."""
+        # One pass over tens of thousands of columns: locals, no calls but
+        # the metadata picker (when the model stores metadata).
+        found = _ColumnPlan()
+        left = dict(plan.columns)
+        take = left.pop
+        update_fields = self.update_fields
+        fills = self.fills
+        end = len(update_fields) + _VALUES
+        fk_fields = _fk_fields_by_table(self.pairs)
+        metadata = bool(self.column_fields)
+        pick = self._pick_metadata
+        unchanged = 0
+        for table in self.snapshot.tables:
+            keeper = plan.keep_tables.get(table.name)
+            table_id = None if keeper is None else keeper.pk
+            fks = fk_fields.get(table.name)
+            for snap in table.columns:
+                name = snap.name
+                values: tuple[Any, ...] = (
+                    snap.data_format,
+                    "" if snap.primary_key_position is None else "PK",
+                    fks.get(name, "") if fks else "",
+                )
+                if metadata:
+                    values += pick(
+                        (
+                            snap.raw_type[:255],
+                            snap.nullable,
+                            snap.default,
+                            snap.comment or "",
+                            snap.ordinal_position,
+                        )
+                    )
+                row = take((table_id, name), None)
+                if row is None:
+                    found.new.append((table.name, name, values, snap.comment or ""))
+                    continue
+                fill = fills and bool(snap.comment) and bool(row[end])
+                if row[_VALUES:end] == values and not fill:
+                    unchanged += 1
+                    continue
+                update = _Row(
+                    pk=row[_PK], **dict(zip(update_fields, values, strict=True))
+                )
+                if fill:
+                    update.column_description = snap.comment
+                    found.fill.append(update)
+                found.update.append(update)
+        found.unchanged = unchanged
+        found.gone = list(left.values())
+        return found
+
+    def _plan_deletions(self, plan: _Plan, columns: _ColumnPlan) -> list[ColumnRow]:
         wanted = self.column_names
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
-        name_of = {t.pk: n for n, t in plan.keep_tables.items()}
-        gone_columns = [
-            c
-            for c in columns
-            if c.original_column_name not in wanted.get(name_of[c.sql_table_id], ())
-        ]
+        gone_columns = columns.gone
         if not self.snapshot.complete:
             # An incomplete read cannot tell dropped from unreadable.
             if plan.gone_tables or gone_columns:
@@ -422,7 +527,7 @@ class _Sync:
             len(plan.gone_tables),
             len(plan.keep_tables),
             len(gone_columns),
-            len(columns),
+            len(plan.columns),
         )
         return gone_columns
 
@@ -487,75 +592,31 @@ class _Sync:
         values["description"] = "" if self.table_has_comment else (snap.comment or "")
         return self.cat.table(**values)
 
-    def _column_values(
-        self, snap: ColumnSnapshot, fk_fields: dict[tuple[str, str], str], table: str
-    ) -> tuple[Any, ...]:
-        """What the sync writes for ``snap``, in ``update_fields`` order."""
-        picked: tuple[Any, ...] = self._pick_values(
-            (
-                snap.data_format,
-                "PK" if snap.primary_key_position is not None else "",
-                fk_fields.get((table, snap.name), ""),
-                snap.raw_type[:255],
-                snap.nullable,
-                snap.default,
-                snap.comment or "",
-                snap.ordinal_position,
-            )
-        )
-        return picked
-
     def _write_columns(
-        self, table_ids: dict[str, Any], columns: list[_ColumnRow]
-    ) -> dict[tuple[str, str], Any]:
+        self, table_ids: dict[str, Any], plan: _ColumnPlan
+    ) -> dict[ColumnKey, Any]:
+        """Write the plan; return the ids of the new columns by key."""
         counts = self.report.columns
-        fk_fields = _fk_fields(self.pairs)
-        existing = {(c.sql_table_id, c.original_column_name): c for c in columns}
-        update_fields = self.update_fields
-        fills = not self.column_has_comment
-        to_create: list[dict[str, Any]] = []
-        to_update: list[_Row] = []
-        to_fill: list[_Row] = []
-        ids: dict[tuple[str, str], Any] = {}
-        for table in self.snapshot.tables:
-            table_id = table_ids[table.name]
-            for snap in table.columns:
-                values = self._column_values(snap, fk_fields, table.name)
-                row = existing.get((table_id, snap.name))
-                if row is None:
-                    created = dict(zip(update_fields, values, strict=True))
-                    if fills:
-                        created["column_description"] = snap.comment or ""
-                    created.update(
-                        sql_table_id=table_id,
-                        original_column_name=snap.name,
-                        column_name=snap.name,
-                    )
-                    to_create.append(created)
-                    continue
-                ids[(table.name, snap.name)] = row.pk
-                fill = fills and bool(snap.comment) and row._thoth_empty
-                if row.values == values and not fill:
-                    counts.unchanged += 1
-                    continue
-                update = _Row(
-                    pk=row.pk, **dict(zip(update_fields, values, strict=True))
-                )
-                row.values = values
-                if fill:
-                    update.column_description = snap.comment
-                    row._thoth_empty = False
-                    to_fill.append(update)
-                to_update.append(update)
-                counts.updated += 1
-        self._bulk_update(self.cat.column, to_update, update_fields)
-        self._bulk_update(self.cat.column, to_fill, ["column_description"])
-        counts.created = len(to_create)
-        if to_create:
-            name_of = {pk: name for name, pk in table_ids.items()}
-            self._insert(self.cat.column, to_create)
-            ids.update(self._reload_column_ids(name_of, to_create))
-        return ids
+        self._bulk_update(self.cat.column, plan.update, self.update_fields)
+        self._bulk_update(self.cat.column, plan.fill, ["column_description"])
+        counts.updated = len(plan.update)
+        counts.unchanged = plan.unchanged
+        counts.created = len(plan.new)
+        if not plan.new:
+            return {}
+        created: list[dict[str, Any]] = []
+        for table, name, values, comment in plan.new:
+            row = dict(zip(self.update_fields, values, strict=True))
+            if self.fills:
+                row["column_description"] = comment
+            row.update(
+                sql_table_id=table_ids[table],
+                original_column_name=name,
+                column_name=name,
+            )
+            created.append(row)
+        self._insert(self.cat.column, created)
+        return self._reload_column_ids(created)
 
     def _insert(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         """Create ``rows`` (plain values), with no ids returned."""
@@ -564,24 +625,31 @@ class _Sync:
                 [model(**values) for values in rows], batch_size=self.batch_size
             )
 
-    def _reload_column_ids(
-        self, name_of: dict[Any, str], created: list[dict[str, Any]]
-    ) -> dict[tuple[str, str], Any]:
+    def _reload_column_ids(self, created: list[dict[str, Any]]) -> dict[ColumnKey, Any]:
         wanted = {values["sql_table_id"] for values in created}
         rows = (
             self._q(self.cat.column)
             .filter(sql_table_id__in=wanted)
             .values_list("pk", "sql_table_id", "original_column_name")
         )
-        return {(name_of[t], n): pk for pk, t, n in rows}
+        return {(t, n): pk for pk, t, n in rows}
 
     def _write_relationships(
-        self, table_ids: dict[str, Any], column_ids: dict[tuple[str, str], Any]
+        self,
+        table_ids: dict[str, Any],
+        existing_columns: dict[ColumnKey, ColumnRow],
+        new_columns: dict[ColumnKey, Any],
     ) -> None:
         counts = self.report.relationships
+
+        def column_id(table: str, column: str) -> Any:
+            key = (table_ids[table], column)
+            found = new_columns.get(key)
+            return existing_columns[key][_PK] if found is None else found
+
         wanted: dict[tuple[Any, Any], tuple[Any, Any]] = {}
         for table, source, target_table, target in self.pairs:
-            key = (column_ids[(table, source)], column_ids[(target_table, target)])
+            key = (column_id(table, source), column_id(target_table, target))
             wanted[key] = (table_ids[table], table_ids[target_table])
         existing = (
             self._q(self.cat.relationship)
@@ -623,7 +691,7 @@ class _Sync:
         self._insert(self.cat.relationship, new)
         counts.created = len(new)
 
-    def _delete(self, plan: _Plan, gone_columns: list[_ColumnRow]) -> None:
+    def _delete(self, plan: _Plan, gone_columns: list[ColumnRow]) -> None:
         if plan.reparented_columns:
             self._bulk_update(
                 self.cat.column,
@@ -633,7 +701,7 @@ class _Sync:
                 ],
                 ["sql_table_id"],
             )
-        doomed_columns = [c.pk for c in gone_columns] + [
+        doomed_columns = [c[_PK] for c in gone_columns] + [
             c.pk for c in plan.duplicate_columns
         ]
         if doomed_columns:

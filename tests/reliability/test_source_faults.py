@@ -213,7 +213,13 @@ def assert_no_secret(
 
 
 def catalogue_statement(statement: str) -> bool:
-    """Whether ``statement`` reads something (not SET, SAVEPOINT, PRAGMA ...)."""
+    """Whether ``statement`` reads something (not SET, SAVEPOINT, PRAGMA ...);
+    MariaDB's ``SET STATEMENT var = value FOR SELECT ...`` reads."""
+    per_statement = re.match(
+        r"\s*SET\s+STATEMENT\s.*?\sFOR\s(.*)", statement, re.S | re.I
+    )
+    if per_statement is not None:
+        statement = per_statement[1]
     return statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH")
 
 
