@@ -100,7 +100,13 @@ def sqlite_path(sql_db: object) -> Path:
     name = _text(sql_db, "db_name")
     if not name:
         raise ConfigurationError("The SQLite database has no db_name.")
-    path = Path(name).expanduser()
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # ~user/... of an unknown user
+        raise ConfigurationError(
+            f"The SQLite db_name {name!r} starts with the home directory of a "
+            "user this machine does not know."
+        ) from None
     if path.is_absolute():
         return path
     mode = _text(sql_db, "db_mode") or "dev"
