@@ -169,7 +169,7 @@ def derive_fk_fields(snapshot: SchemaSnapshot) -> dict[tuple[str, str], str]:
     original's rule: both ends catalogued). Several targets are joined by
     ``", "`` in sorted order.
     """
-    return _fk_fields(_catalogued_pairs(snapshot, _column_names(snapshot)))
+    return _fk_fields(_catalogued_pairs(snapshot))
 
 
 #: (table, column, referred table, referred column) of a foreign key.
@@ -191,23 +191,27 @@ def _fk_fields_by_table(pairs: Iterable[Pair]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _column_names(snapshot: SchemaSnapshot) -> dict[str, set[str]]:
-    """Every table's column names, by table."""
-    return {t.name: {c.name for c in t.columns} for t in snapshot.tables}
+def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[Pair]:
+    tables = {t.name: t for t in snapshot.tables}
+    # Column names of the tables at either end of a key, each set made once.
+    names: dict[str, set[str]] = {}
 
+    def columns_of(table: str) -> set[str]:
+        found = names.get(table)
+        if found is None:
+            found = names[table] = {c.name for c in tables[table].columns}
+        return found
 
-def _catalogued_pairs(
-    snapshot: SchemaSnapshot, columns: dict[str, set[str]]
-) -> Iterable[Pair]:
     for table in snapshot.tables:
         for fk in table.foreign_keys:
             if fk.referred_schema not in (None, snapshot.schema):
                 continue
-            target_columns = columns.get(fk.referred_table)
-            if target_columns is None:
+            if fk.referred_table not in tables:
                 continue
+            source_columns = columns_of(table.name)
+            target_columns = columns_of(fk.referred_table)
             for source, target in zip(fk.columns, fk.referred_columns, strict=False):
-                if source in columns[table.name] and target in target_columns:
+                if source in source_columns and target in target_columns:
                     yield table.name, source, fk.referred_table, target
 
 
@@ -279,9 +283,8 @@ class _Sync:
         self._pick_metadata = _picker(
             [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
-        #: Read once: planning, foreign-key fields and relationships use them.
-        self.column_names = _column_names(snapshot)
-        self.pairs = list(_catalogued_pairs(snapshot, self.column_names))
+        #: Read once: foreign-key fields and relationships use them.
+        self.pairs = list(_catalogued_pairs(snapshot))
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -514,7 +517,7 @@ class _Sync:
         return found
 
     def _plan_deletions(self, plan: _Plan, columns: _ColumnPlan) -> list[ColumnRow]:
-        wanted = self.column_names
+        wanted = {table.name for table in self.snapshot.tables}
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
         gone_columns = columns.gone
         if not self.snapshot.complete:
@@ -651,7 +654,7 @@ class _Sync:
         for table, source, target_table, target in self.pairs:
             key = (column_id(table, source), column_id(target_table, target))
             wanted[key] = (table_ids[table], table_ids[target_table])
-        existing = (
+        existing = fetch_values(
             self._q(self.cat.relationship)
             .filter(source_table__sql_db=self.sql_db)
             .order_by("pk")
