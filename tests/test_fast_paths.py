@@ -140,6 +140,11 @@ SQLITE_ODDITIES: tuple[str, ...] = (
     """CREATE TABLE "MiXeD Case" ("Col A" INT UNIQUE, [br ack] TEXT,
         `back tick` REAL unique, "it""s" INT CONSTRAINT x REFERENCES customers,
         Nick VARCHAR(3) NOT NULL DEFAULT 'x' UNIQUE)""",
+    # Only inline references (no FOREIGN KEY in the text): the same one
+    # twice is one key, a different one another.
+    """CREATE TABLE inline_refs (a INT REFERENCES pairs (x)
+        REFERENCES pairs (x) REFERENCES "MiXeD Case" ("Col A"),
+        b REFERENCES rowless)""",
     "CREATE TABLE rowless (a INTEGER PRIMARY KEY, b) WITHOUT ROWID",
     "CREATE VIRTUAL TABLE search USING fts5(x, y)",
     "CREATE TABLE exprs (a, b)",
@@ -200,6 +205,14 @@ def test_sqlite_oddities(sqlite_odd_url: str, include_views: bool) -> None:
     # query leaves them out, and SQLAlchemy's rendering was used).
     generated = {c.name: c.raw_type for c in snap.table("generated").columns}
     assert generated == {"id": "TEXT", "a": "INTEGER", "b": "INT", "c": "varchar(10)"}
+    inline = [
+        (k.columns, k.referred_table) for k in snap.table("inline_refs").foreign_keys
+    ]
+    assert sorted(inline) == [
+        (("a",), "MiXeD Case"),
+        (("a",), "pairs"),
+        (("b",), "rowless"),
+    ]
 
 
 # -- PostgreSQL ---------------------------------------------------------------

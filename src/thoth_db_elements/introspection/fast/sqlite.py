@@ -120,6 +120,9 @@ _FOREIGN_KEY = re.compile(
     r"(?:\s+INITIALLY\s+(DEFERRED|IMMEDIATE))?",
     re.I,
 )
+#: Every match of ``_FOREIGN_KEY`` holds this word: a text without it
+#: (references declared inline) need not be scanned.
+_FOREIGN_WORD = re.compile("FOREIGN", re.I)
 _UNIQUE = re.compile(r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?UNIQUE\s*\((.+?)\)', re.I)
 _INLINE_UNIQUE = re.compile(
     r'(?:(".+?")|(?:[\[`])?([a-z0-9_]+)(?:[\]`])?)[\t ]'
@@ -314,8 +317,12 @@ def _foreign_keys(
         ): k
         for k in keys.values()
     }
+    text = sql or ""
+    if not by_signature or _FOREIGN_WORD.search(text) is None:
+        # Nothing to name, or no key the text names: all are unnamed.
+        return list(by_signature.values())
     found: list[dict[str, Any]] = []
-    for match in _FOREIGN_KEY.finditer(sql or ""):
+    for match in _FOREIGN_KEY.finditer(text):
         name = match.group(1) or match.group(2)
         local_names = _names(match.group(3))
         target_name = match.group(4) or match.group(5)
