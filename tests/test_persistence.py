@@ -325,6 +325,47 @@ def test_duplicates_of_an_older_tool_are_merged_keeping_annotations() -> None:
     assert len(relationships(sql_db)) == 3
 
 
+def test_duplicate_columns_of_one_table_merge_before_new_columns_and_keys() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    keeper = thoth.SqlColumn.objects.get(
+        sql_table=customers, original_column_name="referrer_id"
+    )
+    # Rows an older tool left: the same columns again, newer.
+    thoth.SqlColumn.objects.create(
+        sql_table=customers, original_column_name="referrer_id"
+    )
+    thoth.SqlColumn.objects.filter(
+        sql_table=customers, original_column_name="email"
+    ).update(column_description="")
+    thoth.SqlColumn.objects.create(
+        sql_table=customers,
+        original_column_name="email",
+        column_description="Mail, by hand",
+    )
+    snapshot = shop()
+    table = snapshot.table("customers")
+    grown = dataclasses.replace(table, columns=(*table.columns, col("nickname", pos=4)))
+    snapshot = dataclasses.replace(
+        snapshot,
+        tables=tuple(grown if t is table else t for t in snapshot.tables),
+    )
+    report = sync(sql_db, snapshot)
+    assert report.duplicates_removed == 2
+    assert (report.columns.created, report.columns.deleted) == (1, 0)
+    # The duplicate's annotation went to the emptied keeper, and the
+    # database comment did not overwrite it.
+    assert columns(sql_db)["customers.email"]["column_description"] == "Mail, by hand"
+    # The key stays on the column kept, not on the duplicate deleted.
+    assert "customers.referrer_id->customers.id" in relationships(sql_db)
+    key = thoth.Relationship.objects.get(
+        source_table=customers, source_column__original_column_name="referrer_id"
+    )
+    assert key.source_column_id == keeper.pk
+    assert report.relationships.unchanged == 3
+
+
 def test_other_databases_are_left_alone(sql_db: models.Model) -> None:
     other = type(sql_db)._default_manager.create(name="other")
     sync(other, shop())

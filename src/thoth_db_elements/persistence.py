@@ -90,7 +90,7 @@ def _picker(positions: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]
     if positions:
         (position,) = positions
         return lambda values: (values[position],)
-    return lambda values: ()
+    return lambda _values: ()
 
 
 class _Row(SimpleNamespace):
@@ -629,13 +629,18 @@ class _Sync:
             )
 
     def _reload_column_ids(self, created: list[dict[str, Any]]) -> dict[ColumnKey, Any]:
-        wanted = {values["sql_table_id"] for values in created}
+        """The ids of the ``created`` columns (not of duplicates of others
+        in the same tables, which are about to be deleted)."""
+        keys = {
+            (values["sql_table_id"], values["original_column_name"])
+            for values in created
+        }
         rows = (
             self._q(self.cat.column)
-            .filter(sql_table_id__in=wanted)
+            .filter(sql_table_id__in={table for table, _name in keys})
             .values_list("pk", "sql_table_id", "original_column_name")
         )
-        return {(t, n): pk for pk, t, n in rows}
+        return {(t, n): pk for pk, t, n in rows if (t, n) in keys}
 
     def _write_relationships(
         self,
