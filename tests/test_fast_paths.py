@@ -488,13 +488,19 @@ def test_mariadb_separators_in_values_and_names_that_differ_in_case() -> None:
             [
                 "CREATE TABLE Shop (id int PRIMARY KEY, a int)",
                 "CREATE TABLE shop (id int PRIMARY KEY, b int, c int)",
+                "CREATE TABLE defaults (a int DEFAULT NULL, b varchar(5) DEFAULT '',"
+                " c varchar(5) DEFAULT 'NULL', d int NOT NULL, e int AS (a + 1)"
+                " VIRTUAL COMMENT 'gen', f int AUTO_INCREMENT PRIMARY KEY)",
             ],
         )
+        params = {"schema": schemas.database_name(url)}
         with connect(url) as connection:
-            grouped = connection.execute(
-                mysql._COLUMNS_BY_TABLE, {"schema": schemas.database_name(url)}
-            ).all()
-            assert mysql.split_columns(grouped) is not None
+            grouped = connection.execute(mysql._COLUMNS_BY_TABLE, params).all()
+            by_rows: dict[str, list[tuple[Any, ...]]] = {}
+            for row in connection.execute(mysql._COLUMNS, params).all():
+                by_rows.setdefault(row[0], []).append(tuple(row))
+            # One string a table reads exactly what the rows say.
+            assert mysql.split_columns(grouped) == by_rows
             snap = assert_same(connection)
             assert [c.name for c in snap.table("Shop").columns] == ["id", "a"]
             assert [c.name for c in snap.table("shop").columns] == ["id", "b", "c"]
@@ -515,7 +521,17 @@ def test_mariadb_separators_in_values_and_names_that_differ_in_case() -> None:
     ctl = snap.table("ctl")
     assert [c.comment for c in ctl.columns] == ["a\x1eb", "u\x1fv"]
     assert ctl.columns[1].default == "'x\x1fy'"
-    assert len(snap.tables) == 3
+    assert len(snap.tables) == 4
+
+
+def test_mariadb_columns_row_by_row_when_the_grouped_query_fails(
+    maria_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = sa.text("SELECT no_such_column FROM information_schema.COLUMNS")
+    monkeypatch.setattr(mysql, "_COLUMNS_BY_TABLE", broken)
+    with connect(maria_url) as connection:
+        snap = assert_same(connection)
+    assert len(snap.tables) == 7  # the quirk schema, its view included
 
 
 # -- errors and fallback ------------------------------------------------------

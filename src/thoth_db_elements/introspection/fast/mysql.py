@@ -663,7 +663,8 @@ def _listing(connection: Connection, schema: str) -> Listing:
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (a MariaDB database that exists) in six queries.
+    """Read ``schema`` (a MariaDB database that exists) in six queries (seven
+    when the columns must be read row by row).
 
     Raises ``IntrospectionError`` when the table list changed during each of
     ``ATTEMPTS`` reads.
@@ -694,8 +695,8 @@ def split_columns(
     separator inside a value, or a string cut short)."""
     found: dict[str, list[tuple[Any, ...]]] = {}
     for table, count, text in grouped:
-        if text is None:
-            return None
+        if not isinstance(text, str):
+            return None  # NULL (a NULL value, a string over the packet size)
         records = text.split(_RECORD)
         if len(records) != count:
             return None
@@ -726,7 +727,13 @@ def _column_rows(
 ) -> dict[str, list[tuple[Any, ...]]]:
     """The ``_COLUMNS`` rows of every table, by table: one string a table
     when the strings split cleanly, else row by row."""
-    grouped = split_columns(connection.execute(_COLUMNS_BY_TABLE, params).all())
+    grouped = None
+    try:
+        grouped = split_columns(connection.execute(_COLUMNS_BY_TABLE, params).all())
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        logger.debug("Columns read row by row: %s", exc.orig)
     if grouped is not None:
         return grouped
     by_table: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
