@@ -144,8 +144,8 @@ def test_sqlite_home_relative_path_is_expanded(tmp_path: Path) -> None:
 def test_sqlite_path_in_the_home_of_nobody() -> None:
     with pytest.raises(
         ConfigurationError,
-        match=r"^The SQLite db_name '~no-such-user-0/shop.sqlite' starts with the "
-        r"home directory of a user this machine does not know\.$",
+        match=r"^The SQLite db_name '~no-such-user-0/shop.sqlite' starts with a "
+        r"home directory this machine cannot find\.$",
     ):
         sqlite_path(row(db_name="~no-such-user-0/shop.sqlite"))
 

@@ -118,7 +118,8 @@ def _plain_boolean(expression: BaseExpression) -> bool:
 
 
 def fetch_values(query: models.QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a ``values_list()`` query, as plain tuples.
+    """The rows of a ``values_list()`` query (not ``flat`` or ``named``), as
+    plain tuples.
 
     Django's iterator hands tens of thousands of rows one by one through a
     chain of generators and a converter per boolean value; this fetches

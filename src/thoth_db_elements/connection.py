@@ -102,10 +102,10 @@ def sqlite_path(sql_db: object) -> Path:
         raise ConfigurationError("The SQLite database has no db_name.")
     try:
         path = Path(name).expanduser()
-    except RuntimeError:  # ~user/... of an unknown user
+    except RuntimeError:  # an unknown ~user, or no home directory at all
         raise ConfigurationError(
-            f"The SQLite db_name {name!r} starts with the home directory of a "
-            "user this machine does not know."
+            f"The SQLite db_name {name!r} starts with a home directory this "
+            "machine cannot find."
         ) from None
     if path.is_absolute():
         return path
