@@ -28,7 +28,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -57,7 +57,9 @@ __all__ = [
     "database_name",
     "drop_mariadb_database",
     "drop_pg_database",
+    "mariadb_database",
     "mariadb_quirk_database",
+    "pg_database",
     "pg_quirk_database",
     "run_ddl",
 ]
@@ -350,22 +352,36 @@ def create_sqlite_quirk(path: Path) -> str:
 
 
 @contextmanager
-def pg_quirk_database(server_url: str = PG_URL) -> Iterator[str]:
-    """A fresh PostgreSQL database holding the quirk schema, dropped afterwards."""
+def pg_database(ddl: Iterable[str] = (), server_url: str = PG_URL) -> Iterator[str]:
+    """A fresh PostgreSQL database where ``ddl`` ran; dropped afterwards."""
     url = create_pg_database(server_url)
     try:
-        apply_pg_quirks(url)
+        run_ddl(url, ddl)
         yield url
     finally:
         drop_pg_database(url, server_url)
 
 
 @contextmanager
-def mariadb_quirk_database(server_url: str = MARIADB_URL) -> Iterator[str]:
-    """A fresh MariaDB database holding the quirk schema, dropped afterwards."""
+def mariadb_database(
+    ddl: Iterable[str] = (), server_url: str = MARIADB_URL
+) -> Iterator[str]:
+    """A fresh MariaDB database where ``ddl`` ran; dropped afterwards."""
     url = create_mariadb_database(server_url)
     try:
-        apply_mariadb_quirks(url)
+        run_ddl(url, ddl)
         yield url
     finally:
         drop_mariadb_database(url, server_url)
+
+
+def pg_quirk_database(server_url: str = PG_URL) -> AbstractContextManager[str]:
+    """A fresh PostgreSQL database holding the quirk schema, dropped afterwards."""
+    return pg_database(QUIRK_DDL_POSTGRESQL, server_url)
+
+
+def mariadb_quirk_database(
+    server_url: str = MARIADB_URL,
+) -> AbstractContextManager[str]:
+    """A fresh MariaDB database holding the quirk schema, dropped afterwards."""
+    return mariadb_database(QUIRK_DDL_MARIADB, server_url)

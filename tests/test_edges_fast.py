@@ -30,12 +30,8 @@ MARIADB_DDL = (
 @pytest.fixture(scope="module")
 def maria_url() -> Iterator[str]:
     require_mariadb()
-    url = schemas.create_mariadb_database()
-    try:
-        schemas.run_ddl(url, MARIADB_DDL)
+    with schemas.mariadb_database(MARIADB_DDL) as url:
         yield url
-    finally:
-        schemas.drop_mariadb_database(url)
 
 
 @pytest.mark.parametrize("include_views", [True, False])
@@ -71,12 +67,8 @@ PG_DDL = (
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     require_postgres()
-    url = schemas.create_pg_database()
-    try:
-        schemas.run_ddl(url, PG_DDL)
+    with schemas.pg_database(PG_DDL) as url:
         yield url
-    finally:
-        schemas.drop_pg_database(url)
 
 
 def test_postgres_domains_with_quotes_and_known_names(pg_url: str) -> None:

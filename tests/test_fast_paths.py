@@ -415,12 +415,8 @@ def maria_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def maria_odd_url() -> Iterator[str]:
     require_mariadb()
-    url = schemas.create_mariadb_database()
-    try:
-        schemas.run_ddl(url, MARIADB_ODDITIES)
+    with schemas.mariadb_database(MARIADB_ODDITIES) as url:
         yield url
-    finally:
-        schemas.drop_mariadb_database(url)
 
 
 @pytest.mark.parametrize("include_views", [True, False])
@@ -453,8 +449,7 @@ def test_mariadb_oddities(maria_odd_url: str, include_views: bool) -> None:
 
 
 def test_mariadb_cross_database_key(maria_url: str) -> None:
-    other = schemas.create_mariadb_database()
-    try:
+    with schemas.mariadb_database() as other:
         schemas.run_ddl(
             other,
             [
@@ -468,8 +463,6 @@ def test_mariadb_cross_database_key(maria_url: str) -> None:
         )
         with connect(other) as connection:
             snap = assert_same(connection)
-    finally:
-        schemas.drop_mariadb_database(other)
     assert snap.table("far").foreign_keys[0].referred_schema == schemas.database_name(
         maria_url
     )
@@ -481,18 +474,14 @@ def test_mariadb_separators_in_values_and_names_that_differ_in_case() -> None:
     holding one sends the read row by row. ``Shop`` and ``shop`` stay two
     tables (names grouped by their bytes)."""
     require_mariadb()
-    url = schemas.create_mariadb_database()
-    try:
-        schemas.run_ddl(
-            url,
-            [
-                "CREATE TABLE Shop (id int PRIMARY KEY, a int)",
-                "CREATE TABLE shop (id int PRIMARY KEY, b int, c int)",
-                "CREATE TABLE defaults (a int DEFAULT NULL, b varchar(5) DEFAULT '',"
-                " c varchar(5) DEFAULT 'NULL', d int NOT NULL, e int AS (a + 1)"
-                " VIRTUAL COMMENT 'gen', f int AUTO_INCREMENT PRIMARY KEY)",
-            ],
-        )
+    ddl = [
+        "CREATE TABLE Shop (id int PRIMARY KEY, a int)",
+        "CREATE TABLE shop (id int PRIMARY KEY, b int, c int)",
+        "CREATE TABLE defaults (a int DEFAULT NULL, b varchar(5) DEFAULT '',"
+        " c varchar(5) DEFAULT 'NULL', d int NOT NULL, e int AS (a + 1)"
+        " VIRTUAL COMMENT 'gen', f int AUTO_INCREMENT PRIMARY KEY)",
+    ]
+    with schemas.mariadb_database(ddl) as url:
         params = {"schema": schemas.database_name(url)}
         with connect(url) as connection:
             grouped = connection.execute(mysql._COLUMNS_BY_TABLE, params).all()
@@ -511,13 +500,9 @@ def test_mariadb_separators_in_values_and_names_that_differ_in_case() -> None:
                     " v varchar(9) DEFAULT 'x\x1fy' COMMENT 'u\x1fv')",
                 ],
             )
-            grouped = connection.execute(
-                mysql._COLUMNS_BY_TABLE, {"schema": schemas.database_name(url)}
-            ).all()
+            grouped = connection.execute(mysql._COLUMNS_BY_TABLE, params).all()
             assert mysql.split_columns(grouped) is None
             snap = assert_same(connection)
-    finally:
-        schemas.drop_mariadb_database(url)
     ctl = snap.table("ctl")
     assert [c.comment for c in ctl.columns] == ["a\x1eb", "u\x1fv"]
     assert ctl.columns[1].default == "'x\x1fy'"
@@ -658,42 +643,31 @@ def test_sqlite_statements_do_not_grow_with_tables(tmp_path: Path) -> None:
 
 
 def test_postgres_statements_do_not_grow_with_tables(pg_url: str) -> None:
-    url = schemas.create_pg_database()
-    try:
-        schemas.run_ddl(
-            url,
-            [
-                "CREATE SCHEMA small",
-                "CREATE SCHEMA big",
-                *_plain_ddl(20, '"', "small"),
-                *_plain_ddl(200, '"', "big"),
-                "COMMENT ON TABLE small.t0001 IS 'one'",
-                "COMMENT ON TABLE big.t0001 IS 'one'",
-            ],
-        )
-        with connect(url) as connection:
-            connection.exec_driver_sql("SELECT 1")
-            small, small_snap = _count(connection, "small")
-            big, big_snap = _count(connection, "big")
-    finally:
-        schemas.drop_pg_database(url)
+    ddl = [
+        "CREATE SCHEMA small",
+        "CREATE SCHEMA big",
+        *_plain_ddl(20, '"', "small"),
+        *_plain_ddl(200, '"', "big"),
+        "COMMENT ON TABLE small.t0001 IS 'one'",
+        "COMMENT ON TABLE big.t0001 IS 'one'",
+    ]
+    with schemas.pg_database(ddl) as url, connect(url) as connection:
+        connection.exec_driver_sql("SELECT 1")
+        small, small_snap = _count(connection, "small")
+        big, big_snap = _count(connection, "big")
     assert (len(small_snap.tables), len(big_snap.tables)) == (21, 201)
     assert small == big <= 8
 
 
 def test_mariadb_statements_do_not_grow_with_tables(maria_url: str) -> None:
-    small_url = schemas.create_mariadb_database()
-    big_url = schemas.create_mariadb_database()
-    try:
-        schemas.run_ddl(small_url, _plain_ddl(20, "`"))
-        schemas.run_ddl(big_url, _plain_ddl(200, "`"))
-        with connect(small_url) as connection:
-            connection.exec_driver_sql("SELECT 1")
-            small, small_snap = _count(connection, schemas.database_name(small_url))
-            big, big_snap = _count(connection, schemas.database_name(big_url))
-    finally:
-        schemas.drop_mariadb_database(small_url)
-        schemas.drop_mariadb_database(big_url)
+    with (
+        schemas.mariadb_database(_plain_ddl(20, "`")) as small_url,
+        schemas.mariadb_database(_plain_ddl(200, "`")) as big_url,
+        connect(small_url) as connection,
+    ):
+        connection.exec_driver_sql("SELECT 1")
+        small, small_snap = _count(connection, schemas.database_name(small_url))
+        big, big_snap = _count(connection, schemas.database_name(big_url))
     assert (len(small_snap.tables), len(big_snap.tables)) == (21, 201)
     assert small == big <= 8
 
@@ -1108,11 +1082,8 @@ def test_random_sqlite_schemas(schema: RandomSchema, attached: bool) -> None:
 @pytest.fixture(scope="module")
 def pg_random_url() -> Iterator[str]:
     require_postgres()
-    url = schemas.create_pg_database()
-    try:
+    with schemas.pg_database() as url:
         yield url
-    finally:
-        schemas.drop_pg_database(url)
 
 
 @settings(max_examples=25, **HYPOTHESIS)

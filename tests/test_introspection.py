@@ -421,32 +421,26 @@ def test_postgres_autocommit_reads_the_same(pg_url: str) -> None:
 def pg_plain_url() -> Iterator[str]:
     """A fresh database of plain tables (no types SQLAlchemy warns about)."""
     require_postgres()
-    url = schemas.create_pg_database()
-    try:
-        schemas.run_ddl(
-            url,
-            [
-                "CREATE SCHEMA small",
-                "CREATE SCHEMA big",
-                "CREATE TABLE small.parent (id integer PRIMARY KEY, code text UNIQUE)",
-                "CREATE TABLE small.child (id integer PRIMARY KEY,"
-                " parent_id integer REFERENCES small.parent (id))",
-                "CREATE TABLE small.broken (id integer PRIMARY KEY,"
-                " parent_id integer REFERENCES small.parent (id))",
-                "CREATE VIEW small.children AS SELECT id FROM small.child",
-                "CREATE TABLE big.parent (id integer PRIMARY KEY, code text UNIQUE)",
-                *(
-                    f"CREATE TABLE big.child_{n} (id integer PRIMARY KEY,"
-                    f" parent_id integer REFERENCES big.parent (id))"
-                    for n in range(40)
-                ),
-                *(f"CREATE VIEW big.view_{n} AS SELECT 1 AS one" for n in range(10)),
-                "COMMENT ON TABLE small.parent IS 'Parents'",
-            ],
-        )
+    ddl = [
+        "CREATE SCHEMA small",
+        "CREATE SCHEMA big",
+        "CREATE TABLE small.parent (id integer PRIMARY KEY, code text UNIQUE)",
+        "CREATE TABLE small.child (id integer PRIMARY KEY,"
+        " parent_id integer REFERENCES small.parent (id))",
+        "CREATE TABLE small.broken (id integer PRIMARY KEY,"
+        " parent_id integer REFERENCES small.parent (id))",
+        "CREATE VIEW small.children AS SELECT id FROM small.child",
+        "CREATE TABLE big.parent (id integer PRIMARY KEY, code text UNIQUE)",
+        *(
+            f"CREATE TABLE big.child_{n} (id integer PRIMARY KEY,"
+            f" parent_id integer REFERENCES big.parent (id))"
+            for n in range(40)
+        ),
+        *(f"CREATE VIEW big.view_{n} AS SELECT 1 AS one" for n in range(10)),
+        "COMMENT ON TABLE small.parent IS 'Parents'",
+    ]
+    with schemas.pg_database(ddl) as url:
         yield url
-    finally:
-        schemas.drop_pg_database(url)
 
 
 def _count_statements(url: str, schema: str) -> tuple[int, SchemaSnapshot]:
@@ -651,26 +645,19 @@ def test_mariadb_without_views_and_unknown_schema(maria_url: str) -> None:
 
 def test_mariadb_broken_view_and_cross_database_key() -> None:
     require_mariadb()
-    url = schemas.create_mariadb_database()
-    other = schemas.create_mariadb_database()
-    other_name = make_url(other).database
-    try:
-        schemas.run_ddl(other, ["CREATE TABLE regions (code char(2) PRIMARY KEY)"])
-        schemas.run_ddl(
-            url,
-            [
-                "CREATE TABLE kept (id int PRIMARY KEY, region char(2),"
-                f" CONSTRAINT kept_region FOREIGN KEY (region)"
-                f" REFERENCES `{other_name}`.regions (code))",
-                "CREATE TABLE gone (id int)",
-                "CREATE VIEW dangling AS SELECT id FROM gone",
-                "DROP TABLE gone",
-            ],
-        )
-        snap = read(url)
-    finally:
-        schemas.drop_mariadb_database(url)
-        schemas.drop_mariadb_database(other)
+    regions = ["CREATE TABLE regions (code char(2) PRIMARY KEY)"]
+    with schemas.mariadb_database(regions) as other:
+        other_name = make_url(other).database
+        ddl = [
+            "CREATE TABLE kept (id int PRIMARY KEY, region char(2),"
+            f" CONSTRAINT kept_region FOREIGN KEY (region)"
+            f" REFERENCES `{other_name}`.regions (code))",
+            "CREATE TABLE gone (id int)",
+            "CREATE VIEW dangling AS SELECT id FROM gone",
+            "DROP TABLE gone",
+        ]
+        with schemas.mariadb_database(ddl) as url:
+            snap = read(url)
     assert tables(snap) == [("kept", False)]
     assert [f.name for f in snap.failures] == ["dangling"]
     assert snap.failures[0].error.startswith("UnreflectableTableError: ")

@@ -336,12 +336,8 @@ def drop_table(url: str, table: str) -> Callable[[Connection], None]:
 def pg_source() -> Iterator[str]:
     """A fresh PostgreSQL database holding the shop; dropped afterwards."""
     require_postgres()
-    url = schemas.create_pg_database()
-    try:
-        schemas.run_ddl(url, SHOP_DDL)
+    with schemas.pg_database(SHOP_DDL) as url:
         yield url
-    finally:
-        schemas.drop_pg_database(url)
 
 
 def pg_row(url: str, secret: str, user: str = "postgres") -> SqlDb:
@@ -375,21 +371,19 @@ class MariaSource:
 def maria_source(secret: str) -> Iterator[MariaSource]:
     """A fresh MariaDB database with the shop and a reader whose password is ``secret``."""
     require_mariadb()
-    url = schemas.create_mariadb_database()
-    source = MariaSource(url, f"thoth_src_{uuid.uuid4().hex[:8]}")
-    try:
-        schemas.run_ddl(url, SHOP_DDL)
-        schemas.run_ddl(
-            MARIADB_URL,
-            [
-                f"CREATE USER '{source.user}'@'%' IDENTIFIED BY '{secret}'",
-                f"GRANT SELECT, SHOW VIEW ON `{source.name}`.* TO '{source.user}'@'%'",
-            ],
-        )
-        yield source
-    finally:
-        schemas.run_ddl(MARIADB_URL, [f"DROP USER IF EXISTS '{source.user}'@'%'"])
-        schemas.drop_mariadb_database(url)
+    with schemas.mariadb_database(SHOP_DDL) as url:
+        source = MariaSource(url, f"thoth_src_{uuid.uuid4().hex[:8]}")
+        try:
+            schemas.run_ddl(
+                MARIADB_URL,
+                [
+                    f"CREATE USER '{source.user}'@'%' IDENTIFIED BY '{secret}'",
+                    f"GRANT SELECT, SHOW VIEW ON `{source.name}`.* TO '{source.user}'@'%'",
+                ],
+            )
+            yield source
+        finally:
+            schemas.run_ddl(MARIADB_URL, [f"DROP USER IF EXISTS '{source.user}'@'%'"])
 
 
 def maria_row(source: MariaSource, secret: str) -> SqlDb:
