@@ -702,12 +702,7 @@ class _Sync:
     def _delete(self, plan: _Plan, gone_columns: list[ColumnRow]) -> None:
         if plan.reparented_columns:
             self._bulk_update(
-                self.cat.column,
-                [
-                    _Row(pk=c.pk, sql_table_id=c.sql_table_id)
-                    for c in plan.reparented_columns
-                ],
-                ["sql_table_id"],
+                self.cat.column, plan.reparented_columns, ["sql_table_id"]
             )
         doomed_columns = [c[_PK] for c in gone_columns] + [
             c.pk for c in plan.duplicate_columns
@@ -742,7 +737,10 @@ class _Sync:
         return True
 
     def _bulk_update(
-        self, model: type[models.Model], rows: list[_Row], fields: list[str]
+        self,
+        model: type[models.Model],
+        rows: Sequence[_Row | _ColumnRow],
+        fields: list[str],
     ) -> None:
         if rows and fields:
             # Instances carrying only the key and the fields written.
