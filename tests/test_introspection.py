@@ -665,3 +665,20 @@ def test_mariadb_broken_view_and_cross_database_key() -> None:
     assert keys(snap, "kept") == [
         ("kept_region", ("region",), other_name, "regions", ("code",))
     ]
+
+
+def test_new_column_is_a_frozen_column_snapshot() -> None:
+    from dataclasses import FrozenInstanceError, asdict
+
+    from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
+
+    values = ("id", "integer", "INT", False, "0", "key", 1, 3)
+    built = new_column(*values)
+    declared = ColumnSnapshot(*values)
+    assert type(built) is ColumnSnapshot
+    assert built == declared
+    assert hash(built) == hash(declared)
+    assert asdict(built) == asdict(declared)
+    assert built != new_column("id", "integer", "INT", False, "0", "key", 1, 4)
+    with pytest.raises(FrozenInstanceError):
+        built.name = "other"  # type: ignore[misc]

@@ -798,6 +798,16 @@ def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSn
     """
     table_limit = _max_length(catalogue.table, "name")
     column_limit = _max_length(catalogue.column, "original_column_name")
+    longest_table = longest_column = 0
+    for table in snapshot.tables:
+        longest_table = max(longest_table, len(table.name))
+        for column in table.columns:
+            if len(column.name) > longest_column:
+                longest_column = len(column.name)
+    if (table_limit is None or longest_table <= table_limit) and (
+        column_limit is None or longest_column <= column_limit
+    ):
+        return snapshot  # every name fits, the usual case
     kept: list[TableSnapshot] = []
     failures = list(snapshot.failures)
     for table in snapshot.tables:
@@ -815,8 +825,6 @@ def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSn
             )
         else:
             kept.append(table)
-    if len(kept) == len(snapshot.tables):
-        return snapshot
     return dataclasses.replace(snapshot, tables=tuple(kept), failures=tuple(failures))
 
 

@@ -608,7 +608,7 @@ def test_maria_schema_that_keeps_changing_fails_cleanly(
     assert_annotations_kept(db)
 
 
-@pytest.mark.parametrize("statement", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("statement", [2, 3, 4, 5])
 def test_sqlite_drop_waits_for_the_read(
     sqlite_source: Path,
     secret: str,
@@ -633,7 +633,7 @@ def test_sqlite_drop_waits_for_the_read(
     reader = reads_file(sqlite_source)
     with after_statements(reader, number(statement), try_drop) as seen:
         harvest(db)
-    assert len(seen) == 6
+    assert len(seen) == 5  # no views: their columns are not queried
     assert refused == ["database is locked"]
     report = assert_completed(db)
     assert report["failed_tables"] == []

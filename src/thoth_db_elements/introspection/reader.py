@@ -495,31 +495,34 @@ class _Reader:
         parts: Mapping[str, Any],
         catalogue: Catalogue,
     ) -> TableSnapshot:
-        pk_columns = [
-            str(c) for c in (parts[PRIMARY_KEY] or {}).get("constrained_columns") or []
-        ]
         read: Sequence[Any] = parts[COLUMNS]
         if read and isinstance(read[0], ColumnSnapshot):
             columns = tuple(read)  # built by the fast path
         else:
+            pk_columns = [
+                str(c)
+                for c in (parts[PRIMARY_KEY] or {}).get("constrained_columns") or []
+            ]
             if read and not isinstance(read[0], ReadColumn):
                 read = [self._inspected(name, column, catalogue) for column in read]
             columns = self._columns(read, pk_columns)
         uniques = [
             UniqueConstraintSnapshot(
                 name=u.get("name") or None,
-                columns=tuple(str(c) for c in u["column_names"]),
+                columns=tuple(map(str, u["column_names"])),
             )
             for u in parts[UNIQUES]
         ]
-        if not is_view:
+        unique_columns = () if is_view else catalogue.unique_columns.get(name, ())
+        if unique_columns:
             known = {u.columns for u in uniques}
             uniques.extend(
                 UniqueConstraintSnapshot(name=None, columns=columns)
-                for columns in catalogue.unique_columns.get(name, ())
+                for columns in unique_columns
                 if columns not in known
             )
-        uniques.sort(key=lambda u: (u.columns, u.name or ""))
+        if len(uniques) > 1:
+            uniques.sort(key=lambda u: (u.columns, u.name or ""))
         return TableSnapshot(
             name=name,
             schema=schema,
@@ -603,12 +606,14 @@ class _Reader:
             keys.append(
                 ForeignKeySnapshot(
                     name=fk.get("name") or None,
-                    columns=tuple(str(c) for c in fk["constrained_columns"]),
+                    columns=tuple(map(str, fk["constrained_columns"])),
                     referred_schema=self._referred_schema(schema, fk),
                     referred_table=str(fk["referred_table"]),
-                    referred_columns=tuple(str(c) for c in fk["referred_columns"]),
+                    referred_columns=tuple(map(str, fk["referred_columns"])),
                 )
             )
+        if len(keys) < 2:
+            return tuple(keys)
         keys.sort(
             key=lambda k: (
                 k.referred_table,

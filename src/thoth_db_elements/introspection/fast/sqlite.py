@@ -176,7 +176,8 @@ def _read_objects(connection: Connection, master: str) -> _Objects:
 
 #: A ``pragma_table_xinfo`` row: table, column, declared type, not null,
 #: default, position in the primary key, hidden (0 no, 1 virtual-table
-#: column, 2 or 3 generated).
+#: column, 2 or 3 generated). The pragma gives the type and the default as
+#: text (the default as written in the ``CREATE`` statement) or NULL.
 ColumnRow = Sequence[Any]
 
 
@@ -254,23 +255,28 @@ def _table_columns(
     found: dict[str, _TableColumns] = {}
     current_name: str | None = None
     current = _TableColumns()
+    add = current.snapshots.append
+    ordinal = 0
     for table, name, declared, not_null, default, pk, hidden in rows:
         if hidden == 1:
             continue
         if table != current_name:
             current_name = table
             current = found.setdefault(table, _TableColumns())
-        raw_type = str(declared or "")
-        current.snapshots.append(
+            add = current.snapshots.append
+            ordinal = len(current.snapshots)
+        raw_type = declared or ""
+        ordinal += 1
+        add(
             new_column(
                 name,
                 raw_type,
                 families[raw_type],
                 not not_null and not pk,
-                None if default is None else str(default),
+                default,
                 None,
                 pk or None,
-                len(current.snapshots) + 1,
+                ordinal,
             )
         )
         if pk:
@@ -370,7 +376,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     )
     view_rows: list[ColumnRow] = []
     broken: set[str] = set()
-    if include_views:
+    if include_views and objects.views:
         view_rows, broken = _column_rows(
             connection, master, schema, "view", objects.views
         )
