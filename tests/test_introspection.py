@@ -667,18 +667,54 @@ def test_mariadb_broken_view_and_cross_database_key() -> None:
     ]
 
 
-def test_new_column_is_a_frozen_column_snapshot() -> None:
-    from dataclasses import FrozenInstanceError, asdict
+def _builders() -> list[tuple[Any, Any, tuple[Any, ...]]]:
+    from thoth_db_elements.introspection.snapshot import (
+        ColumnSnapshot,
+        TableSnapshot,
+        new_column,
+        new_foreign_key,
+        new_table,
+    )
 
-    from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
+    column = ColumnSnapshot("id", "integer", "INT", False, "0", "key", 1, 3)
+    return [
+        (new_column, ColumnSnapshot, ("id", "integer", "INT", False, "0", "key", 1, 3)),
+        (new_foreign_key, ForeignKeySnapshot, ("fk", ("a",), "s", "t", ("id",))),
+        (
+            new_table,
+            TableSnapshot,
+            (
+                "t",
+                (column,),
+                "s",
+                True,
+                "note",
+                (),
+                (UniqueConstraintSnapshot("u", ("id",)),),
+            ),
+        ),
+    ]
 
-    values = ("id", "integer", "INT", False, "0", "key", 1, 3)
-    built = new_column(*values)
-    declared = ColumnSnapshot(*values)
-    assert type(built) is ColumnSnapshot
+
+@pytest.mark.parametrize(("build", "snapshot_class", "values"), _builders())
+def test_fast_builders_make_the_frozen_snapshot(
+    build: Any, snapshot_class: Any, values: tuple[Any, ...]
+) -> None:
+    import inspect
+    from dataclasses import FrozenInstanceError, asdict, fields
+
+    # Same layout and signature as the dataclass, so they cannot drift apart.
+    assert build.__slots__ == snapshot_class.__slots__
+    expected = inspect.signature(snapshot_class).parameters
+    assert inspect.signature(build).parameters == expected
+    built = build(*values)
+    declared = snapshot_class(*values)
+    assert type(built) is snapshot_class
     assert built == declared
     assert hash(built) == hash(declared)
     assert asdict(built) == asdict(declared)
-    assert built != new_column("id", "integer", "INT", False, "0", "key", 1, 4)
+    names = [f.name for f in fields(snapshot_class)]
+    assert build(**dict(zip(names, values, strict=True))) == declared
+    assert build(*values[:-1], "other") != declared
     with pytest.raises(FrozenInstanceError):
-        built.name = "other"  # type: ignore[misc]
+        built.name = "other"

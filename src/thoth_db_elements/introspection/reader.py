@@ -92,6 +92,8 @@ from .snapshot import (
     TableFailure,
     TableSnapshot,
     UniqueConstraintSnapshot,
+    new_foreign_key,
+    new_table,
 )
 
 __all__ = ["read_schema"]
@@ -523,7 +525,7 @@ class _Reader:
             )
         if len(uniques) > 1:
             uniques.sort(key=lambda u: (u.columns, u.name or ""))
-        return TableSnapshot(
+        return new_table(
             name=name,
             schema=schema,
             is_view=is_view,
@@ -604,7 +606,7 @@ class _Reader:
         keys: list[ForeignKeySnapshot] = []
         for fk in fks:
             keys.append(
-                ForeignKeySnapshot(
+                new_foreign_key(
                     name=fk.get("name") or None,
                     columns=tuple(map(str, fk["constrained_columns"])),
                     referred_schema=self._referred_schema(schema, fk),

@@ -7,7 +7,6 @@ bools and tuples, so snapshots compare by value and serialise to JSON.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -59,54 +58,6 @@ class ColumnSnapshot:
     ordinal_position: int = 0
 
 
-#: ``ColumnSnapshot``'s fields, in order, as the reader passes them.
-ColumnBuilder = Callable[
-    [str, str, str, bool, str | None, str | None, int | None, int], ColumnSnapshot
-]
-
-
-class _NewColumn:
-    """A ``ColumnSnapshot`` while its fields are set (see ``new_column``).
-
-    Laid out exactly as ``ColumnSnapshot`` (the same slots in the same
-    order, no base but ``object``), so an instance can become one; and with
-    ``object``'s own ``__setattr__``, so its ``__init__`` assigns as an
-    ordinary class's does, instead of calling a function per field.
-    """
-
-    __slots__ = ColumnSnapshot.__slots__
-
-    def __init__(
-        self,
-        name: str,
-        raw_type: str,
-        data_format: str,
-        nullable: bool,
-        default: str | None,
-        comment: str | None,
-        primary_key_position: int | None,
-        ordinal_position: int,
-    ) -> None:
-        self.name = name
-        self.raw_type = raw_type
-        self.data_format = data_format
-        self.nullable = nullable
-        self.default = default
-        self.comment = comment
-        self.primary_key_position = primary_key_position
-        self.ordinal_position = ordinal_position
-        self.__class__ = ColumnSnapshot  # type: ignore[assignment]
-
-
-#: ``ColumnSnapshot(...)`` with positional fields, about four times as fast.
-#: The ``__init__`` a frozen dataclass gets sets each field through a call
-#: of ``object.__setattr__``; ``_NewColumn`` assigns them and becomes the
-#: ``ColumnSnapshot`` it is laid out as. A read builds one per column (tens
-#: of thousands). Same object, same equality and hash; ``ColumnSnapshot``
-#: has no ``__post_init__`` to skip.
-new_column: ColumnBuilder = _NewColumn  # type: ignore[assignment]
-
-
 @dataclass(frozen=True, slots=True)
 class ForeignKeySnapshot:
     """A foreign key as ordered column pairs (composite keys keep their order).
@@ -148,6 +99,101 @@ class TableSnapshot:
         keyed = [c for c in self.columns if c.primary_key_position is not None]
         keyed.sort(key=lambda c: c.primary_key_position or 0)
         return tuple(c.name for c in keyed)
+
+
+# -- building snapshots fast ------------------------------------------------------
+# The ``__init__`` a frozen dataclass gets sets each field through a call of
+# ``object.__setattr__``. A read builds a snapshot per column (tens of
+# thousands) and per table and key (thousands), so the reader builds them
+# with the ``new_*`` classes below instead: each is laid out exactly as its
+# snapshot class (the same slots in the same order, no base but ``object``)
+# and keeps ``object``'s own ``__setattr__``, so its ``__init__`` assigns as
+# an ordinary class's does, then turns the instance into the snapshot it is
+# laid out as. Same signature, same object, same equality and hash, three
+# to five times as fast; the snapshot classes have no ``__post_init__`` to
+# skip. ``tests/test_introspection.py`` holds the signatures and layouts
+# equal.
+
+
+class _NewColumn:
+    """Builds a ``ColumnSnapshot`` (see above)."""
+
+    __slots__ = ColumnSnapshot.__slots__
+
+    def __init__(
+        self,
+        name: str,
+        raw_type: str,
+        data_format: str,
+        nullable: bool,
+        default: str | None = None,
+        comment: str | None = None,
+        primary_key_position: int | None = None,
+        ordinal_position: int = 0,
+    ) -> None:
+        self.name = name
+        self.raw_type = raw_type
+        self.data_format = data_format
+        self.nullable = nullable
+        self.default = default
+        self.comment = comment
+        self.primary_key_position = primary_key_position
+        self.ordinal_position = ordinal_position
+        self.__class__ = ColumnSnapshot  # type: ignore[assignment]
+
+
+class _NewForeignKey:
+    """Builds a ``ForeignKeySnapshot`` (see above)."""
+
+    __slots__ = ForeignKeySnapshot.__slots__
+
+    def __init__(
+        self,
+        name: str | None,
+        columns: tuple[str, ...],
+        referred_schema: str | None,
+        referred_table: str,
+        referred_columns: tuple[str, ...],
+    ) -> None:
+        self.name = name
+        self.columns = columns
+        self.referred_schema = referred_schema
+        self.referred_table = referred_table
+        self.referred_columns = referred_columns
+        self.__class__ = ForeignKeySnapshot  # type: ignore[assignment]
+
+
+class _NewTable:
+    """Builds a ``TableSnapshot`` (see above)."""
+
+    __slots__ = TableSnapshot.__slots__
+
+    def __init__(
+        self,
+        name: str,
+        columns: tuple[ColumnSnapshot, ...],
+        schema: str | None = None,
+        is_view: bool = False,
+        comment: str | None = None,
+        foreign_keys: tuple[ForeignKeySnapshot, ...] = (),
+        unique_constraints: tuple[UniqueConstraintSnapshot, ...] = (),
+    ) -> None:
+        self.name = name
+        self.columns = columns
+        self.schema = schema
+        self.is_view = is_view
+        self.comment = comment
+        self.foreign_keys = foreign_keys
+        self.unique_constraints = unique_constraints
+        self.__class__ = TableSnapshot  # type: ignore[assignment]
+
+
+#: ``ColumnSnapshot(...)``, fast.
+new_column: type[ColumnSnapshot] = _NewColumn  # type: ignore[assignment]
+#: ``ForeignKeySnapshot(...)``, fast.
+new_foreign_key: type[ForeignKeySnapshot] = _NewForeignKey  # type: ignore[assignment]
+#: ``TableSnapshot(...)``, fast.
+new_table: type[TableSnapshot] = _NewTable  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
