@@ -14,7 +14,7 @@ previous one) on PostgreSQL, MariaDB and SQLite, it measures:
 * **read** -- our schema read alone (``read_schema``), beside the raw read.
 
 The raw read, the read and the re-run take a fraction of a second each:
-they run ``--repeat`` times (5), interleaved, and the median run counts.
+they run ``--repeat`` times (9), interleaved, and the median run counts.
 
 Each with wall time, catalogue (Django) query count and peak Python memory
 (tracemalloc). Prints ratios and writes JSON, and a PNG plot with
@@ -554,7 +554,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=5,
+        default=9,
         help="runs of the raw read, the read and the re-run (median kept)",
     )
     args = parser.parse_args()

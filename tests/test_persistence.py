@@ -176,6 +176,22 @@ def test_annotations_survive_reruns_with_changed_or_empty_comments(
         assert email["value_description"] == "RFC 5322"
 
 
+def test_a_column_comment_that_appears_later_fills_the_empty_description(
+    sql_db: models.Model,
+) -> None:
+    # Without any column comment the run does not read whether descriptions
+    # are empty; once one appears, it fills the empty description.
+    sync(sql_db, shop(email_comment=None))
+    with CaptureQueriesContext(connection) as captured:
+        sync(sql_db, shop(email_comment=None))
+    assert not any("column_description" in q["sql"] for q in captured.captured_queries)
+    report = sync(sql_db, shop())
+    assert report.columns.updated == 1  # description, or db_comment where it exists
+    email = columns(sql_db)["customers.email"]
+    expected = "" if isinstance(sql_db, fresh.SqlDb) else "Contact address"
+    assert email["column_description"] == expected
+
+
 def test_db_comment_field_follows_the_database() -> None:
     sql_db = fresh.SqlDb.objects.create(name="shop")
     sync(sql_db, shop())

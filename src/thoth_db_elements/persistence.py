@@ -191,6 +191,14 @@ def _fk_fields_by_table(pairs: Iterable[Pair]) -> dict[str, dict[str, str]]:
     return found
 
 
+def _has_column_comment(snapshot: SchemaSnapshot) -> bool:
+    for table in snapshot.tables:
+        for column in table.columns:
+            if column.comment:
+                return True
+    return False
+
+
 def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[Pair]:
     tables = {t.name: t for t in snapshot.tables}
     # Column names of the tables at either end of a key, each set made once.
@@ -270,8 +278,10 @@ class _Sync:
         ]
         self.table_has_comment = "db_comment" in self.table_fields
         self.column_has_comment = "db_comment" in self.column_fields
-        #: Comments fill empty column descriptions (no ``db_comment`` field).
-        self.fills = not self.column_has_comment
+        #: Comments fill empty column descriptions: the model has no
+        #: ``db_comment`` field and some column has a comment. (Without
+        #: one, whether descriptions are empty is not even loaded.)
+        self.fills = not self.column_has_comment and _has_column_comment(snapshot)
         #: The column fields the sync writes, in ``ColumnRow`` order.
         self.update_fields = [
             "data_format",

@@ -109,10 +109,10 @@ class TableSnapshot:
 # snapshot class (the same slots in the same order, no base but ``object``)
 # and keeps ``object``'s own ``__setattr__``, so its ``__init__`` assigns as
 # an ordinary class's does, then turns the instance into the snapshot it is
-# laid out as. Same signature, same object, same equality and hash, three
-# to five times as fast; the snapshot classes have no ``__post_init__`` to
-# skip. ``tests/test_introspection.py`` holds the signatures and layouts
-# equal.
+# laid out as. Same signature, same object, same equality and hash, two
+# to three and a half times as fast; the snapshot classes have no
+# ``__post_init__`` to skip. ``tests/test_introspection.py`` holds the
+# signatures and layouts equal.
 
 
 class _NewColumn:
