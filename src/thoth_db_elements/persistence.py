@@ -192,6 +192,7 @@ def _fk_fields_by_table(pairs: Iterable[Pair]) -> dict[str, dict[str, str]]:
 
 
 def _has_column_comment(snapshot: SchemaSnapshot) -> bool:
+    """Whether any column of ``snapshot`` has a comment."""
     for table in snapshot.tables:
         for column in table.columns:
             if column.comment:
