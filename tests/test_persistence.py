@@ -192,6 +192,21 @@ def test_a_column_comment_that_appears_later_fills_the_empty_description(
     assert email["column_description"] == expected
 
 
+def test_new_columns_describe_themselves_whatever_the_field_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A host whose column_description has a default of its own: a new
+    # column still gets its comment, or "", with or without other comments.
+    field = thoth.SqlColumn._meta.get_field("column_description")
+    monkeypatch.setattr(field, "_get_default", lambda: "To be written")
+    for number, email_comment in enumerate((None, "Contact address")):
+        sql_db = thoth.SqlDb.objects.create(name=f"shop{number}", db_type="SQLite")
+        sync(sql_db, shop(email_comment=email_comment))
+        described = {k: c["column_description"] for k, c in columns(sql_db).items()}
+        assert described.pop("customers.email") == (email_comment or "")
+        assert set(described.values()) == {""}
+
+
 def test_db_comment_field_follows_the_database() -> None:
     sql_db = fresh.SqlDb.objects.create(name="shop")
     sync(sql_db, shop())

@@ -621,7 +621,8 @@ class _Sync:
         created: list[dict[str, Any]] = []
         for table, name, values, comment in plan.new:
             row = dict(zip(self.update_fields, values, strict=True))
-            if self.fills:
+            if not self.column_has_comment:
+                # The comment, or "" whatever the field's default.
                 row["column_description"] = comment
             row.update(
                 sql_table_id=table_ids[table],
