@@ -475,8 +475,9 @@ class _Sync:
     def _compare_columns(self, plan: _Plan) -> _ColumnPlan:
         """Match the snapshot's columns to the catalogue's: unchanged, to
         update (and to fill), new; what is left over is gone."""
-        # One pass over tens of thousands of columns: locals, no calls but
-        # the metadata picker (when the model stores metadata).
+        # One pass over tens of thousands of columns: locals, dict lookups,
+        # no helper calls but the metadata picker (when the model stores
+        # metadata).
         found = _ColumnPlan()
         left = dict(plan.columns)
         take = left.pop
@@ -573,9 +574,7 @@ class _Sync:
                 to_create.append(self._new_table(snap))
                 continue
             changed = self._apply(row, self._table_values(snap))
-            if self._fill_description(
-                row, "description", snap.comment, self.table_has_comment
-            ):
+            if self._fill_description(row, snap.comment):
                 to_fill.append(row)
                 changed = True
             if changed:
@@ -738,13 +737,12 @@ class _Sync:
                 changed = True
         return changed
 
-    @staticmethod
-    def _fill_description(
-        row: _Row, name: str, comment: str | None, has_comment_field: bool
-    ) -> bool:
-        if has_comment_field or not comment or not getattr(row, _EMPTY, False):
+    def _fill_description(self, row: _Row, comment: str | None) -> bool:
+        """Put a table's ``comment`` into its empty description (no
+        ``db_comment`` field); whether it did."""
+        if self.table_has_comment or not comment or not getattr(row, _EMPTY, False):
             return False
-        setattr(row, name, comment)
+        row.description = comment
         setattr(row, _EMPTY, False)
         return True
 

@@ -8,13 +8,12 @@ table), column-level ``CHECK_CONSTRAINTS``, the unique keys of
 schema, writes for each table the lines MariaDB's ``SHOW CREATE TABLE``
 would print for those facts (and for each view what SQLAlchemy makes of
 ``DESCRIBE``), and reads them back with the same rules as SQLAlchemy's
-parser. The Inspector's quirks come out
-unchanged: a column's default keeps its SQL spelling (``'abc'``, ``0.00``,
-``current_timestamp() ON UPDATE current_timestamp()``); after ``INVISIBLE``
-or an ``ON UPDATE`` that the parser does not expect, the default or the
-comment is lost; an ``IGNORED`` unique key, or a foreign key whose columns'
-names contain ``)``, is not reported; a view's columns are all nullable and
-their defaults quoted.
+parser. The Inspector's quirks come out unchanged: a column's default keeps
+its SQL spelling (``'abc'``, ``0.00``, ``current_timestamp() ON UPDATE
+current_timestamp()``); after ``INVISIBLE`` or an ``ON UPDATE`` that the
+parser does not expect, the default or the comment is lost; an ``IGNORED``
+unique key, or a foreign key whose columns' names contain ``)``, is not
+reported; a view's columns are all nullable and their defaults quoted.
 
 Only MariaDB 10.6 and later (``STATISTICS.IGNORED``, ``CHECK_CONSTRAINTS.
 LEVEL``); MySQL spells ``SHOW CREATE TABLE`` differently and is read with

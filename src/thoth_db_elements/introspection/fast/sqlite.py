@@ -1,4 +1,4 @@
-"""SQLite: a whole schema in five queries over ``sqlite_master``.
+"""SQLite: a whole schema in four queries over ``sqlite_master`` (five with views).
 
 ``sqlite_master`` (names and the ``CREATE`` text) is joined to the
 ``pragma_table_xinfo``, ``pragma_foreign_key_list``, ``pragma_index_list``
@@ -376,7 +376,7 @@ def _uniques(autoindexes: Iterable[Signature], sql: str | None) -> list[dict[str
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (an attached database) in five queries."""
+    """Read ``schema`` (an attached database) in four queries, five with views."""
     master = _master(connection, schema)
     params = {"schema": schema}
     families = TypeFamilies(connection.dialect.name)
