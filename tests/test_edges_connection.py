@@ -178,3 +178,12 @@ def test_postgres_client_encoding_from_the_url_is_kept() -> None:
     with source_connection(row(), make_url(PG_URL)) as connection:
         encoding = connection.exec_driver_sql("SHOW client_encoding").scalar()
     assert encoding == "UTF8"
+
+
+def test_redact_hides_a_secret_where_it_stands_alone_not_inside_words() -> None:
+    text = 'Cannot connect to postgresql://127.0.0.1:5432/db: no password "postgres"'
+    assert redact(text, "postgres") == (
+        'Cannot connect to postgresql://127.0.0.1:5432/db: no password "***"'
+    )
+    assert redact("pw=a.b*c; a.b*cd", "a.b*c") == "pw=***; a.b*cd"
+    assert redact("s3cr3t_key s3cr3t", "s3cr3t") == "***_key ***"

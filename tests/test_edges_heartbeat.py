@@ -6,6 +6,7 @@ import time
 from typing import TypeVar
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -139,3 +140,48 @@ def test_stop_before_start_returns_at_once() -> None:
     heartbeat.stop()
     assert time.monotonic() - started < 1
     assert not heartbeat.is_alive()
+
+
+class BreaksItsConnectionOnce(Heartbeat):
+    """Its first beat finds the database connection gone (server restart,
+    killed backend): the DB-API connection is closed behind Django's back."""
+
+    broken = False
+
+    def beat(self) -> None:
+        if not self.broken:
+            self.broken = True
+            connections[self.using].ensure_connection()
+            connections[self.using].connection.close()
+        super().beat()
+
+
+def test_a_lost_connection_is_opened_again_by_the_next_beat(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    row = running(SqlDb)
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.05):
+        heartbeat = BreaksItsConnectionOnce(SqlDb, row.pk, TASK, "default")
+        heartbeat.done, heartbeat.total = 1, 5
+        heartbeat.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            row.refresh_from_db()
+            if row.db_elements_progress_total == 5:
+                break
+            time.sleep(0.05)
+        heartbeat.stop()
+    assert f"Heartbeat of SqlDb {row.pk} failed" in caplog.text
+    assert row.db_elements_progress_total == 5
+    assert heartbeat.stop_reason is None
+
+
+def test_the_thread_ends_when_the_run_lost_its_row() -> None:
+    row = running(SqlDb)
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.05):
+        heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
+        heartbeat.start()
+        force_reset_sqldb_db_elements_task_status(row, reason="test")
+        heartbeat.join(timeout=10)
+    assert not heartbeat.is_alive()
+    assert heartbeat.stop_reason == LOST

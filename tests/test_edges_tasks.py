@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,106 @@ def test_queue_log_names_each_task(
         in caplog.text
     )
     assert not SqlTable.objects.exists()
+
+
+def broken_url_builder(sql_db: Any) -> str:
+    raise RuntimeError("vault unreachable")
+
+
+def heartbeat_threads() -> list[threading.Thread]:
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith("thoth-db-elements-heartbeat")
+    ]
+
+
+def test_a_url_hook_that_fails_is_recorded_and_the_heartbeat_ends(
+    shop: SqlDb, log_dir: Path
+) -> None:
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    hook = f"{__name__}.broken_url_builder"
+    with override_settings(THOTH_DB_ELEMENTS_URL_BUILDER=hook):
+        result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert result["status"] == "failed"
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert "vault unreachable" in shop.db_elements_error
+    assert heartbeat_threads() == []
+
+
+def test_a_run_log_that_cannot_be_opened_is_recorded_and_the_heartbeat_ends(
+    shop: SqlDb, tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "logs"
+    not_a_directory.write_text("a file where the log directory should be")
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(not_a_directory)):
+        result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert result["status"] == "failed"
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_error.startswith("Cannot open the run log:")
+    assert shop.db_elements_report["error"] == shop.db_elements_error
+    assert not SqlTable.objects.filter(sql_db=shop).exists()
+    assert heartbeat_threads() == []
+
+
+def test_a_cancel_after_the_catalogue_is_written_is_too_late(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thoth_db_elements import tasks
+
+    harvest = tasks.create_db_elements
+
+    def harvest_then_cancel(sql_db: SqlDb, **kwargs: Any) -> Any:
+        report = harvest(sql_db, **kwargs)
+        assert request_cancel_sqldb_db_elements_task(sql_db)
+        tasks.Heartbeat.beat(heartbeat[0])  # the heartbeat hears it at once
+        return report
+
+    heartbeat: list[Any] = []
+    start = tasks.Heartbeat.start
+
+    def remember(self: Any) -> None:
+        heartbeat.append(self)
+        start(self)
+
+    monkeypatch.setattr(tasks, "create_db_elements", harvest_then_cancel)
+    monkeypatch.setattr(tasks.Heartbeat, "start", remember)
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert heartbeat[0].stop_reason == "Cancelled"
+    assert result["status"] == "completed"
+    assert shop.db_elements_status == TaskStatus.COMPLETED
+    assert SqlTable.objects.filter(sql_db=shop).count() == 1
+
+
+@pytest.mark.parametrize("bad", ["abc", 1.5, None, [1]])
+def test_a_bad_key_is_not_found_and_spoils_nothing(shop: SqlDb, bad: Any) -> None:
+    runner = RecordingRunner()
+    result = start_db_elements_creation([bad, shop.pk], runner=runner)
+    assert [s.sqldb_id for s in result.started] == [shop.pk]
+    assert [(s.sqldb_id, s.reason) for s in result.skipped] == [(bad, "Not found")]
+
+
+def test_a_whole_float_key_finds_its_row(shop: SqlDb) -> None:
+    result = start_db_elements_creation([float(shop.pk)], runner=RecordingRunner())
+    assert [s.sqldb_id for s in result.started] == [shop.pk]
+
+
+def test_a_row_deleted_after_it_was_selected_is_not_found(
+    shop: SqlDb, tmp_path: Path
+) -> None:
+    other = SqlDb.objects.create(name="other", db_type="SQLite", db_name="x.sqlite")
+    gone = SqlDb.objects.get(pk=other.pk)
+    other.delete()
+    runner = RecordingRunner()
+    result = start_db_elements_creation([gone, shop], runner=runner)
+    assert [s.sqldb_id for s in result.started] == [shop.pk]
+    assert [(s.name, s.reason) for s in result.skipped] == [("other", "Not found")]
+    assert len(runner.jobs) == 1

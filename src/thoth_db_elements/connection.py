@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from ._secrets import hide
 from .conf import PREFIX, app_settings
 from .exceptions import (
     ConfigurationError,
@@ -183,11 +184,9 @@ def describe(url: URL) -> str:
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every non-empty secret replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """``text`` with every non-empty secret replaced by ``***`` (where it
+    stands as a word of its own; see ``_secrets.hide``)."""
+    return hide(text, secrets)
 
 
 #: PostgreSQL drivers built on libpq, which take its ``client_encoding``.

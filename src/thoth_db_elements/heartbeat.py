@@ -80,8 +80,19 @@ class Heartbeat(threading.Thread):
                     self.beat()
                 except Exception:  # a lost beat must not kill the run
                     logger.exception("Heartbeat of SqlDb %s failed", self.pk)
+                    # A broken connection stays broken: the next beat opens
+                    # a new one, or the row would look dead while it runs.
+                    self._close_connection()
+                if self.stop_reason == LOST:
+                    return  # nothing of this run's is left to keep alive
         finally:
+            self._close_connection()
+
+    def _close_connection(self) -> None:
+        try:
             connections[self.using].close()
+        except Exception:
+            logger.warning("Closing the heartbeat's connection failed", exc_info=True)
 
     def stop(self) -> None:
         """End the thread and wait for it."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ._secrets import hide
 from .conf import app_settings
 
 __all__ = [
@@ -70,10 +71,7 @@ _URL_CREDENTIALS = re.compile(
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """``text`` without credentials: given secrets and URL passwords become ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text)
+    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", hide(text, secrets))
 
 
 class RedactingFilter(logging.Filter):
@@ -147,9 +145,9 @@ def open_run_log(
     run_logger = logging.getLogger(f"thoth_db_elements.runs.db_{sqldb_id}")
     run_logger.setLevel(logging.INFO)
     formatter = logging.Formatter(LOG_FORMAT)
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     redactor = RedactingFilter(secrets)
     run_logger.addFilter(redactor)
-    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     if not logging.getLogger("thoth_db_elements").hasHandlers():
         handlers.append(logging.StreamHandler())
     for handler in handlers:

@@ -18,12 +18,14 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -109,19 +111,39 @@ def _sqldb_model(model: type[models.Model] | str | None) -> type[models.Model]:
 def _resolve(
     sql_dbs: Iterable[models.Model | Any], model: type[models.Model]
 ) -> tuple[list[models.Model], list[Any]]:
-    """Instances for ``sql_dbs`` (instances or keys), and the keys not found."""
+    """Instances for ``sql_dbs`` (instances or keys), and the keys not found.
+
+    A key that is not a valid primary key of ``model`` (``"abc"`` for an
+    integer key, ``1.5``) is not found either: it does not spoil the others.
+    """
     rows: list[models.Model] = []
-    keys: list[Any] = []
+    keys: list[tuple[Any, Any]] = []
+    missing: list[Any] = []
+    pk_field = model._meta.pk
+    assert pk_field is not None
     for item in sql_dbs:
         if isinstance(item, models.Model):
             rows.append(item)
+            continue
+        try:
+            value = pk_field.to_python(item)
+        except (ValidationError, TypeError, ValueError):
+            missing.append(item)
+            continue
+        if value is None or (isinstance(item, float) and value != item):
+            missing.append(item)
         else:
-            keys.append(item)
-    if not keys:
-        return rows, []
-    found = {str(r.pk): r for r in model._default_manager.filter(pk__in=keys)}
-    rows.extend(found[str(k)] for k in keys if str(k) in found)
-    return rows, [k for k in keys if str(k) not in found]
+            keys.append((item, value))
+    if keys:
+        found = {
+            r.pk: r for r in model._default_manager.filter(pk__in=[v for _, v in keys])
+        }
+        for item, value in keys:
+            if value in found:
+                rows.append(found[value])
+            else:
+                missing.append(item)
+    return rows, missing
 
 
 def start_db_elements_creation(
@@ -153,7 +175,11 @@ def start_db_elements_creation(
     with transaction.atomic(using=using):
         for row in rows:
             name = str(getattr(row, "name", row))
-            can_start, reason = check_sqldb_db_elements_can_start(row)
+            try:
+                can_start, reason = check_sqldb_db_elements_can_start(row)
+            except ObjectDoesNotExist:  # deleted since it was selected
+                result.skipped.append(SkippedDatabase(row.pk, name, "Not found"))
+                continue
             task_id = f"{result.batch_id}-{row.pk}"
             if not can_start:
                 result.skipped.append(SkippedDatabase(row.pk, name, reason))
@@ -388,6 +414,16 @@ class AsyncDbElementsTask:
         heartbeat = Heartbeat(self.model, sql_db.pk, self.task_id, using)
         heartbeat.beat()  # a cancel requested while queued stops the run here
         heartbeat.start()
+        try:
+            return self._harvest(sql_db, heartbeat, using)
+        finally:
+            # Whatever happens, the row stops looking alive: a failure that
+            # could not even be recorded is then found stale and recovered.
+            heartbeat.stop()
+
+    def _harvest(
+        self, sql_db: models.Model, heartbeat: Heartbeat, using: str
+    ) -> dict[str, Any]:
         password = str(getattr(sql_db, "password", "") or "")
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
@@ -395,13 +431,33 @@ class AsyncDbElementsTask:
             # Named in the report even when the run fails before reading.
             url = get_url(sql_db)
             report.database, report.dialect = describe(url), url.get_backend_name()
-        except DbElementsError:
+        except Exception:  # the harvest below meets it again, and records it
             pass
         status, error = TaskStatus.FAILED, ""
         clock = time.monotonic()
-        with open_run_log(
-            sql_db.pk, self.workspace_id, started=started, secrets=(password,)
-        ) as run_log:
+        opened = ExitStack()
+        try:
+            run_log = opened.enter_context(
+                open_run_log(
+                    sql_db.pk, self.workspace_id, started=started, secrets=(password,)
+                )
+            )
+        except Exception as exc:
+            error = scrub(f"Cannot open the run log: {exc}", (password,))
+            logger.error("SqlDb %s: %s", sql_db.pk, error)
+            heartbeat.stop()
+            report.status, report.error = "failed", error
+            _finish(
+                self.model,
+                sql_db.pk,
+                self.task_id,
+                status,
+                using,
+                error=error,
+                report=report.to_dict(),
+            )
+            return report.to_dict()
+        with opened:
             log = run_log.logger
             log.info(
                 "Starting database elements creation for SqlDb %s (%s)",
@@ -427,7 +483,8 @@ class AsyncDbElementsTask:
                 report = create_db_elements(
                     sql_db, force=self.force, checkpoint=checkpoint, log=log
                 )
-                checkpoint(report.tables.total, report.tables.total)
+                # Committed: a cancel that comes now is too late to undo it.
+                heartbeat.done = heartbeat.total = report.tables.total
                 status = TaskStatus.COMPLETED
             except HarvestCancelledError as exc:
                 error = str(exc) or CANCELLED
