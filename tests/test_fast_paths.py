@@ -215,6 +215,29 @@ def test_sqlite_oddities(sqlite_odd_url: str, include_views: bool) -> None:
     ]
 
 
+def test_sqlite_shadow_tables_are_not_tables_of_the_schema(tmp_path: Path) -> None:
+    """FTS5 and R*Tree keep their data in shadow tables (``docs_data``,
+    ``box_node``...): SQLite's internals, left out on both paths."""
+    path = tmp_path / "virtual.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            CREATE VIRTUAL TABLE docs USING fts5(title, body);
+            CREATE VIRTUAL TABLE box USING rtree(id, x0, x1);
+            CREATE TABLE docs_notes (id INTEGER PRIMARY KEY, note TEXT DEFAULT NULL,
+                said TEXT DEFAULT 'NULL', other TEXT default Null);
+            """
+        )
+    raw.close()
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    assert sorted(t.name for t in snap.tables) == ["box", "docs", "docs_notes"]
+    # DEFAULT NULL is no default, as PostgreSQL and MariaDB report it; the
+    # text 'NULL' is a default.
+    defaults = {c.name: c.default for c in snap.table("docs_notes").columns}
+    assert defaults == {"id": None, "note": None, "said": "'NULL'", "other": None}
+
+
 # -- PostgreSQL ---------------------------------------------------------------
 PG_ODD = "odd, schema"
 #: Shapes SQLAlchemy's PostgreSQL dialect reads in its own way; in ``PG_ODD``.

@@ -45,6 +45,9 @@ class Catalogue:
     raw_types: dict[ColumnKey, RawType] = field(default_factory=dict)
     #: PostgreSQL partitions (children of a partitioned table).
     partitions: frozenset[str] = frozenset()
+    #: SQLite: shadow tables, where virtual tables (FTS5, R*Tree) keep their
+    #: data; SQLite's internals, not tables of the schema.
+    shadows: frozenset[str] = frozenset()
     #: SQLite: the column lists of every UNIQUE constraint, by table, from
     #: SQLite's own index list (SQLAlchemy misses ``varchar(30) UNIQUE``).
     unique_columns: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
@@ -224,6 +227,28 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
     if dialect == "sqlite":
         return Catalogue(
             _read_sqlite(connection, schema),
+            shadows=sqlite_shadow_tables(connection, schema),
             unique_columns=_read_sqlite_uniques(connection, schema),
         )
     return Catalogue()
+
+
+def sqlite_can_tell_shadow_tables(connection: Connection) -> bool:
+    """Whether this SQLite has ``pragma_table_list`` (3.37+), which marks
+    shadow tables; older ones cannot tell them from tables."""
+    version = getattr(connection.dialect.dbapi, "sqlite_version_info", (0,))
+    return tuple(version) >= (3, 37)
+
+
+#: The shadow tables of one schema (SQLite 3.37+).
+SQLITE_SHADOWS = sa.text(
+    "SELECT name FROM pragma_table_list WHERE schema = :schema AND type = 'shadow'"
+)
+
+
+def sqlite_shadow_tables(connection: Connection, schema: str) -> frozenset[str]:
+    """The shadow tables of ``schema`` (empty where SQLite cannot tell)."""
+    if not sqlite_can_tell_shadow_tables(connection):
+        return frozenset()
+    found = connection.execute(SQLITE_SHADOWS, {"schema": schema})
+    return frozenset(str(name) for (name,) in found)

@@ -84,6 +84,7 @@ from .fast.base import (
     snapshot_of,
 )
 from .fast.postgresql import ForeignKeyFacts
+from .fast.sqlite import sqlite_default
 from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
     ColumnSnapshot,
@@ -253,7 +254,7 @@ class _Reader:
             tables = sorted(
                 name
                 for name in self.inspector.get_table_names(schema=schema)
-                if name not in catalogue.partitions
+                if name not in catalogue.partitions and name not in catalogue.shadows
             )
             views = []
             if self.include_views:
@@ -547,6 +548,8 @@ class _Reader:
         )
         default = column.get("default")
         comment = column.get("comment")
+        if self.dialect == "sqlite":
+            default = sqlite_default(default)
         return ReadColumn(
             name,
             bool(column.get("nullable", True)),

@@ -33,12 +33,17 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+from thoth_db_elements.introspection.raw_types import (
+    SQLITE_SHADOWS,
+    Catalogue,
+    RawType,
+    sqlite_can_tell_shadow_tables,
+)
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
 from .base import FastRead, TypeFamilies
 
-__all__ = ["declared_types", "read"]
+__all__ = ["declared_types", "read", "sqlite_default"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +56,27 @@ def _master(connection: Connection, schema: str) -> str:
     return f"{quote(schema)}.sqlite_master"
 
 
-def _objects_query(master: str) -> sa.TextClause:
+def _objects_query(master: str, shadows: bool) -> sa.TextClause:
+    """Tables and views; ``shadows``: leave out shadow tables (needs
+    ``pragma_table_list``, SQLite 3.37+)."""
+    listed = _LISTED
+    if shadows:
+        listed += f" AND m.name NOT IN ({SQLITE_SHADOWS.text})"
     return sa.text(
         f"""
-        SELECT m.type, m.name, m.sql, {_LISTED}
+        SELECT m.type, m.name, m.sql, {listed}
         FROM {master} AS m
         WHERE m.type IN ('table', 'view')
         """
     )
+
+
+def sqlite_default(default: Any) -> Any:
+    """A column's default as read, None for ``DEFAULT NULL`` (no default, as
+    PostgreSQL and MariaDB report it; the text ``'NULL'`` stays)."""
+    if isinstance(default, str) and default.upper() == "NULL":
+        return None
+    return default
 
 
 def _columns_query(master: str) -> sa.TextClause:
@@ -167,9 +185,10 @@ class _Objects:
     sql: dict[str, str | None] = field(default_factory=dict)
 
 
-def _read_objects(connection: Connection, master: str) -> _Objects:
+def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
     found = _Objects()
-    for kind, name, sql, listed in connection.execute(_objects_query(master)):
+    query = _objects_query(master, sqlite_can_tell_shadow_tables(connection))
+    for kind, name, sql, listed in connection.execute(query, {"schema": schema}):
         found.sql.setdefault(name, sql)
         if listed:
             (found.tables if kind == "table" else found.views).append(name)
@@ -232,7 +251,7 @@ def declared_types(
     columns out; the reader completes it with this.
     """
     master = _master(connection, schema)
-    objects = _read_objects(connection, master)
+    objects = _read_objects(connection, master, schema)
     types: dict[tuple[str, str], RawType] = {}
     for kind, names in (("table", objects.tables), ("view", objects.views)):
         rows, _failed = _column_rows(connection, master, schema, kind, names)
@@ -284,7 +303,8 @@ def _table_columns(
                 raw_type,
                 families[raw_type],
                 not not_null and not pk,
-                default,
+                # sqlite_default(default), without a call per column
+                None if default is not None and default.upper() == "NULL" else default,
                 None,
                 pk or None,
                 ordinal,
@@ -380,7 +400,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     master = _master(connection, schema)
     params = {"schema": schema}
     families = TypeFamilies(connection.dialect.name)
-    objects = _read_objects(connection, master)
+    objects = _read_objects(connection, master, schema)
 
     table_rows, _none = _column_rows(
         connection, master, schema, "table", objects.tables
