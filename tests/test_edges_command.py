@@ -251,3 +251,10 @@ def test_progress_bar_is_silent_without_progress_fields() -> None:
     assert not bar.is_alive()
     bar.stop()
     assert text.getvalue() == "\n"
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_all_without_any_database_says_so_and_succeeds(extra: list[str]) -> None:
+    out, err = run("--all", *extra)
+    assert err.strip() == "No databases to harvest."
+    assert out.strip() == ("[]" if extra else "")

@@ -68,6 +68,11 @@ class Command(BaseCommand):
         except DbElementsError as exc:
             raise CommandError(str(exc)) from exc
         rows = self._select(model, options)
+        if not rows:  # --all on a catalogue without databases
+            self.stderr.write("No databases to harvest.")
+            if options["json"]:
+                self.stdout.write("[]")
+            return
         runner = ImmediateRunner() if options["sync"] else None
         bar = None
         if options["sync"] and self.stderr.isatty() and not options["json"]:
