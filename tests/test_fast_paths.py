@@ -238,6 +238,38 @@ def test_sqlite_shadow_tables_are_not_tables_of_the_schema(tmp_path: Path) -> No
     assert defaults == {"id": None, "note": None, "said": "'NULL'", "other": None}
 
 
+def test_sqlite_keys_find_their_targets_whatever_the_case(tmp_path: Path) -> None:
+    """SQLite matches names without regard to ASCII case: so do both paths."""
+    path = tmp_path / "case.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            CREATE TABLE Patient (ID INTEGER PRIMARY KEY, Name TEXT);
+            CREATE TABLE Pairs (a INT, b INT, PRIMARY KEY (a, b));
+            CREATE TABLE visit (
+                id INTEGER PRIMARY KEY,
+                patient_id INT REFERENCES patient (id),
+                who INT REFERENCES PATIENT,
+                gone INT REFERENCES nowhere (id),
+                x INT, y INT, FOREIGN KEY (x, y) REFERENCES pairs
+            );
+            """
+        )
+    raw.close()
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    keys = {
+        (k.columns, k.referred_table, k.referred_columns)
+        for k in snap.table("visit").foreign_keys
+    }
+    assert keys == {
+        (("patient_id",), "Patient", ("ID",)),
+        (("who",), "Patient", ("ID",)),
+        (("x", "y"), "Pairs", ("a", "b")),
+        (("gone",), "nowhere", ("id",)),
+    }
+
+
 # -- PostgreSQL ---------------------------------------------------------------
 PG_ODD = "odd, schema"
 #: Shapes SQLAlchemy's PostgreSQL dialect reads in its own way; in ``PG_ODD``.

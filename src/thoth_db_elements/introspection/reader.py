@@ -59,8 +59,10 @@ process-wide: a thread running beside a harvest may miss an ``SAWarning``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+import string
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -283,6 +285,8 @@ class _Reader:
                     error_text(exc),
                 )
                 failures.append(TableFailure(name, error_text(exc)))
+        if self.dialect == "sqlite":
+            snapshots = _sqlite_key_targets(snapshots, schema)
         logger.debug(
             "Read %d tables and views of %s schema %r (%d failed)",
             len(snapshots),
@@ -619,15 +623,60 @@ class _Reader:
             )
         if len(keys) < 2:
             return tuple(keys)
-        keys.sort(
-            key=lambda k: (
-                k.referred_table,
-                k.columns,
-                k.name or "",
-                k.referred_schema or "",
-            )
-        )
+        keys.sort(key=_key_order)
         return tuple(keys)
+
+
+def _key_order(key: ForeignKeySnapshot) -> tuple[str, tuple[str, ...], str, str]:
+    """The order of a table's foreign keys in a snapshot."""
+    return (key.referred_table, key.columns, key.name or "", key.referred_schema or "")
+
+
+#: SQLite folds the case of ASCII letters only in names.
+_ASCII_FOLD: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _sqlite_key_targets(
+    tables: list[TableSnapshot], schema: str
+) -> list[TableSnapshot]:
+    """Foreign keys named as SQLite finds their targets, whatever the case.
+
+    SQLite matches names without regard to the case of ASCII letters:
+    ``REFERENCES users (ID)`` is a key to table ``Users``, column ``id``, and
+    ``REFERENCES users`` one to that table's primary key. Both read paths
+    keep the name as written (SQLAlchemy's rule), so the key would point at
+    no table of the schema and its relationship would be lost.
+    """
+    by_folded = {t.name.translate(_ASCII_FOLD): t for t in tables}
+    fixed: list[TableSnapshot] = []
+    for table in tables:
+        keys = [_sqlite_key_target(k, schema, by_folded) for k in table.foreign_keys]
+        if tuple(keys) != table.foreign_keys:
+            keys.sort(key=_key_order)
+            table = dataclasses.replace(table, foreign_keys=tuple(keys))
+        fixed.append(table)
+    return fixed
+
+
+def _sqlite_key_target(
+    key: ForeignKeySnapshot, schema: str, by_folded: Mapping[str, TableSnapshot]
+) -> ForeignKeySnapshot:
+    if key.referred_schema not in (None, schema):
+        return key
+    target = by_folded.get(key.referred_table.translate(_ASCII_FOLD))
+    if target is None:
+        return key
+    columns = {c.name.translate(_ASCII_FOLD): c.name for c in target.columns}
+    referred = tuple(
+        columns.get(name.translate(_ASCII_FOLD), name) for name in key.referred_columns
+    )
+    if not referred and len(target.primary_key) == len(key.columns):
+        referred = target.primary_key
+    if (target.name, referred) == (key.referred_table, key.referred_columns):
+        return key
+    return dataclasses.replace(
+        key, referred_table=target.name, referred_columns=referred
+    )
 
 
 _SEES_EVERY_TABLE = sa.text(
