@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -117,6 +118,27 @@ def test_sqlite_connection_is_read_only(tmp_path: Path) -> None:
     with source_connection(row(db_type="SQLite", db_name=str(path))) as conn:
         with pytest.raises(sa.exc.OperationalError):
             conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+
+
+@pytest.mark.parametrize(
+    "name", ["hash#1.sqlite", "q?x=1.sqlite", "pct%41b.sqlite", "sp ace.sqlite"]
+)
+def test_sqlite_paths_with_uri_characters_open_that_file_read_only(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    with sa.create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(path)
+    ).begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER)")
+    before = sorted(tmp_path.iterdir())
+    sql_db = row(db_type="SQLite", db_name=str(path))
+    assert describe(build_url(sql_db)) == f"sqlite:{path}"
+    with source_connection(sql_db) as conn:
+        assert conn.exec_driver_sql("SELECT name FROM sqlite_master").all() == [("t",)]
+        with pytest.raises(sa.exc.OperationalError):
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    assert sorted(tmp_path.iterdir()) == before  # no file made on the way
 
 
 def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:

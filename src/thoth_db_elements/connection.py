@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from django.utils.module_loading import import_string
@@ -133,8 +134,12 @@ def build_url(sql_db: object) -> URL:
         if not path.is_file():
             raise ConnectionFailedError(f"SQLite file {path} does not exist.")
         # Read-only: the harvest must never write to (or create) the file.
+        # An URI: "#", "?" and "%" in the path are escaped, or SQLite would
+        # cut the path there and open (or create, writable) another file.
         return URL.create(
-            "sqlite", database=f"file:{path}?mode=ro", query={"uri": "true"}
+            "sqlite",
+            database=f"file:{quote(str(path), safe='/')}?mode=ro",
+            query={"uri": "true"},
         )
     host = _text(sql_db, "db_host")
     if not host:
@@ -178,7 +183,10 @@ def get_url(sql_db: object) -> URL:
 def describe(url: URL) -> str:
     """A human label for ``url`` without credentials: ``postgresql://host:5432/db``."""
     if url.get_backend_name() == "sqlite":
-        return f"sqlite:{(url.database or '').removeprefix('file:').split('?')[0]}"
+        database = url.database or ""
+        if database.startswith("file:"):  # an URI: escaped, options after "?"
+            return f"sqlite:{unquote(database.removeprefix('file:').split('?')[0])}"
+        return f"sqlite:{database}"
     port = f":{url.port}" if url.port else ""
     return f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
 
