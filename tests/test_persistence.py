@@ -312,6 +312,28 @@ def test_incomplete_read_deletes_nothing(sql_db: models.Model) -> None:
     assert report.failed_tables == [
         {"name": "orders", "error": "OperationalError: boom"}
     ]
+    # Nor the keys to or from the table not read: fk_field and relationships.
+    assert columns(sql_db)["order_lines.order_id"]["fk_field"] == "orders.id"
+    assert columns(sql_db)["orders.customer_id"]["fk_field"] == "customers.id"
+    assert relationships(sql_db) == {
+        "customers.referrer_id->customers.id",
+        "orders.customer_id->customers.id",
+        "order_lines.order_id->orders.id",
+    }
+    assert report.relationships.deleted == 0
+    # Read again in full, a key that is really gone goes.
+    snapshot = shop()
+    snapshot = dataclasses.replace(
+        snapshot,
+        tables=tuple(
+            dataclasses.replace(t, foreign_keys=()) if t.name == "order_lines" else t
+            for t in snapshot.tables
+        ),
+    )
+    report = sync(sql_db, snapshot)
+    assert "order_lines.order_id->orders.id" not in relationships(sql_db)
+    assert columns(sql_db)["order_lines.order_id"]["fk_field"] == ""
+    assert report.relationships.deleted == 1
 
 
 def test_cancel_rolls_everything_back(sql_db: models.Model) -> None:

@@ -294,8 +294,12 @@ class _Sync:
         self._pick_metadata = _picker(
             [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
-        #: Read once: foreign-key fields and relationships use them.
+        #: Read once: foreign-key fields and relationships use them. Keys to
+        #: tables an incomplete read did not see are added once the
+        #: catalogue is loaded (``_unseen_pairs``).
         self.pairs = list(_catalogued_pairs(snapshot))
+        #: Ids of the catalogued tables an incomplete read did not see.
+        self.unseen: set[Any] = set()
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -326,6 +330,7 @@ class _Sync:
             tables = self._load_tables()
             columns = self._load_columns()
             plan = self._plan_duplicates(tables, columns)
+            self.pairs.extend(self._unseen_pairs(plan))
             column_plan = self._compare_columns(plan)
             gone_columns = self._plan_deletions(plan, column_plan)
             self._tick(0)
@@ -407,6 +412,37 @@ class _Sync:
             plan, keeper_of, [_ColumnRow.of(r, self.fills) for r in rows]
         )
         return plan
+
+    def _unseen_pairs(self, plan: _Plan) -> list[Pair]:
+        """Keys to catalogued tables an incomplete read did not see.
+
+        A table that failed to read, or that this user may not see, is
+        still in the catalogue (nothing is deleted on such a read), and so
+        are the keys to it: they keep their ``fk_field`` and relationship.
+        """
+        if self.snapshot.complete:
+            return []
+        read = {table.name for table in self.snapshot.tables}
+        unseen = {
+            name: row.pk for name, row in plan.keep_tables.items() if name not in read
+        }
+        self.unseen = set(unseen.values())
+        pairs: list[Pair] = []
+        for table in self.snapshot.tables:
+            names = {c.name for c in table.columns}
+            for fk in table.foreign_keys:
+                target_id = unseen.get(fk.referred_table)
+                if target_id is None or fk.referred_schema not in (
+                    None,
+                    self.snapshot.schema,
+                ):
+                    continue
+                for source, target in zip(
+                    fk.columns, fk.referred_columns, strict=False
+                ):
+                    if source in names and (target_id, target) in plan.columns:
+                        pairs.append((table.name, source, fk.referred_table, target))
+        return pairs
 
     def _merge_duplicates(
         self, plan: _Plan, keeper_of: dict[Any, _Row], columns: list[_ColumnRow]
@@ -689,7 +725,9 @@ class _Sync:
             if key in seen:
                 self.report.duplicates_removed += 1
                 stale.append(pk)
-            elif key in wanted and wanted[key] == (source_tab, target_tab):
+            elif (key in wanted and wanted[key] == (source_tab, target_tab)) or (
+                source_tab in self.unseen  # its keys were not read: kept
+            ):
                 seen.add(key)
                 counts.unchanged += 1
             else:
