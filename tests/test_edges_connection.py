@@ -136,6 +136,20 @@ def test_sqlite_layout_defaults_to_dev_and_thothai_root(tmp_path: Path) -> None:
         sqlite_path(row(db_type="SQLite", db_name="  "))
 
 
+def test_sqlite_root_from_thothai_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ThothAI reads DB_ROOT_PATH from the environment, not from settings."""
+    monkeypatch.setenv("DB_ROOT_PATH", str(tmp_path))
+    with override_settings(DB_ROOT_PATH=None):
+        path = sqlite_path(row(db_type="SQLite", db_name="shop", db_mode="test"))
+    assert path == tmp_path / "test_databases" / "shop" / "shop.sqlite"
+    monkeypatch.delenv("DB_ROOT_PATH")
+    with override_settings(DB_ROOT_PATH=None):
+        path = sqlite_path(row(db_type="SQLite", db_name="shop", db_mode="test"))
+    assert path == Path("data") / "test_databases" / "shop" / "shop.sqlite"
+
+
 def test_sqlite_home_relative_path_is_expanded(tmp_path: Path) -> None:
     home = Path("~").expanduser()
     assert sqlite_path(row(db_name="~/shop.sqlite")) == home / "shop.sqlite"

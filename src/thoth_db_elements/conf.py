@@ -8,6 +8,7 @@ reference in ``docs/settings.md`` documents each one.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +108,16 @@ class AppSettings:
     def SQLITE_ROOT(self) -> Path:
         """Root of ThothAI's SQLite layout ``{root}/{db_mode}_databases/...``.
 
-        Defaults to the ``DB_ROOT_PATH`` setting ThothAI uses, then ``data``.
+        Defaults to ``DB_ROOT_PATH`` as ThothAI has it: a Django setting,
+        else the environment variable (which ThothAI reads), then ``data``.
         """
         value = self._get("SQLITE_ROOT", None)
         if value is None:
-            value = getattr(settings, "DB_ROOT_PATH", None) or "data"
+            value = (
+                getattr(settings, "DB_ROOT_PATH", None)
+                or os.environ.get("DB_ROOT_PATH")
+                or "data"
+            )
         return Path(value)
 
     @property
