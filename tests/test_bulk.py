@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import models
+from django.db import connection, models
+from django.db.models.functions import Upper
+from django.test.utils import isolate_apps
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
 from thoth_db_elements._bulk import (
@@ -117,3 +119,30 @@ def test_fetch_values_reads_what_values_list_reads() -> None:
 def test_fetch_values_of_nothing() -> None:
     assert fetch_values(SqlDb.objects.none().values_list("pk")) == []
     assert fetch_values(SqlDb.objects.filter(name="none").values_list("pk")) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@isolate_apps("tests.testapp")
+def test_a_generated_field_is_left_to_the_database() -> None:
+    class Shouting(models.Model):
+        name = models.CharField(max_length=20)
+        loud = models.GeneratedField(
+            expression=Upper("name"),
+            output_field=models.CharField(max_length=20),
+            db_persist=True,
+        )
+
+        class Meta:
+            app_label = "testapp"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Shouting)
+    try:
+        assert insert_values(Shouting, "default", [{"name": "hi"}, {"name": "ho"}], 10)
+        assert list(Shouting.objects.order_by("pk").values_list("loud", flat=True)) == [
+            "HI",
+            "HO",
+        ]
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(Shouting)

@@ -40,12 +40,14 @@ def _plain_field(field: Field[Any, Any]) -> bool:
 
 
 def _columns(model: type[models.Model]) -> list[Field[Any, Any]]:
-    """The fields an INSERT names: all concrete ones but a database-made key."""
+    """The fields an INSERT names: all concrete ones but a database-made key
+    and generated fields (``GeneratedField``), which the database computes."""
     pk = model._meta.pk
     return [
         f
         for f in model._meta.concrete_fields
         if not (f is pk and getattr(f, "db_returning", False))
+        and not getattr(f, "generated", False)
     ]
 
 
