@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, models
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from catalog import models as thoth
 from tests.snapshots import col, shop
@@ -485,3 +485,70 @@ def test_names_longer_than_the_catalogue_are_reported_not_truncated(
     assert "longer than the catalogue can store" in report.failed_tables[0]["error"]
     assert report.deletions_skipped is True  # incomplete: customers is kept
     assert "customers.email" in columns(sql_db)
+
+
+@pytest.mark.django_db(transaction=True)
+@isolate_apps("tests.testapp")
+def test_metadata_fields_of_a_host_of_its_own_shape() -> None:
+    """A NOT NULL ``default_value`` gets "" for no default; the raw type is
+    cut to the host's ``data_type`` length."""
+
+    class OwnDb(models.Model):
+        name = models.CharField(max_length=50)
+
+        class Meta:
+            app_label = "testapp"
+
+    class OwnTable(models.Model):
+        name = models.CharField(max_length=255)
+        description = models.TextField(blank=True)
+        generated_comment = models.TextField(blank=True)
+        sql_db = models.ForeignKey(OwnDb, models.CASCADE, related_name="tables")
+
+        class Meta:
+            app_label = "testapp"
+
+    class OwnColumn(models.Model):
+        original_column_name = models.CharField(max_length=255)
+        column_name = models.CharField(max_length=255, blank=True)
+        data_format = models.CharField(max_length=255)
+        column_description = models.TextField(blank=True)
+        generated_comment = models.TextField(blank=True)
+        value_description = models.TextField(blank=True)
+        pk_field = models.TextField(blank=True)
+        fk_field = models.TextField(blank=True)
+        data_type = models.CharField(max_length=8, blank=True)
+        default_value = models.TextField(blank=True)
+        sql_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="columns")
+
+        class Meta:
+            app_label = "testapp"
+
+    class OwnRelationship(models.Model):
+        source_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="+")
+        target_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="+")
+        source_column = models.ForeignKey(OwnColumn, models.CASCADE, related_name="+")
+        target_column = models.ForeignKey(OwnColumn, models.CASCADE, related_name="+")
+
+        class Meta:
+            app_label = "testapp"
+
+    own = [OwnDb, OwnTable, OwnColumn, OwnRelationship]
+    with connection.schema_editor() as editor:
+        for model in own:
+            editor.create_model(model)
+    try:
+        catalogue = Catalogue(OwnDb, OwnTable, OwnColumn, OwnRelationship)
+        sql_db = OwnDb.objects.create(name="shop")
+        snapshot = shop()
+        for _ in range(2):
+            report = sync_snapshot(
+                sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk)
+            )
+        assert (report.columns.created, report.columns.unchanged) == (0, 10)
+        email = OwnColumn.objects.get(original_column_name="email")
+        assert (email.data_type, email.default_value) == ("varchar(", "")
+    finally:
+        with connection.schema_editor() as editor:
+            for model in reversed(own):
+                editor.delete_model(model)

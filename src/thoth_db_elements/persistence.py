@@ -294,6 +294,15 @@ class _Sync:
         self._pick_metadata = _picker(
             [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
+        #: Fitted to the host's fields: the raw type cut to ``data_type``'s
+        #: length, no default stored as "" where ``default_value`` is NOT NULL.
+        self._type_length: int | None = None
+        self._no_default: str | None = None
+        if "data_type" in self.column_fields:
+            self._type_length = _max_length(catalogue.column, "data_type")
+        if "default_value" in self.column_fields:
+            if not catalogue.column._meta.get_field("default_value").null:
+                self._no_default = ""
         #: Read once: foreign-key fields and relationships use them. Keys to
         #: tables an incomplete read did not see are added once the
         #: catalogue is loaded (``_unseen_pairs``).
@@ -523,6 +532,7 @@ class _Sync:
         fk_fields = _fk_fields_by_table(self.pairs)
         metadata = bool(self.column_fields)
         pick = self._pick_metadata
+        type_length, no_default = self._type_length, self._no_default
         unchanged = 0
         for table in self.snapshot.tables:
             keeper = plan.keep_tables.get(table.name)
@@ -538,9 +548,9 @@ class _Sync:
                 if metadata:
                     values += pick(
                         (
-                            snap.raw_type[:255],
+                            snap.raw_type[:type_length],
                             snap.nullable,
-                            snap.default,
+                            no_default if snap.default is None else snap.default,
                             snap.comment or "",
                             snap.ordinal_position,
                         )
