@@ -131,7 +131,30 @@ def test_e004_heartbeat_interval_must_be_shorter_than_timeout() -> None:
 def test_e004_threshold_is_a_share() -> None:
     with override_settings(THOTH_DB_ELEMENTS_DELETE_THRESHOLD=50):
         [message] = check_numeric_settings()
-    assert "between 0 and 1" in message.msg
+    assert "a share from 0 to 1" in message.msg
+    # 0: no deletion without force.
+    with override_settings(THOTH_DB_ELEMENTS_DELETE_THRESHOLD=0):
+        assert check_numeric_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CATALOGUE_LOCK_TIMEOUT", -5),
+        ("CATALOGUE_LOCK_TIMEOUT", "soon"),
+        ("CONNECT_TIMEOUT", float("inf")),
+        ("STALE_TIMEOUT_HOURS", float("nan")),
+        ("BATCH_SIZE", 0.5),
+        ("BATCH_SIZE", 0),
+        ("DELETE_THRESHOLD", -0.1),
+        ("DELETE_THRESHOLD", "half"),
+    ],
+)
+def test_e004_catches_values_that_fail_at_run_time(name: str, value: object) -> None:
+    with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": value}):
+        [message] = check_numeric_settings()
+    assert message.id == "thoth_db_elements.E004"
+    assert name in message.msg
 
 
 @pytest.mark.parametrize(

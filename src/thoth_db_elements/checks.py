@@ -7,6 +7,7 @@ The ids are documented in ``docs/checks.md``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -140,25 +141,31 @@ def check_catalogue_models(**kwargs: Any) -> list[checks.CheckMessage]:
     return messages
 
 
+def _number(value: object) -> bool:
+    """A finite int or float (not a bool)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
 def _positive_number(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int | float) and value > 0
+    return _number(value) and value > 0  # type: ignore[operator]
 
 
 def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """E004: time-outs, threshold and batch size are positive numbers.
+    """E004: time-outs and batch size are positive numbers (the batch size a
+    whole one), the deletion threshold a share from 0 to 1.
 
-    Also: the heartbeat interval is shorter than the heartbeat time-out, and
-    the deletion threshold is at most 1.
+    Also: the heartbeat interval is shorter than the heartbeat time-out.
     """
     names: Sequence[str] = (
         "STALE_TIMEOUT_HOURS",
         "HEARTBEAT_TIMEOUT_SECONDS",
         "HEARTBEAT_INTERVAL_SECONDS",
         "CONNECT_TIMEOUT",
-        "DELETE_THRESHOLD",
-        "BATCH_SIZE",
+        "CATALOGUE_LOCK_TIMEOUT",
     )
     messages: list[checks.CheckMessage] = [
         checks.Error(
@@ -168,26 +175,34 @@ def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         for name in names
         if not _positive_number(getattr(app_settings, name))
     ]
+    batch = app_settings.BATCH_SIZE
+    if not (_positive_number(batch) and int(batch) == batch):
+        messages.append(
+            checks.Error(
+                f"{PREFIX}BATCH_SIZE must be a positive whole number, not {batch!r}.",
+                id="thoth_db_elements.E004",
+            )
+        )
+    threshold = app_settings.DELETE_THRESHOLD
+    if not (_number(threshold) and 0 <= threshold <= 1):
+        messages.append(
+            checks.Error(
+                f"{PREFIX}DELETE_THRESHOLD is a share from 0 to 1, not {threshold!r}.",
+                id="thoth_db_elements.E004",
+            )
+        )
     return messages + _numeric_relations()
 
 
 def _numeric_relations() -> list[checks.CheckMessage]:
     interval = app_settings.HEARTBEAT_INTERVAL_SECONDS
     timeout = app_settings.HEARTBEAT_TIMEOUT_SECONDS
-    threshold = app_settings.DELETE_THRESHOLD
     messages: list[checks.CheckMessage] = []
     if _positive_number(interval) and _positive_number(timeout) and interval >= timeout:
         messages.append(
             checks.Error(
                 f"{PREFIX}HEARTBEAT_INTERVAL_SECONDS ({interval}) must be shorter than "
                 f"{PREFIX}HEARTBEAT_TIMEOUT_SECONDS ({timeout}).",
-                id="thoth_db_elements.E004",
-            )
-        )
-    if _positive_number(threshold) and threshold > 1:
-        messages.append(
-            checks.Error(
-                f"{PREFIX}DELETE_THRESHOLD is a share between 0 and 1, not {threshold}.",
                 id="thoth_db_elements.E004",
             )
         )

@@ -300,9 +300,11 @@ class _Sync:
         self._no_default: str | None = None
         if "data_type" in self.column_fields:
             self._type_length = _max_length(catalogue.column, "data_type")
-        if "default_value" in self.column_fields:
-            if not catalogue.column._meta.get_field("default_value").null:
-                self._no_default = ""
+        if (
+            "default_value" in self.column_fields
+            and not catalogue.column._meta.get_field("default_value").null
+        ):
+            self._no_default = ""
         #: Read once: foreign-key fields and relationships use them. Keys to
         #: tables an incomplete read did not see are added once the
         #: catalogue is loaded (``_unseen_pairs``).
@@ -357,7 +359,9 @@ class _Sync:
         seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+                # At least 1 ms: PostgreSQL's 0 means waiting for ever.
+                milliseconds = max(1, round(seconds * 1000))
+                cursor.execute(f"SET LOCAL lock_timeout = '{milliseconds}ms'")
             elif connection.vendor == "mysql":
                 cursor.execute(
                     f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"
