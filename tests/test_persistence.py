@@ -552,3 +552,14 @@ def test_metadata_fields_of_a_host_of_its_own_shape() -> None:
         with connection.schema_editor() as editor:
             for model in reversed(own):
                 editor.delete_model(model)
+
+
+def test_the_mysql_session_lock_timeout_is_put_back(sql_db: models.Model) -> None:
+    if connection.vendor != "mysql":
+        pytest.skip("MySQL/MariaDB as Django's database (the tox environments)")
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 77")
+    sync(sql_db, shop())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+        assert cursor.fetchone()[0] == 77

@@ -311,6 +311,8 @@ class _Sync:
         self.pairs = list(_catalogued_pairs(snapshot))
         #: Ids of the catalogued tables an incomplete read did not see.
         self.unseen: set[Any] = set()
+        #: MySQL: the session's lock time-out before the sync changed it.
+        self._mysql_lock_timeout: Any = None
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -333,6 +335,8 @@ class _Sync:
                     "Run again when it is free."
                 ) from None
             raise
+        finally:
+            self._restore_lock_timeout()
 
     def _run(self) -> None:
         with transaction.atomic(using=self.using):
@@ -363,9 +367,27 @@ class _Sync:
                 milliseconds = max(1, round(seconds * 1000))
                 cursor.execute(f"SET LOCAL lock_timeout = '{milliseconds}ms'")
             elif connection.vendor == "mysql":
+                # Session-wide on MySQL: put back when the sync ends.
+                cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+                self._mysql_lock_timeout = cursor.fetchone()[0]
                 cursor.execute(
                     f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"
                 )
+
+    def _restore_lock_timeout(self) -> None:
+        """MySQL: the session's own lock time-out again (Django's connection
+        goes on serving the process)."""
+        previous = self._mysql_lock_timeout
+        if previous is None:
+            return
+        self._mysql_lock_timeout = None
+        try:
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    f"SET SESSION innodb_lock_wait_timeout = {int(previous)}"
+                )
+        except DatabaseError:  # the connection is gone, and the setting with it
+            logger.warning("Could not restore innodb_lock_wait_timeout", exc_info=True)
 
     def _take_write_lock(self) -> None:
         """On SQLite in deferred mode, take the write lock before reading.
