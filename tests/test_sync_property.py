@@ -254,14 +254,20 @@ def check_history(
     after = catalogue_rows(sql_db)
 
     # Of same-named rows, the oldest stays; a duplicate's annotation goes
-    # to the keeper's empty one.
+    # to the keeper's empty one, or after the keeper's own text (not into
+    # column_name, a short field).
     kept: dict[tuple[str, str], dict[str, Any]] = {}
     for row in before:
         key = (row["sql_table__name"], row["original_column_name"])
         if key in kept:
             for name in ANNOTATIONS:
-                if not kept[key][name] and row[name]:
-                    kept[key][name] = row[name]
+                mine, theirs = kept[key][name], row[name]
+                if not theirs or (mine and theirs in mine):
+                    continue
+                if not mine:
+                    kept[key][name] = theirs
+                elif name != "column_name":
+                    kept[key][name] = f"{mine}\n\n{theirs}"
         else:
             kept[key] = dict(row)
     duplicates = len(before) - len(kept)
@@ -370,6 +376,12 @@ CHOSEN = {
         [],
     ),
     # A duplicate left in a table that is gone.
+    # A duplicate with words of its own, beside a keeper with its own.
+    "both-described": (
+        schema(table("t1", ID, SAID)),
+        schema(table("t1", ID, SAID)),
+        ["none", "duplicate"],
+    ),
     "gone-duplicate": (
         schema(table("t1", ID), table("t2", col("x"))),
         schema(table("t1", ID)),

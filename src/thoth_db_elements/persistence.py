@@ -32,7 +32,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, TextField
 
 from ._bulk import fetch_values, insert_values
 from ._fields import model_has_field
@@ -530,12 +530,28 @@ class _Sync:
             row["pk"]: row
             for row in self._q(model).filter(pk__in=ids).values("pk", *names)
         }
+        # Long texts are joined (nobody's words are lost); a short field
+        # (``column_name``) keeps the keeper's, when it has one.
+        joined = {n for n in names if isinstance(model._meta.get_field(n), TextField)}
         changed: dict[Any, dict[str, Any]] = {}
         for keeper, duplicate in pairs:
             for name in names:
                 current = changed.get(keeper.pk, {}).get(name, texts[keeper.pk][name])
-                if not current and texts[duplicate.pk][name]:
-                    changed.setdefault(keeper.pk, {})[name] = texts[duplicate.pk][name]
+                extra = texts[duplicate.pk][name]
+                if not extra or (current and extra in current):
+                    continue
+                if not current:
+                    changed.setdefault(keeper.pk, {})[name] = extra
+                elif name in joined:
+                    changed.setdefault(keeper.pk, {})[name] = f"{current}\n\n{extra}"
+                else:
+                    logger.warning(
+                        "Merging duplicate %s rows: kept %s %r, not %r",
+                        model._meta.model_name,
+                        name,
+                        current,
+                        extra,
+                    )
         keepers = {keeper.pk: keeper for keeper, _ in pairs}
         for pk, values in changed.items():
             self._q(model).filter(pk=pk).update(**values)
