@@ -96,6 +96,16 @@ def test_w001_log_dir_is_a_file(tmp_path: Path) -> None:
         assert ids(check_log_dir()) == ["thoth_db_elements.W001"]
 
 
+def test_w001_run_log_dir_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "db_elements").write_text("where the run logs should go")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        [message] = check_log_dir()
+    assert message.id == "thoth_db_elements.W001"
+    assert str(tmp_path / "db_elements") in message.msg
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path / "fresh")):
+        assert check_log_dir() == []
+
+
 def test_w002_seed_only_model_warns() -> None:
     with override_settings(
         THOTH_DB_ELEMENTS_SQLDB_MODEL="testapp.SeedOnlySqlDb",

@@ -46,3 +46,17 @@ def test_explicit_catalogue_model_wins_over_the_default() -> None:
     ):
         assert app_settings.TABLE_MODEL == "testapp.SqlTable"
         assert app_settings.COLUMN_MODEL == "catalog.SqlColumn"
+
+
+def test_the_sqldb_model_setting_is_matched_whatever_its_case() -> None:
+    """``apps.get_model`` (and so the checks) ignore case: so does the
+    choice of catalogue for a row."""
+    from catalog.models import SqlDb
+    from tests.testapp import models as fresh
+    from thoth_db_elements.catalogue import catalogue_for
+
+    with override_settings(
+        THOTH_DB_ELEMENTS_SQLDB_MODEL="catalog.sqldb",
+        THOTH_DB_ELEMENTS_TABLE_MODEL="testapp.SqlTable",
+    ):
+        assert catalogue_for(SqlDb(name="x")).table is fresh.SqlTable

@@ -52,7 +52,9 @@ def catalogue_for(sql_db: models.Model) -> Catalogue:
     ``Relationship`` of the same app (a project with several catalogues).
     """
     model = type(sql_db)
-    if app_settings.SQLDB_MODEL and model._meta.label == app_settings.SQLDB_MODEL:
+    configured = app_settings.SQLDB_MODEL
+    # Model names are case-insensitive to Django (apps.get_model).
+    if configured and model._meta.label_lower == str(configured).lower():
         return get_catalogue()
     app = model._meta.app_label
     return Catalogue(

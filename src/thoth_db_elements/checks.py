@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from ._fields import model_has_field
 from .conf import PREFIX, app_settings
+from .logging import run_log_dir
 from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES
 
 __all__ = [
@@ -210,20 +211,22 @@ def _numeric_relations() -> list[checks.CheckMessage]:
 
 
 def check_log_dir(**kwargs: Any) -> list[checks.CheckMessage]:
-    """W001: the log directory exists (or can be created) and is writable."""
-    directory = app_settings.LOG_DIR
-    probe = directory
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
-        return []
-    return [
-        checks.Warning(
-            f"Log directory {directory} cannot be written: run logs will be lost.",
-            hint=f"Create it with write permission, or set {PREFIX}LOG_DIR.",
-            id="thoth_db_elements.W001",
-        )
-    ]
+    """W001: the log directory and its ``db_elements`` directory, where run
+    logs go, exist (or can be created) and are writable."""
+    for directory in (app_settings.LOG_DIR, run_log_dir()):
+        probe = directory
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not (probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)):
+            return [
+                checks.Warning(
+                    f"Log directory {directory} cannot be written: run logs "
+                    "will be lost.",
+                    hint=f"Create it with write permission, or set {PREFIX}LOG_DIR.",
+                    id="thoth_db_elements.W001",
+                )
+            ]
+    return []
 
 
 def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
