@@ -85,7 +85,7 @@ def test_table_names_differing_in_case_are_two_rows(mariadb_catalogue: Any) -> N
             "AND COLUMN_NAME = 'name'",
             [db_table],
         )
-        assert cursor.fetchone() == ("utf8mb4_bin",)
+        assert cursor.fetchone() == ("utf8mb4_nopad_bin",)
     shop = insert(mariadb_catalogue, SqlDb, name="shop")
     insert(mariadb_catalogue, SqlTable, name="Users", sql_db_id=shop)
     insert(mariadb_catalogue, SqlTable, name="users", sql_db_id=shop)
@@ -96,6 +96,18 @@ def test_table_names_differing_in_case_are_two_rows(mariadb_catalogue: Any) -> N
         assert cursor.fetchall() == (("users",),)
 
 
+def test_names_differing_in_trailing_spaces_are_two_rows(
+    mariadb_catalogue: Any,
+) -> None:
+    """PostgreSQL's tables "a" and "a " (a PAD SPACE collation makes them one)."""
+    shop = insert(mariadb_catalogue, SqlDb, name="shop")
+    insert(mariadb_catalogue, SqlTable, name="a", sql_db_id=shop)
+    insert(mariadb_catalogue, SqlTable, name="a ", sql_db_id=shop)
+    with mariadb_catalogue.cursor() as cursor:
+        cursor.execute(f"SELECT name FROM {SqlTable._meta.db_table} WHERE name = 'a'")
+        assert cursor.fetchall() == (("a",),)
+
+
 def test_explicit_collation_wins(mariadb_catalogue: Any) -> None:
     from thoth_db_elements.fields import IdentifierField
 
@@ -104,4 +116,4 @@ def test_explicit_collation_wins(mariadb_catalogue: Any) -> None:
         "utf8mb4_unicode_ci"
     )
     plain = IdentifierField(max_length=10)
-    assert plain.db_parameters(mariadb_catalogue)["collation"] == "utf8mb4_bin"
+    assert plain.db_parameters(mariadb_catalogue)["collation"] == "utf8mb4_nopad_bin"
