@@ -141,6 +141,46 @@ def test_sqlite_paths_with_uri_characters_open_that_file_read_only(
     assert sorted(tmp_path.iterdir()) == before  # no file made on the way
 
 
+def test_a_driver_may_carry_url_options() -> None:
+    driver = "mssql+pyodbc?driver=ODBC Driver 18 for SQL Server&Encrypt=no"
+    with override_settings(THOTH_DB_ELEMENTS_DRIVERS={"SQLServer": driver}):
+        url = build_url(row(db_type="SQLServer", db_port=1433))
+    assert url.drivername == "mssql+pyodbc"
+    assert dict(url.query) == {
+        "driver": "ODBC Driver 18 for SQL Server",
+        "Encrypt": "no",
+    }
+    assert (url.host, url.port, url.database) == ("db.example", 1433, "sales")
+
+
+def test_an_ipv6_host_in_brackets_is_the_address() -> None:
+    url = build_url(row(db_host="[::1]"))
+    assert url.host == "::1"
+    assert describe(url) == "postgresql://::1:5432/sales"
+
+
+def test_a_mariadb_socket_file_as_host(tmp_path: Path) -> None:
+    """``db_host`` naming MariaDB's socket file connects through it."""
+    require_mariadb()
+    with sa.create_engine(MARIADB_URL, poolclass=NullPool).connect() as conn:
+        socket = conn.exec_driver_sql("SELECT @@socket").scalar()
+    if not socket or not Path(socket).exists():
+        pytest.skip(f"MariaDB's socket {socket!r} is not on this machine")
+    sql_db = row(
+        db_type="MariaDB",
+        db_host=socket,
+        db_port=None,
+        db_name="mysql",
+        user_name="root",
+        password="",
+    )
+    url = build_url(sql_db)
+    assert url.query["unix_socket"] == socket
+    assert describe(url) == f"mariadb:///mysql via {socket}"
+    with source_connection(sql_db) as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
 def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "junk.sqlite"
     path.write_bytes(b"this is not a database file" * 100)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 import sqlalchemy as sa
 from django.utils.module_loading import import_string
@@ -127,7 +127,8 @@ def build_url(sql_db: object) -> URL:
     db_type = _text(sql_db, "db_type")
     if not db_type:
         raise ConfigurationError("The database has no db_type.")
-    driver = _driver(db_type)
+    # A driver may carry URL options: "mssql+pyodbc?driver=ODBC Driver 18 ...".
+    driver, _, options = _driver(db_type).partition("?")
     backend = driver.split("+", 1)[0]
     if backend == "sqlite":
         path = sqlite_path(sql_db)
@@ -149,13 +150,20 @@ def build_url(sql_db: object) -> URL:
     database = _text(sql_db, "db_name")
     if not database:
         raise ConfigurationError(f"The {db_type} database has no db_name.")
+    query = dict(parse_qsl(options))
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 address written as in a URL
+    elif backend in ("mysql", "mariadb") and host.startswith("/"):
+        # A socket file (PostgreSQL takes a socket directory as its host).
+        host, query["unix_socket"] = "", host
     return URL.create(
         driver,
         username=_text(sql_db, "user_name") or None,
         password=getattr(sql_db, "password", None) or None,
-        host=host,
+        host=host or None,
         port=_port(sql_db),
         database=database,
+        query=query,
     )
 
 
@@ -188,7 +196,9 @@ def describe(url: URL) -> str:
             return f"sqlite:{unquote(database.removeprefix('file:').split('?')[0])}"
         return f"sqlite:{database}"
     port = f":{url.port}" if url.port else ""
-    return f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
+    label = f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
+    socket = url.query.get("unix_socket")
+    return f"{label} via {socket}" if isinstance(socket, str) else label
 
 
 def redact(text: str, *secrets: str | None) -> str:
