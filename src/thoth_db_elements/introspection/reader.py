@@ -67,6 +67,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
+from operator import attrgetter
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -646,12 +647,36 @@ def _sqlite_key_targets(
     ``REFERENCES users`` one to that table's primary key. Both read paths
     keep the name as written (SQLAlchemy's rule), so the key would point at
     no table of the schema and its relationship would be lost.
+
+    Keys whose target table and columns are spelt exactly, nearly all of
+    them, cost a set look-up each; only the others are folded.
     """
-    by_folded = {t.name.translate(_ASCII_FOLD): t for t in tables}
+    by_name = {t.name: t for t in tables}
+    names: dict[str, frozenset[str]] = {}
+    by_folded: dict[str, TableSnapshot] | None = None
     fixed: list[TableSnapshot] = []
     for table in tables:
-        keys = [_sqlite_key_target(k, schema, by_folded) for k in table.foreign_keys]
-        if tuple(keys) != table.foreign_keys:
+        keys: list[ForeignKeySnapshot] | None = None
+        for position, key in enumerate(table.foreign_keys):
+            if key.referred_schema not in (None, schema):
+                continue
+            target = by_name.get(key.referred_table)
+            if target is not None and key.referred_columns:
+                found = names.get(target.name)
+                if found is None:
+                    found = names[target.name] = frozenset(
+                        map(attrgetter("name"), target.columns)
+                    )
+                if found.issuperset(key.referred_columns):
+                    continue  # spelt exactly
+            if by_folded is None:
+                by_folded = {t.name.translate(_ASCII_FOLD): t for t in tables}
+            resolved = _sqlite_key_target(key, by_folded)
+            if resolved is not key:
+                if keys is None:
+                    keys = list(table.foreign_keys)
+                keys[position] = resolved
+        if keys is not None:
             keys.sort(key=_key_order)
             table = dataclasses.replace(table, foreign_keys=tuple(keys))
         fixed.append(table)
@@ -659,10 +684,10 @@ def _sqlite_key_targets(
 
 
 def _sqlite_key_target(
-    key: ForeignKeySnapshot, schema: str, by_folded: Mapping[str, TableSnapshot]
+    key: ForeignKeySnapshot, by_folded: Mapping[str, TableSnapshot]
 ) -> ForeignKeySnapshot:
-    if key.referred_schema not in (None, schema):
-        return key
+    """``key`` with its target as SQLite resolves it (``key`` itself when
+    nothing changes)."""
     target = by_folded.get(key.referred_table.translate(_ASCII_FOLD))
     if target is None:
         return key
