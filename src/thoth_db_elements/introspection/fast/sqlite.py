@@ -1,4 +1,5 @@
-"""SQLite: a whole schema in four queries over ``sqlite_master`` (five with views).
+"""SQLite: a whole schema in four queries over ``sqlite_master`` (five with views,
+one more with virtual tables, to leave their shadow tables out).
 
 ``sqlite_master`` (names and the ``CREATE`` text) is joined to the
 ``pragma_table_xinfo``, ``pragma_foreign_key_list``, ``pragma_index_list``
@@ -34,10 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from thoth_db_elements.introspection.raw_types import (
-    SQLITE_SHADOWS,
     Catalogue,
     RawType,
-    sqlite_can_tell_shadow_tables,
+    sqlite_shadow_tables,
 )
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
@@ -56,15 +56,10 @@ def _master(connection: Connection, schema: str) -> str:
     return f"{quote(schema)}.sqlite_master"
 
 
-def _objects_query(master: str, shadows: bool) -> sa.TextClause:
-    """Tables and views; ``shadows``: leave out shadow tables (needs
-    ``pragma_table_list``, SQLite 3.37+)."""
-    listed = _LISTED
-    if shadows:
-        listed += f" AND m.name NOT IN ({SQLITE_SHADOWS.text})"
+def _objects_query(master: str) -> sa.TextClause:
     return sa.text(
         f"""
-        SELECT m.type, m.name, m.sql, {listed}
+        SELECT m.type, m.name, m.sql, {_LISTED}
         FROM {master} AS m
         WHERE m.type IN ('table', 'view')
         """
@@ -187,12 +182,21 @@ class _Objects:
 
 def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
     found = _Objects()
-    query = _objects_query(master, sqlite_can_tell_shadow_tables(connection))
-    for kind, name, sql, listed in connection.execute(query, {"schema": schema}):
+    virtual = False
+    for kind, name, sql, listed in connection.execute(_objects_query(master)):
         found.sql.setdefault(name, sql)
         if listed:
             (found.tables if kind == "table" else found.views).append(name)
+            virtual = virtual or _VIRTUAL.match(sql or "") is not None
+    if virtual:
+        # Only virtual tables have shadow tables: one query more, then.
+        shadows = sqlite_shadow_tables(connection, schema)
+        found.tables = [name for name in found.tables if name not in shadows]
     return found
+
+
+#: The text of a virtual table (which may keep its data in shadow tables).
+_VIRTUAL: Final = re.compile(r"\s*CREATE\s+VIRTUAL\s", re.IGNORECASE)
 
 
 #: A ``pragma_table_xinfo`` row: table, column, declared type, not null,
@@ -396,7 +400,8 @@ def _uniques(autoindexes: Iterable[Signature], sql: str | None) -> list[dict[str
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (an attached database) in four queries, five with views."""
+    """Read ``schema`` (an attached database) in four queries, five with views
+    (and one for shadow tables when there are virtual tables)."""
     master = _master(connection, schema)
     params = {"schema": schema}
     families = TypeFamilies(connection.dialect.name)
