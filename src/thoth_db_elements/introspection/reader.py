@@ -67,7 +67,6 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
-from operator import attrgetter
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -648,27 +647,21 @@ def _sqlite_key_targets(
     keep the name as written (SQLAlchemy's rule), so the key would point at
     no table of the schema and its relationship would be lost.
 
-    Keys whose target table and columns are spelt exactly, nearly all of
-    them, cost a set look-up each; only the others are folded.
+    A key whose target table is spelt exactly, nearly every key, costs one
+    look-up and is left as it is (its columns too: a key to table ``Users``
+    naming column ``ID`` for ``id`` keeps ``ID``, and finds no column).
     """
-    by_name = {t.name: t for t in tables}
-    names: dict[str, frozenset[str]] = {}
+    by_name = {t.name for t in tables}
     by_folded: dict[str, TableSnapshot] | None = None
     fixed: list[TableSnapshot] = []
     for table in tables:
         keys: list[ForeignKeySnapshot] | None = None
         for position, key in enumerate(table.foreign_keys):
-            if key.referred_schema not in (None, schema):
+            if key.referred_table in by_name or key.referred_schema not in (
+                None,
+                schema,
+            ):
                 continue
-            target = by_name.get(key.referred_table)
-            if target is not None and key.referred_columns:
-                found = names.get(target.name)
-                if found is None:
-                    found = names[target.name] = frozenset(
-                        map(attrgetter("name"), target.columns)
-                    )
-                if found.issuperset(key.referred_columns):
-                    continue  # spelt exactly
             if by_folded is None:
                 by_folded = {t.name.translate(_ASCII_FOLD): t for t in tables}
             resolved = _sqlite_key_target(key, by_folded)

@@ -57,9 +57,11 @@ def _master(connection: Connection, schema: str) -> str:
 
 
 def _objects_query(master: str) -> sa.TextClause:
+    # SQLite keeps the text of a CREATE with its first words normalised.
     return sa.text(
         f"""
-        SELECT m.type, m.name, m.sql, {_LISTED}
+        SELECT m.type, m.name, m.sql, {_LISTED},
+               m.sql LIKE 'CREATE VIRTUAL TABLE%'
         FROM {master} AS m
         WHERE m.type IN ('table', 'view')
         """
@@ -183,20 +185,18 @@ class _Objects:
 def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
     found = _Objects()
     virtual = False
-    for kind, name, sql, listed in connection.execute(_objects_query(master)):
+    for kind, name, sql, listed, is_virtual in connection.execute(
+        _objects_query(master)
+    ):
         found.sql.setdefault(name, sql)
         if listed:
             (found.tables if kind == "table" else found.views).append(name)
-            virtual = virtual or _VIRTUAL.match(sql or "") is not None
+            virtual = virtual or bool(is_virtual)
     if virtual:
         # Only virtual tables have shadow tables: one query more, then.
         shadows = sqlite_shadow_tables(connection, schema)
         found.tables = [name for name in found.tables if name not in shadows]
     return found
-
-
-#: The text of a virtual table (which may keep its data in shadow tables).
-_VIRTUAL: Final = re.compile(r"\s*CREATE\s+VIRTUAL\s", re.IGNORECASE)
 
 
 #: A ``pragma_table_xinfo`` row: table, column, declared type, not null,
