@@ -214,3 +214,22 @@ def test_cancel_on_a_model_without_the_cancel_field(client: Client) -> None:
     ]
     target.refresh_from_db()
     assert target.db_elements_status == TaskStatus.RUNNING
+
+
+def test_log_viewer_shows_the_end_of_a_large_file(
+    client: Client, tmp_path: Path
+) -> None:
+    target = SqlDb.objects.create(name="x")
+    logs = tmp_path / "db_elements"
+    logs.mkdir()
+    big = logs / f"db_elements_no_workspace_db_{target.pk}_20260101_101010.log"
+    with big.open("w") as handle:
+        handle.write("first line, long gone\n")
+        handle.write("x" * 2_500_000 + "\n")
+        handle.write("the very last line\n")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        page = client.get(reverse(f"{PLAIN}_db_elements_logs", args=[target.pk]))
+    text = page.content.decode()
+    assert "the very last line" in text
+    assert "first line, long gone" not in text
+    assert "Only the end of a large file is shown." in text

@@ -18,6 +18,7 @@ endpoint and the log viewer need view permission.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -388,9 +389,7 @@ class DbElementsAdminMixin(_Base):
         content = ""
         truncated = False
         if chosen is not None:
-            data = chosen.read_bytes()
-            truncated = len(data) > _MAX_LOG_BYTES
-            content = data[-_MAX_LOG_BYTES:].decode("utf-8", errors="replace")
+            content, truncated = _log_tail(chosen)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Run logs of {obj}",
@@ -435,3 +434,13 @@ def _status_view(
 
 class DbElementsModelAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """A ready ``ModelAdmin`` with the mixin, for hosts without their own."""
+
+
+def _log_tail(path: Path) -> tuple[str, bool]:
+    """The last ``_MAX_LOG_BYTES`` of a log file, and whether it is longer:
+    only that much is read, however large the file grew."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - _MAX_LOG_BYTES))
+        data = handle.read(_MAX_LOG_BYTES)
+    return data.decode("utf-8", errors="replace"), size > _MAX_LOG_BYTES
