@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +292,9 @@ def test_a_cancel_after_the_catalogue_is_written_is_too_late(
     assert SqlTable.objects.filter(sql_db=shop).count() == 1
 
 
-@pytest.mark.parametrize("bad", ["abc", 1.5, None, [1]])
+@pytest.mark.parametrize(
+    "bad", ["abc", 1.5, None, [1], float("inf"), 10**20, Decimal("5.5")]
+)
 def test_a_bad_key_is_not_found_and_spoils_nothing(shop: SqlDb, bad: Any) -> None:
     runner = RecordingRunner()
     result = start_db_elements_creation([bad, shop.pk], runner=runner)

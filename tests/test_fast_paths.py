@@ -232,6 +232,16 @@ def test_sqlite_shadow_tables_are_not_tables_of_the_schema(tmp_path: Path) -> No
     with connect(f"sqlite:///{path}") as connection:
         snap = assert_same(connection)
     assert sorted(t.name for t in snap.tables) == ["box", "docs", "docs_notes"]
+    assert snap.left_out == (
+        "box_node",
+        "box_parent",
+        "box_rowid",
+        "docs_config",
+        "docs_content",
+        "docs_data",
+        "docs_docsize",
+        "docs_idx",
+    )
     # DEFAULT NULL is no default, as PostgreSQL and MariaDB report it; the
     # text 'NULL' is a default.
     defaults = {c.name: c.default for c in snap.table("docs_notes").columns}

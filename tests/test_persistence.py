@@ -15,7 +15,11 @@ from tests.snapshots import col, shop
 from tests.testapp import models as fresh
 from thoth_db_elements.catalogue import Catalogue, catalogue_for
 from thoth_db_elements.exceptions import DeletionThresholdError, HarvestCancelledError
-from thoth_db_elements.introspection.snapshot import SchemaSnapshot, TableFailure
+from thoth_db_elements.introspection.snapshot import (
+    SchemaSnapshot,
+    TableFailure,
+    TableSnapshot,
+)
 from thoth_db_elements.persistence import derive_fk_fields, sync_snapshot
 from thoth_db_elements.report import HarvestReport
 
@@ -295,6 +299,35 @@ def test_threshold_refuses_mass_deletion_and_force_allows_it(
     report = sync(sql_db, shop(), force=True)
     assert report.tables.deleted == 6
     assert report.forced is True
+
+
+def test_shadow_tables_an_older_version_catalogued_go_without_counting(
+    sql_db: models.Model,
+) -> None:
+    """Five shadow tables of an FTS5 table, catalogued before they were left
+    out, are more than half the catalogue: removed all the same."""
+    shadows = tuple(
+        f"docs_{part}" for part in ("config", "content", "data", "docsize", "idx")
+    )
+    snapshot = shop()
+    older = dataclasses.replace(
+        snapshot,
+        tables=(
+            *snapshot.tables,
+            *(
+                TableSnapshot(name=name, columns=(col("id"), col("block")))
+                for name in shadows
+            ),
+        ),
+    )
+    sync(sql_db, older)
+    report = sync(sql_db, dataclasses.replace(snapshot, left_out=shadows))
+    assert report.tables.deleted == 5
+    assert not cat(sql_db).table._default_manager.filter(name__in=shadows).exists()
+    # Without the snapshot saying so, that many would be refused.
+    sync(sql_db, older)
+    with pytest.raises(DeletionThresholdError):
+        sync(sql_db, snapshot)
 
 
 def test_empty_snapshot_is_refused(sql_db: models.Model) -> None:

@@ -375,13 +375,13 @@ CHOSEN = {
         ),
         [],
     ),
-    # A duplicate left in a table that is gone.
     # A duplicate with words of its own, beside a keeper with its own.
     "both-described": (
         schema(table("t1", ID, SAID)),
         schema(table("t1", ID, SAID)),
         ["none", "duplicate"],
     ),
+    # A duplicate left in a table that is gone.
     "gone-duplicate": (
         schema(table("t1", ID), table("t2", col("x"))),
         schema(table("t1", ID)),

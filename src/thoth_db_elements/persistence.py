@@ -626,11 +626,16 @@ class _Sync:
                 self.report.deletions_skipped = True
             plan.gone_tables = []
             return []
+        # Rows of tables left out on purpose (SQLite shadow tables an older
+        # version catalogued) go, without counting as deletions.
+        left_out = set(self.snapshot.left_out)
+        stray = {t.pk for t in plan.gone_tables if t.name in left_out}
+        stray_columns = sum(1 for c in gone_columns if c[_TABLE] in stray)
         self._check_threshold(
-            len(plan.gone_tables),
-            len(plan.keep_tables),
-            len(gone_columns),
-            len(plan.columns),
+            len(plan.gone_tables) - len(stray),
+            len(plan.keep_tables) - len(stray),
+            len(gone_columns) - stray_columns,
+            len(plan.columns) - stray_columns,
         )
         return gone_columns
 

@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from numbers import Number
 from typing import Any
 
 from django.apps import apps
@@ -127,11 +128,15 @@ def _resolve(
             continue
         try:
             value = pk_field.to_python(item)
-        except (ValidationError, TypeError, ValueError):
+            if value is not None:
+                # The key's range on this database (BigAutoField: 64 bits).
+                pk_field.run_validators(value)
+        except (ValidationError, TypeError, ValueError, OverflowError):
             missing.append(item)
             continue
-        if value is None or (isinstance(item, float) and value != item):
-            missing.append(item)
+        inexact = isinstance(item, Number) and not isinstance(item, int)
+        if value is None or (inexact and value != item):
+            missing.append(item)  # None, or 5.5 taken for 5
         else:
             keys.append((item, value))
     if keys:

@@ -300,6 +300,7 @@ class _Reader:
             tuple(snapshots),
             tuple(failures),
             listing_complete=self._sees_every_table(schema),
+            left_out=tuple(sorted(catalogue.shadows)),
         )
 
     def _sees_every_table(self, schema: str) -> bool:

@@ -222,6 +222,11 @@ class SchemaSnapshot:
     #: MySQL list only the tables a user has a privilege on): what is
     #: missing may be hidden rather than dropped.
     listing_complete: bool = True
+    #: Tables the database lists that are left out on purpose, sorted:
+    #: SQLite's shadow tables, the storage of virtual tables. A catalogue
+    #: row of one (from an older version) is removed without counting as a
+    #: deletion.
+    left_out: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:

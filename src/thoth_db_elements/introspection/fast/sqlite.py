@@ -180,6 +180,8 @@ class _Objects:
     tables: list[str] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     sql: dict[str, str | None] = field(default_factory=dict)
+    #: Shadow tables, left out of ``tables``.
+    shadows: frozenset[str] = frozenset()
 
 
 def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
@@ -194,8 +196,8 @@ def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
             virtual = virtual or bool(is_virtual)
     if virtual:
         # Only virtual tables have shadow tables: one query more, then.
-        shadows = sqlite_shadow_tables(connection, schema)
-        found.tables = [name for name in found.tables if name not in shadows]
+        found.shadows = sqlite_shadow_tables(connection, schema)
+        found.tables = [name for name in found.tables if name not in found.shadows]
     return found
 
 
@@ -445,6 +447,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         tables=tuple(sorted(objects.tables)),
         views=tuple(sorted(set(objects.views) if include_views else ())),
         catalogue=Catalogue(
+            shadows=objects.shadows,
             unique_columns={t: tuple(c) for t, c in unique_columns.items()},
         ),
         comments=None,
