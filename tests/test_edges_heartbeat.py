@@ -33,6 +33,17 @@ def running(model: type[RowT]) -> RowT:
     )
 
 
+def wait_for_total(row: SqlDb, total: int) -> float:
+    """Wait (up to 10 s) until the heartbeat wrote ``total``; the deadline."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row.refresh_from_db()
+        if row.db_elements_progress_total == total:
+            break
+        time.sleep(0.05)
+    return deadline
+
+
 def test_beat_writes_liveness_and_progress() -> None:
     row = running(SqlDb)
     heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
@@ -93,12 +104,7 @@ def test_thread_beats_until_stopped() -> None:
         heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default")
         heartbeat.done, heartbeat.total = 2, 6
         heartbeat.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            row.refresh_from_db()
-            if row.db_elements_progress_total == 6:
-                break
-            time.sleep(0.05)
+        deadline = wait_for_total(row, 6)
         SqlDb.objects.filter(pk=row.pk).update(db_elements_cancel_requested=True)
         while heartbeat.stop_reason is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -123,11 +129,7 @@ def test_a_failing_beat_is_logged_and_the_thread_goes_on(
             time.sleep(0.05)
         assert heartbeat.is_alive()
         heartbeat.total = 3
-        while time.monotonic() < deadline:
-            row.refresh_from_db()
-            if row.db_elements_progress_total == 3:
-                break
-            time.sleep(0.05)
+        wait_for_total(row, 3)
         heartbeat.stop()
     assert f"Heartbeat of SqlDb {row.pk} failed" in caplog.text
     assert row.db_elements_progress_total == 3
@@ -164,12 +166,7 @@ def test_a_lost_connection_is_opened_again_by_the_next_beat(
         heartbeat = BreaksItsConnectionOnce(SqlDb, row.pk, TASK, "default")
         heartbeat.done, heartbeat.total = 1, 5
         heartbeat.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            row.refresh_from_db()
-            if row.db_elements_progress_total == 5:
-                break
-            time.sleep(0.05)
+        wait_for_total(row, 5)
         heartbeat.stop()
     assert f"Heartbeat of SqlDb {row.pk} failed" in caplog.text
     assert row.db_elements_progress_total == 5

@@ -233,7 +233,7 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
     return Catalogue()
 
 
-def sqlite_can_tell_shadow_tables(connection: Connection) -> bool:
+def _sqlite_can_tell_shadow_tables(connection: Connection) -> bool:
     """Whether this SQLite has ``pragma_table_list`` (3.37+), which marks
     shadow tables; older ones cannot tell them from tables."""
     version = getattr(connection.dialect.dbapi, "sqlite_version_info", (0,))
@@ -241,14 +241,14 @@ def sqlite_can_tell_shadow_tables(connection: Connection) -> bool:
 
 
 #: The shadow tables of one schema (SQLite 3.37+).
-SQLITE_SHADOWS = sa.text(
+_SQLITE_SHADOWS = sa.text(
     "SELECT name FROM pragma_table_list WHERE schema = :schema AND type = 'shadow'"
 )
 
 
 def sqlite_shadow_tables(connection: Connection, schema: str) -> frozenset[str]:
     """The shadow tables of ``schema`` (empty where SQLite cannot tell)."""
-    if not sqlite_can_tell_shadow_tables(connection):
+    if not _sqlite_can_tell_shadow_tables(connection):
         return frozenset()
-    found = connection.execute(SQLITE_SHADOWS, {"schema": schema})
+    found = connection.execute(_SQLITE_SHADOWS, {"schema": schema})
     return frozenset(str(name) for (name,) in found)
