@@ -26,7 +26,8 @@ import dataclasses
 import logging
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -200,28 +201,74 @@ def _has_column_comment(snapshot: SchemaSnapshot) -> bool:
     return False
 
 
-def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterable[Pair]:
-    tables = {t.name: t for t in snapshot.tables}
-    # Column names of the tables at either end of a key, each set made once.
-    names: dict[str, set[str]] = {}
+#: A table's column names by table name; empty for a table there is none of.
+ColumnNames = Callable[[str], AbstractSet[str]]
 
-    def columns_of(table: str) -> set[str]:
+
+def _snapshot_columns(snapshot: SchemaSnapshot) -> ColumnNames:
+    """Column names of ``snapshot``'s tables, each set made when first asked."""
+    tables = {t.name: t for t in snapshot.tables}
+    names: dict[str, AbstractSet[str]] = {}
+
+    def columns_of(table: str) -> AbstractSet[str]:
         found = names.get(table)
         if found is None:
-            found = names[table] = {c.name for c in tables[table].columns}
+            snap = tables.get(table)
+            found = names[table] = (
+                frozenset() if snap is None else {c.name for c in snap.columns}
+            )
         return found
 
+    return columns_of
+
+
+def _key_pairs(
+    snapshot: SchemaSnapshot, columns_of: ColumnNames, targets_of: ColumnNames
+) -> Iterator[Pair]:
+    """The column pairs of ``snapshot``'s foreign keys into its own schema
+    whose source column ``columns_of`` and target column ``targets_of``
+    name."""
     for table in snapshot.tables:
         for fk in table.foreign_keys:
             if fk.referred_schema not in (None, snapshot.schema):
                 continue
-            if fk.referred_table not in tables:
+            target_columns = targets_of(fk.referred_table)
+            if not target_columns:
                 continue
             source_columns = columns_of(table.name)
-            target_columns = columns_of(fk.referred_table)
             for source, target in zip(fk.columns, fk.referred_columns, strict=False):
                 if source in source_columns and target in target_columns:
                     yield table.name, source, fk.referred_table, target
+
+
+def _catalogued_pairs(snapshot: SchemaSnapshot) -> Iterator[Pair]:
+    """Keys between tables of the snapshot, both columns in it."""
+    columns_of = _snapshot_columns(snapshot)
+    return _key_pairs(snapshot, columns_of, columns_of)
+
+
+def _unseen_pairs(
+    snapshot: SchemaSnapshot, unseen: dict[str, Any], catalogued: Iterable[ColumnKey]
+) -> Iterator[Pair]:
+    """Keys to catalogued tables an incomplete read did not see.
+
+    ``unseen`` maps those tables' names to their ids, ``catalogued`` holds
+    the catalogue's column keys. A table that failed to read, or that this
+    user may not see, is still in the catalogue (nothing is deleted on such
+    a read), and so are the keys to it: they keep their ``fk_field`` and
+    relationship.
+    """
+    name_of = {pk: name for name, pk in unseen.items()}
+    targets: dict[str, set[str]] = defaultdict(set)
+    for table_id, column in catalogued:
+        name = name_of.get(table_id)
+        if name is not None:
+            targets[name].add(column)
+    return _key_pairs(
+        snapshot,
+        _snapshot_columns(snapshot),
+        lambda table: targets.get(table, frozenset()),
+    )
 
 
 @dataclass
@@ -309,8 +356,6 @@ class _Sync:
         #: tables an incomplete read did not see are added once the
         #: catalogue is loaded (``_unseen_pairs``).
         self.pairs = list(_catalogued_pairs(snapshot))
-        #: Ids of the catalogued tables an incomplete read did not see.
-        self.unseen: set[Any] = set()
         #: MySQL: the session's lock time-out before the sync changed it.
         self._mysql_lock_timeout: Any = None
 
@@ -345,7 +390,9 @@ class _Sync:
             tables = self._load_tables()
             columns = self._load_columns()
             plan = self._plan_duplicates(tables, columns)
-            self.pairs.extend(self._unseen_pairs(plan))
+            unseen = self._unseen_tables(plan)
+            if unseen:
+                self.pairs.extend(_unseen_pairs(self.snapshot, unseen, plan.columns))
             column_plan = self._compare_columns(plan)
             gone_columns = self._plan_deletions(plan, column_plan)
             self._tick(0)
@@ -353,7 +400,9 @@ class _Sync:
             self._tick(self.total // 3)
             new_columns = self._write_columns(table_ids, column_plan)
             self._tick(2 * self.total // 3)
-            self._write_relationships(table_ids, plan.columns, new_columns)
+            self._write_relationships(
+                table_ids, plan.columns, new_columns, set(unseen.values())
+            )
             self._delete(plan, gone_columns)
             self._tick(self.total)
 
@@ -448,36 +497,14 @@ class _Sync:
         )
         return plan
 
-    def _unseen_pairs(self, plan: _Plan) -> list[Pair]:
-        """Keys to catalogued tables an incomplete read did not see.
-
-        A table that failed to read, or that this user may not see, is
-        still in the catalogue (nothing is deleted on such a read), and so
-        are the keys to it: they keep their ``fk_field`` and relationship.
-        """
+    def _unseen_tables(self, plan: _Plan) -> dict[str, Any]:
+        """Ids of the catalogued tables an incomplete read did not see, by name."""
         if self.snapshot.complete:
-            return []
+            return {}
         read = {table.name for table in self.snapshot.tables}
-        unseen = {
+        return {
             name: row.pk for name, row in plan.keep_tables.items() if name not in read
         }
-        self.unseen = set(unseen.values())
-        pairs: list[Pair] = []
-        for table in self.snapshot.tables:
-            names = {c.name for c in table.columns}
-            for fk in table.foreign_keys:
-                target_id = unseen.get(fk.referred_table)
-                if target_id is None or fk.referred_schema not in (
-                    None,
-                    self.snapshot.schema,
-                ):
-                    continue
-                for source, target in zip(
-                    fk.columns, fk.referred_columns, strict=False
-                ):
-                    if source in names and (target_id, target) in plan.columns:
-                        pairs.append((table.name, source, fk.referred_table, target))
-        return pairs
 
     def _merge_duplicates(
         self, plan: _Plan, keeper_of: dict[Any, _Row], columns: list[_ColumnRow]
@@ -751,7 +778,10 @@ class _Sync:
         table_ids: dict[str, Any],
         existing_columns: dict[ColumnKey, ColumnRow],
         new_columns: dict[ColumnKey, Any],
+        unseen: set[Any],
     ) -> None:
+        """Relationships for ``self.pairs``; those from the ``unseen``
+        tables (ids) are kept as they are: their keys were not read."""
         counts = self.report.relationships
 
         def column_id(table: str, column: str) -> Any:
@@ -783,7 +813,7 @@ class _Sync:
                 self.report.duplicates_removed += 1
                 stale.append(pk)
             elif (key in wanted and wanted[key] == (source_tab, target_tab)) or (
-                source_tab in self.unseen  # its keys were not read: kept
+                source_tab in unseen
             ):
                 seen.add(key)
                 counts.unchanged += 1
