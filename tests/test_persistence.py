@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -520,71 +522,169 @@ def test_names_longer_than_the_catalogue_are_reported_not_truncated(
     assert "customers.email" in columns(sql_db)
 
 
+@contextmanager
+def own_catalogue(
+    table_fields: dict[str, models.Field[Any, Any]],
+    column_fields: dict[str, models.Field[Any, Any]],
+) -> Iterator[Catalogue]:
+    """A host catalogue of its own: ThothAI's fields, ``description`` and
+    ``column_description`` as given or TextFields, plus the fields given.
+    Its tables exist for the block. Call inside ``isolate_apps``."""
+
+    def model(name: str, fields: dict[str, Any]) -> type[models.Model]:
+        meta = type("Meta", (), {"app_label": "testapp"})
+        attrs = {"__module__": __name__, "Meta": meta, **fields}
+        return type(name, (models.Model,), attrs)
+
+    own_db = model("OwnDb", {"name": models.CharField(max_length=50)})
+    own_table = model(
+        "OwnTable",
+        {
+            "name": models.CharField(max_length=255),
+            "description": models.TextField(blank=True),
+            "generated_comment": models.TextField(blank=True),
+            "sql_db": models.ForeignKey(own_db, models.CASCADE, related_name="+"),
+            **table_fields,
+        },
+    )
+    own_column = model(
+        "OwnColumn",
+        {
+            "original_column_name": models.CharField(max_length=255),
+            "column_name": models.CharField(max_length=255, blank=True),
+            "data_format": models.CharField(max_length=255),
+            "column_description": models.TextField(blank=True),
+            "generated_comment": models.TextField(blank=True),
+            "value_description": models.TextField(blank=True),
+            "pk_field": models.TextField(blank=True),
+            "fk_field": models.TextField(blank=True),
+            "sql_table": models.ForeignKey(own_table, models.CASCADE, related_name="+"),
+            **column_fields,
+        },
+    )
+    own_relationship = model(
+        "OwnRelationship",
+        {
+            f"{end}_{kind}": models.ForeignKey(target, models.CASCADE, related_name="+")
+            for end in ("source", "target")
+            for kind, target in (("table", own_table), ("column", own_column))
+        },
+    )
+    own = [own_db, own_table, own_column, own_relationship]
+    with connection.schema_editor() as editor:
+        for each in own:
+            editor.create_model(each)
+    try:
+        yield Catalogue(*own)
+    finally:
+        with connection.schema_editor() as editor:
+            for each in reversed(own):
+                editor.delete_model(each)
+
+
 @pytest.mark.django_db(transaction=True)
 @isolate_apps("tests.testapp")
 def test_metadata_fields_of_a_host_of_its_own_shape() -> None:
     """A NOT NULL ``default_value`` gets "" for no default; the raw type is
     cut to the host's ``data_type`` length."""
-
-    class OwnDb(models.Model):
-        name = models.CharField(max_length=50)
-
-        class Meta:
-            app_label = "testapp"
-
-    class OwnTable(models.Model):
-        name = models.CharField(max_length=255)
-        description = models.TextField(blank=True)
-        generated_comment = models.TextField(blank=True)
-        sql_db = models.ForeignKey(OwnDb, models.CASCADE, related_name="tables")
-
-        class Meta:
-            app_label = "testapp"
-
-    class OwnColumn(models.Model):
-        original_column_name = models.CharField(max_length=255)
-        column_name = models.CharField(max_length=255, blank=True)
-        data_format = models.CharField(max_length=255)
-        column_description = models.TextField(blank=True)
-        generated_comment = models.TextField(blank=True)
-        value_description = models.TextField(blank=True)
-        pk_field = models.TextField(blank=True)
-        fk_field = models.TextField(blank=True)
-        data_type = models.CharField(max_length=8, blank=True)
-        default_value = models.TextField(blank=True)
-        sql_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="columns")
-
-        class Meta:
-            app_label = "testapp"
-
-    class OwnRelationship(models.Model):
-        source_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="+")
-        target_table = models.ForeignKey(OwnTable, models.CASCADE, related_name="+")
-        source_column = models.ForeignKey(OwnColumn, models.CASCADE, related_name="+")
-        target_column = models.ForeignKey(OwnColumn, models.CASCADE, related_name="+")
-
-        class Meta:
-            app_label = "testapp"
-
-    own = [OwnDb, OwnTable, OwnColumn, OwnRelationship]
-    with connection.schema_editor() as editor:
-        for model in own:
-            editor.create_model(model)
-    try:
-        catalogue = Catalogue(OwnDb, OwnTable, OwnColumn, OwnRelationship)
-        sql_db = OwnDb.objects.create(name="shop")
+    extra = {
+        "data_type": models.CharField(max_length=8, blank=True),
+        "default_value": models.TextField(blank=True),
+    }
+    with own_catalogue({}, extra) as catalogue:
+        sql_db = catalogue.sqldb.objects.create(name="shop")
         snapshot = shop()
         for _ in range(2):
             report = sync_snapshot(
                 sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk)
             )
         assert (report.columns.created, report.columns.unchanged) == (0, 10)
-        email = OwnColumn.objects.get(original_column_name="email")
+        email = catalogue.column.objects.get(original_column_name="email")
         assert (email.data_type, email.default_value) == ("varchar(", "")
-    finally:
-        with connection.schema_editor() as editor:
-            for model in reversed(own):
-                editor.delete_model(model)
+
+
+@pytest.mark.django_db(transaction=True)
+@isolate_apps("tests.testapp")
+def test_values_longer_than_the_hosts_char_fields_are_cut_to_fit() -> None:
+    """What the database reports (types, defaults, comments, key targets)
+    is cut to a host's shorter CharFields, on every database (PostgreSQL and
+    MariaDB refuse longer values), and a re-run finds nothing changed."""
+    table_fields = {"description": models.CharField(max_length=6, blank=True)}
+    column_fields = {
+        "column_name": models.CharField(max_length=4, blank=True),
+        "column_description": models.CharField(max_length=5, blank=True),
+        "fk_field": models.CharField(max_length=7, blank=True),
+        "pk_field": models.CharField(max_length=1, blank=True),
+        "data_type": models.CharField(max_length=8, blank=True),
+        "default_value": models.CharField(max_length=3, blank=True, null=True),
+    }
+    snapshot = shop()
+    customers = snapshot.table("customers")
+    email = dataclasses.replace(customers.columns[1], default="'nobody@example.com'")
+    snapshot = dataclasses.replace(
+        snapshot,
+        tables=tuple(
+            dataclasses.replace(t, columns=(t.columns[0], email, t.columns[2]))
+            if t.name == "customers"
+            else t
+            for t in snapshot.tables
+        ),
+    )
+    with own_catalogue(table_fields, column_fields) as catalogue:
+        sql_db = catalogue.sqldb.objects.create(name="shop")
+        reports = [
+            sync_snapshot(
+                sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk)
+            )
+            for _ in range(2)
+        ]
+        assert reports[1].columns.unchanged == 10
+        assert reports[1].tables.unchanged == 4
+        table = catalogue.table.objects.get(name="customers")
+        assert table.description == "People"
+        row = catalogue.column.objects.get(
+            sql_table__name="customers", original_column_name="email"
+        )
+        assert (row.column_name, row.column_description) == ("emai", "Conta")
+        assert (row.data_type, row.default_value) == ("varchar(", "'no")
+        referrer = catalogue.column.objects.get(original_column_name="referrer_id")
+        key = catalogue.column.objects.get(
+            sql_table__name="customers", original_column_name="id"
+        )
+        assert (referrer.fk_field, key.pk_field) == ("custome", "P")
+        # An empty description is filled again, cut as before.
+        catalogue.table.objects.filter(pk=table.pk).update(description="")
+        report = sync_snapshot(
+            sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk)
+        )
+        assert report.tables.updated == 1
+        assert catalogue.table.objects.get(pk=table.pk).description == "People"
+        # So is an empty column description.
+        catalogue.column.objects.filter(pk=row.pk).update(column_description="")
+        report = sync_snapshot(
+            sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk)
+        )
+        assert report.columns.updated == 1
+        row.refresh_from_db()
+        assert row.column_description == "Conta"
+
+
+@pytest.mark.django_db(transaction=True)
+@isolate_apps("tests.testapp")
+def test_database_comments_are_cut_to_a_hosts_char_field() -> None:
+    def comment() -> dict[str, models.Field[Any, Any]]:
+        return {"db_comment": models.CharField(max_length=5, blank=True)}
+
+    with own_catalogue(comment(), comment()) as catalogue:
+        sql_db = catalogue.sqldb.objects.create(name="shop")
+        reports = [
+            sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+            for _ in range(2)
+        ]
+        assert (reports[1].tables.unchanged, reports[1].columns.unchanged) == (4, 10)
+        assert catalogue.table.objects.get(name="customers").db_comment == "Peopl"
+        email = catalogue.column.objects.get(original_column_name="email")
+        assert (email.db_comment, email.column_description) == ("Conta", "")
 
 
 def test_the_mysql_session_lock_timeout_is_put_back(sql_db: models.Model) -> None:

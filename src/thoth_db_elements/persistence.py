@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import operator
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -42,6 +43,7 @@ from .catalogue import Catalogue
 from .conf import app_settings
 from .exceptions import CatalogueLockedError, DeletionThresholdError
 from .introspection.snapshot import (
+    DATA_FORMATS,
     SchemaSnapshot,
     TableFailure,
     TableSnapshot,
@@ -341,12 +343,20 @@ class _Sync:
         self._pick_metadata = _picker(
             [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
-        #: Fitted to the host's fields: the raw type cut to ``data_type``'s
-        #: length, no default stored as "" where ``default_value`` is NOT NULL.
-        self._type_length: int | None = None
+        #: Fitted to the host's fields: text cut to the length of a CharField
+        #: (``_char_limits``), no default stored as "" where
+        #: ``default_value`` is NOT NULL.
+        self._table_limits = _char_limits(catalogue.table)
+        self._column_limits = _char_limits(catalogue.column)
+        limits = self._column_limits
+        #: Cuts ``data_format``, ``pk_field`` and ``fk_field`` when a
+        #: CharField of the host may be too short (rare: None otherwise).
+        self._cut = _value_cutter(self.update_fields[:3], limits)
+        #: The metadata values, cut inline (None: no limit).
+        self._type_length = limits.get("data_type")
+        self._default_length = limits.get("default_value")
+        self._comment_length = limits.get("db_comment")
         self._no_default: str | None = None
-        if "data_type" in self.column_fields:
-            self._type_length = _max_length(catalogue.column, "data_type")
         if (
             "default_value" in self.column_fields
             and not catalogue.column._meta.get_field("default_value").null
@@ -601,7 +611,9 @@ class _Sync:
         fk_fields = _fk_fields_by_table(self.pairs)
         metadata = bool(self.column_fields)
         pick = self._pick_metadata
-        type_length, no_default = self._type_length, self._no_default
+        cut, no_default = self._cut, self._no_default
+        type_length = self._type_length
+        default_length, comment_length = self._default_length, self._comment_length
         unchanged = 0
         for table in self.snapshot.tables:
             keeper = plan.keep_tables.get(table.name)
@@ -619,11 +631,15 @@ class _Sync:
                         (
                             snap.raw_type[:type_length],
                             snap.nullable,
-                            no_default if snap.default is None else snap.default,
-                            snap.comment or "",
+                            no_default
+                            if snap.default is None
+                            else snap.default[:default_length],
+                            (snap.comment or "")[:comment_length],
                             snap.ordinal_position,
                         )
                     )
+                if cut is not None:
+                    values = cut(values)
                 row = take((table_id, name), None)
                 if row is None:
                     found.new.append((table.name, name, values, snap.comment or ""))
@@ -636,7 +652,9 @@ class _Sync:
                     pk=row[_PK], **dict(zip(update_fields, values, strict=True))
                 )
                 if fill:
-                    update.column_description = snap.comment
+                    update.column_description = _fit(
+                        self._column_limits, "column_description", snap.comment or ""
+                    )
                     found.fill.append(update)
                 found.update.append(update)
         found.unchanged = unchanged
@@ -714,7 +732,7 @@ class _Sync:
 
     def _table_values(self, snap: TableSnapshot) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "db_comment": snap.comment or "",
+            "db_comment": _fit(self._table_limits, "db_comment", snap.comment or ""),
             "is_view": snap.is_view,
         }
         return {k: v for k, v in values.items() if k in self.table_fields}
@@ -722,7 +740,12 @@ class _Sync:
     def _new_table(self, snap: TableSnapshot) -> models.Model:
         values = self._table_values(snap)
         values.update(name=snap.name, sql_db=self.sql_db, generated_comment="")
-        values["description"] = "" if self.table_has_comment else (snap.comment or "")
+        if self.table_has_comment or not snap.comment:
+            values["description"] = ""
+        else:
+            values["description"] = _fit(
+                self._table_limits, "description", snap.comment
+            )
         return self.cat.table(**values)
 
     def _write_columns(
@@ -738,15 +761,16 @@ class _Sync:
         if not plan.new:
             return {}
         created: list[dict[str, Any]] = []
+        limits = self._column_limits
         for table, name, values, comment in plan.new:
             row = dict(zip(self.update_fields, values, strict=True))
             if not self.column_has_comment:
                 # The comment, or "" whatever the field's default.
-                row["column_description"] = comment
+                row["column_description"] = _fit(limits, "column_description", comment)
             row.update(
                 sql_table_id=table_ids[table],
                 original_column_name=name,
-                column_name=name,
+                column_name=_fit(limits, "column_name", name),
             )
             created.append(row)
         self._insert(self.cat.column, created)
@@ -867,7 +891,7 @@ class _Sync:
         ``db_comment`` field); whether it did."""
         if self.table_has_comment or not comment or not getattr(row, _EMPTY, False):
             return False
-        row.description = comment
+        row.description = _fit(self._table_limits, "description", comment)
         setattr(row, _EMPTY, False)
         return True
 
@@ -920,6 +944,61 @@ def _is_lock_timeout(exc: DatabaseError) -> bool:
 def _max_length(model: type[models.Model], name: str) -> int | None:
     field = model._meta.get_field(name)
     return getattr(field, "max_length", None)
+
+
+def _char_limits(model: type[models.Model]) -> dict[str, int]:
+    """The ``max_length`` of ``model``'s CharFields, by field name.
+
+    What the database reports (a raw type, a default expression, a
+    comment, the targets of a key) has no length of its own; a host that
+    keeps it in a CharField gets it cut to fit, where PostgreSQL and MySQL
+    would refuse the whole run.
+    """
+    return {
+        field.name: field.max_length
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.CharField) and field.max_length
+    }
+
+
+def _fit(limits: dict[str, int], name: str, value: str) -> str:
+    """``value`` cut to the length of field ``name`` (``_char_limits``)."""
+    limit = limits.get(name)
+    return value if limit is None else value[:limit]
+
+
+#: The longest value the sync ever writes to these fields (``data_format``
+#: is one of ``DATA_FORMATS``, ``pk_field`` "PK" or ""): a CharField at
+#: least this long needs no cutting.
+_LONGEST: dict[str, int] = {
+    "data_format": max(map(len, DATA_FORMATS)),
+    "pk_field": len("PK"),
+}
+
+
+def _value_cutter(
+    fields: list[str], limits: dict[str, int]
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+    """A function cutting the text values of ``fields`` (the first of a
+    ``ColumnRow``'s written values, in order) to their CharFields; None when
+    none can be too long, the usual case."""
+    cuts = [
+        (position, limits[name])
+        for position, name in enumerate(fields)
+        if name in limits and limits[name] < _LONGEST.get(name, sys.maxsize)
+    ]
+    if not cuts:
+        return None
+
+    def cut(values: tuple[Any, ...]) -> tuple[Any, ...]:
+        fitted = list(values)
+        for position, limit in cuts:
+            value = fitted[position]
+            if isinstance(value, str):
+                fitted[position] = value[:limit]
+        return tuple(fitted)
+
+    return cut
 
 
 def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSnapshot:
