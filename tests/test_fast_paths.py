@@ -261,7 +261,10 @@ def test_sqlite_keys_find_their_targets_whatever_the_case(tmp_path: Path) -> Non
                 patient_id INT REFERENCES patient (id),
                 who INT REFERENCES PATIENT,
                 gone INT REFERENCES nowhere (id),
-                x INT, y INT, FOREIGN KEY (x, y) REFERENCES pairs
+                exact INT REFERENCES Patient (id),
+                x INT, y INT, half INT,
+                FOREIGN KEY (x, y) REFERENCES pairs,
+                FOREIGN KEY (half, x) REFERENCES Pairs (A, b)
             );
             """
         )
@@ -277,6 +280,9 @@ def test_sqlite_keys_find_their_targets_whatever_the_case(tmp_path: Path) -> Non
         (("who",), "Patient", ("ID",)),
         (("x", "y"), "Pairs", ("a", "b")),
         (("gone",), "nowhere", ("id",)),
+        # The table spelt exactly, the columns not.
+        (("exact",), "Patient", ("ID",)),
+        (("half", "x"), "Pairs", ("a", "b")),
     }
 
 

@@ -648,21 +648,25 @@ def _sqlite_key_targets(
     keep the name as written (SQLAlchemy's rule), so the key would point at
     no table of the schema and its relationship would be lost.
 
-    A key whose target table is spelt exactly, nearly every key, costs one
-    look-up and is left as it is (its columns too: a key to table ``Users``
-    naming column ``ID`` for ``id`` keeps ``ID``, and finds no column).
+    A key whose target table and columns are spelt exactly, nearly every
+    key, costs two look-ups and is left as it is.
     """
-    by_name = {t.name for t in tables}
+    by_name = {t.name: t for t in tables}
     by_folded: dict[str, TableSnapshot] | None = None
     fixed: list[TableSnapshot] = []
     for table in tables:
         keys: list[ForeignKeySnapshot] | None = None
         for position, key in enumerate(table.foreign_keys):
-            if key.referred_table in by_name or key.referred_schema not in (
-                None,
-                schema,
-            ):
+            if key.referred_schema not in (None, schema):
                 continue
+            target = by_name.get(key.referred_table)
+            if target is not None and target.columns:
+                # Nearly always one column, the first: the primary key.
+                referred = key.referred_columns
+                if referred == (target.columns[0].name,) or _has_columns(
+                    target, referred
+                ):
+                    continue
             if by_folded is None:
                 by_folded = {t.name.translate(_ASCII_FOLD): t for t in tables}
             resolved = _sqlite_key_target(key, by_folded)
@@ -675,6 +679,18 @@ def _sqlite_key_targets(
             table = dataclasses.replace(table, foreign_keys=tuple(keys))
         fixed.append(table)
     return fixed
+
+
+def _has_columns(table: TableSnapshot, names: tuple[str, ...]) -> bool:
+    """Whether ``table`` has every column of ``names``, spelt exactly (a
+    walk: keys name few columns, each looked for once)."""
+    for name in names:
+        for column in table.columns:
+            if column.name == name:
+                break
+        else:
+            return False
+    return True
 
 
 def _sqlite_key_target(
