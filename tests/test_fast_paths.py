@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import re
 import sqlite3
+import string
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
@@ -832,6 +833,11 @@ COMMENT_CHARS = "ab Z 9'\\)(\"é\n"
 #: Names SQLite takes unquoted, and the keywords among what NAME_CHARS spells.
 BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEYWORDS = {r.lower() for r in RESERVED} | {"by"}
+#: Swaps the case of ASCII letters: the only ones SQLite folds.
+ASCII_SWAP = str.maketrans(
+    string.ascii_lowercase + string.ascii_uppercase,
+    string.ascii_uppercase + string.ascii_lowercase,
+)
 
 
 def fold(name: str) -> str:
@@ -882,9 +888,11 @@ class Key:
     columns: list[str]
     target: str = ""
     target_columns: list[str] = field(default_factory=list)
-    #: SQLite: without the target's column list; inline (column-level).
+    #: SQLite: without the target's column list; inline (column-level);
+    #: the target spelt with the case of its ASCII letters swapped.
     bare: bool = False
     inline: bool = False
+    respelt: bool = False
 
 
 @dataclass
@@ -977,6 +985,7 @@ def random_schemas(draw: st.DrawFn, dialect: str) -> RandomSchema:
                     list(target.primary_key),
                     bare=dialect == "sqlite" and draw(st.booleans()),
                     inline=len(local) == 1 and draw(st.booleans()),
+                    respelt=dialect == "sqlite" and draw(st.booleans()),
                 )
             )
         for _ in range(draw(st.integers(0, 2))):
@@ -1046,6 +1055,13 @@ def ddl(schema: RandomSchema, dialect: str, prefix: str = "") -> list[str]:
     def listed(names: list[str]) -> str:
         return ", ".join(map(name_of, names))
 
+    def target_of(key: Key) -> str:
+        swap = ASCII_SWAP if key.respelt else {}
+        target = name_of(key.target.translate(swap))
+        if not key.bare:
+            target += f" ({listed([c.translate(swap) for c in key.target_columns])})"
+        return target
+
     def text(value: str) -> str:
         return literal(value, dialect)
 
@@ -1070,9 +1086,7 @@ def ddl(schema: RandomSchema, dialect: str, prefix: str = "") -> list[str]:
                 )
             for key in table.foreign_keys:
                 if key.inline and key.columns == [column.name] and dialect != "mariadb":
-                    words.append(f"REFERENCES {inner}{name_of(key.target)}")
-                    if not key.bare:
-                        words.append(f"({listed(key.target_columns)})")
+                    words.append(f"REFERENCES {inner}{target_of(key)}")
             parts.append(" ".join(w for w in words if w))
         if table.primary_key:
             parts.append(f"PRIMARY KEY ({listed(table.primary_key)})")
@@ -1084,11 +1098,9 @@ def ddl(schema: RandomSchema, dialect: str, prefix: str = "") -> list[str]:
             if key.inline and dialect != "mariadb":
                 continue
             named = f"CONSTRAINT {name_of(key.name)} " if key.name else ""
-            target = inner + name_of(key.target)
-            if not key.bare:
-                target += f" ({listed(key.target_columns)})"
             parts.append(
-                f"{named}FOREIGN KEY ({listed(key.columns)}) REFERENCES {target}"
+                f"{named}FOREIGN KEY ({listed(key.columns)}) "
+                f"REFERENCES {inner}{target_of(key)}"
             )
         statement = f"CREATE TABLE {table_name} ({', '.join(parts)})"
         if table.comment is not None and dialect == "mariadb":
@@ -1144,10 +1156,17 @@ def test_random_sqlite_schemas(schema: RandomSchema, attached: bool) -> None:
                 )
             for statement in ddl(schema, "sqlite", prefix):
                 connection.exec_driver_sql(statement)
-            assert_same(connection, name)
+            snapshot = assert_same(connection, name)
             assert_same(connection, name, include_views=False)
     finally:
         engine.dispose()
+    # Every key finds its table and columns as SQLite does, whatever the
+    # case they are spelt in.
+    columns = {t.name: {c.name for c in t.columns} for t in snapshot.tables}
+    for table in snapshot.tables:
+        for key in table.foreign_keys:
+            assert key.referred_table in columns, key
+            assert set(key.referred_columns) <= columns[key.referred_table], key
 
 
 @pytest.fixture(scope="module")
