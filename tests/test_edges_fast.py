@@ -6,13 +6,18 @@ and with SQLAlchemy's Inspector, and the snapshots must be equal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import cache
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
+from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 
 pytestmark = pytest.mark.services
 
@@ -80,3 +85,37 @@ def test_postgres_domains_with_quotes_and_known_names(pg_url: str) -> None:
     assert columns["b"].raw_type == "citext"
     # Taken for the citext type: the domain's NOT NULL and default are lost.
     assert (columns["b"].nullable, columns["b"].default) == (True, None)
+
+
+@cache
+def _case_blind_variants(letter: str) -> list[str]:
+    """Every character of the Basic Multilingual Plane a case-blind search
+    takes for ``letter``."""
+    pattern = re.compile(letter, re.I)
+    return [chr(c) for c in range(0x10000) if pattern.fullmatch(chr(c))]
+
+
+@st.composite
+def foreign_words(draw: st.DrawFn) -> str:
+    """``FOREIGN`` spelt with any characters a case-blind search takes for
+    its letters, between random text."""
+    word = "".join(
+        draw(st.sampled_from(_case_blind_variants(letter))) for letter in "FOREIGN"
+    )
+    return draw(st.text(max_size=5)) + word + draw(st.text(max_size=5))
+
+
+@given(foreign_words())
+def test_sqlite_foreign_word_test_misses_nothing_a_case_blind_search_finds(
+    text: str,
+) -> None:
+    """The cheap test that lets a table's text go unparsed for key names
+    must say yes wherever a case-blind search finds ``FOREIGN``."""
+    assert re.search("FOREIGN", text, re.I)
+    assert _may_name_keys(text)
+
+
+def test_sqlite_foreign_word_test_examples() -> None:
+    assert _may_name_keys("CREATE TABLE t (a, foreign key (a) references u)")
+    assert _may_name_keys("FOREİGN")  # U+0130, which re.I takes for I
+    assert not _may_name_keys("CREATE TABLE t (a REFERENCES u (id))")

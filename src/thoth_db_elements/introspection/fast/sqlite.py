@@ -139,7 +139,6 @@ _FOREIGN_KEY = re.compile(
 )
 #: Every match of ``_FOREIGN_KEY`` holds this word: a text without it
 #: (references declared inline) need not be scanned.
-_FOREIGN_WORD = re.compile("FOREIGN", re.I)
 _UNIQUE = re.compile(r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?UNIQUE\s*\((.+?)\)', re.I)
 _INLINE_UNIQUE = re.compile(
     r'(?:(".+?")|(?:[\[`])?([a-z0-9_]+)(?:[\]`])?)[\t ]'
@@ -189,7 +188,7 @@ def _read_objects(connection: Connection, master: str, schema: str) -> _Objects:
     virtual = False
     for kind, name, sql, listed, is_virtual in connection.execute(
         _objects_query(master)
-    ):
+    ).all():
         found.sql.setdefault(name, sql)
         if listed:
             (found.tables if kind == "table" else found.views).append(name)
@@ -361,7 +360,7 @@ def _foreign_keys(
         for k in keys.values()
     }
     text = sql or ""
-    if not by_signature or _FOREIGN_WORD.search(text) is None:
+    if not by_signature or not _may_name_keys(text):
         # Nothing to name, or no key the text names: all are unnamed.
         return list(by_signature.values())
     found: list[dict[str, Any]] = []
@@ -376,6 +375,13 @@ def _foreign_keys(
             found.append(key_)
     found.extend(by_signature.values())
     return found
+
+
+def _may_name_keys(text: str) -> bool:
+    """Whether ``text`` may hold the word ``FOREIGN`` as ``_FOREIGN_KEY``
+    (case-blind) finds it: ten times cheaper than a case-blind search.
+    ``str.upper`` keeps U+0130, which such a search takes for ``I``."""
+    return "FOREIGN" in text.upper() or "\u0130" in text
 
 
 def _uniques(autoindexes: Iterable[Signature], sql: str | None) -> list[dict[str, Any]]:
