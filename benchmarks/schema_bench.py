@@ -189,20 +189,31 @@ def traced(result: dict[str, Any], key: str) -> Iterator[None]:
 
 
 def empty_catalogue() -> None:
-    """Delete every catalogue row, so that each database and size starts
-    from the same empty catalogue: rows left by the runs before would make
-    the later ones write into bigger tables and indexes."""
-    from django.db import connection, transaction
+    """Empty the catalogue, space included, so that each database and size
+    starts from the same empty catalogue: rows (or, on PostgreSQL, dead
+    rows) left by the runs before would make the later ones write into
+    bigger tables and indexes."""
+    from django.db import connection
 
     from catalog.models import Relationship, SqlColumn, SqlDb, SqlTable
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in (Relationship, SqlColumn, SqlTable, SqlDb):
-            cursor.execute(
-                f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}"
-            )
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+    tables = [
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (Relationship, SqlColumn, SqlTable, SqlDb)
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        elif connection.vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            try:
+                for table in tables:
+                    cursor.execute(f"TRUNCATE TABLE {table}")
+            finally:
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
             cursor.execute("VACUUM")
 
 
@@ -441,9 +452,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for dialect in args.dialects:
         for tables in args.tables:
             url, drop = build(dialect, tables, args.columns, workdir)
-            empty_catalogue()
             row: dict[str, Any] = {"dialect": dialect, "tables": tables}
             try:
+                empty_catalogue()
                 from thoth_db_elements.harvest import create_db_elements
 
                 if tables <= args.inspector_max:

@@ -687,6 +687,33 @@ def test_database_comments_are_cut_to_a_hosts_char_field() -> None:
         assert (email.db_comment, email.column_description) == ("Conta", "")
 
 
+class VarChar(models.Field):  # type: ignore[type-arg]
+    """A host's own field stored as ``varchar``, not a CharField."""
+
+    def get_internal_type(self) -> str:
+        return "CharField"
+
+
+@pytest.mark.django_db(transaction=True)
+@isolate_apps("tests.testapp")
+def test_any_field_with_a_max_length_is_cut_to_it() -> None:
+    """Not only CharFields: a field of the host's own stored as ``varchar``,
+    and a TextField with a ``max_length`` (which its forms check)."""
+    columns = {
+        "db_comment": VarChar(max_length=5, blank=True),
+        "data_type": models.TextField(max_length=8, blank=True),
+    }
+    with own_catalogue({}, columns) as catalogue:
+        sql_db = catalogue.sqldb.objects.create(name="shop")
+        reports = [
+            sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+            for _ in range(2)
+        ]
+        assert reports[1].columns.unchanged == 10
+        email = catalogue.column.objects.get(original_column_name="email")
+        assert (email.db_comment, email.data_type) == ("Conta", "varchar(")
+
+
 def test_the_mysql_session_lock_timeout_is_put_back(sql_db: models.Model) -> None:
     if connection.vendor != "mysql":
         pytest.skip("MySQL/MariaDB as Django's database (the tox environments)")

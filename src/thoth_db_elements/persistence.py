@@ -343,14 +343,14 @@ class _Sync:
         self._pick_metadata = _picker(
             [_COLUMN_METADATA.index(name) for name in self.column_fields]
         )
-        #: Fitted to the host's fields: text cut to the length of a CharField
+        #: Fitted to the host's fields: text cut to a field's ``max_length``
         #: (``_char_limits``), no default stored as "" where
         #: ``default_value`` is NOT NULL.
         self._table_limits = _char_limits(catalogue.table)
         self._column_limits = _char_limits(catalogue.column)
         limits = self._column_limits
         #: Cuts ``data_format``, ``pk_field`` and ``fk_field`` when a
-        #: CharField of the host may be too short (rare: None otherwise).
+        #: field of the host may be too short (rare: None otherwise).
         self._cut = _value_cutter(self.update_fields[:3], limits)
         #: The metadata values, cut inline (None: no limit).
         self._type_length = limits.get("data_type")
@@ -947,17 +947,18 @@ def _max_length(model: type[models.Model], name: str) -> int | None:
 
 
 def _char_limits(model: type[models.Model]) -> dict[str, int]:
-    """The ``max_length`` of ``model``'s CharFields, by field name.
+    """The ``max_length`` of ``model``'s fields that have one, by name.
 
     What the database reports (a raw type, a default expression, a
     comment, the targets of a key) has no length of its own; a host that
-    keeps it in a CharField gets it cut to fit, where PostgreSQL and MySQL
-    would refuse the whole run.
+    keeps it in a field with a length (a ``CharField``, a field of its own
+    stored as ``varchar``, a ``TextField`` whose forms check a length) gets
+    it cut to fit, where PostgreSQL and MySQL would refuse the whole run.
     """
     return {
         field.name: field.max_length
         for field in model._meta.concrete_fields
-        if isinstance(field, models.CharField) and field.max_length
+        if isinstance(field.max_length, int) and field.max_length > 0
     }
 
 
@@ -968,7 +969,7 @@ def _fit(limits: dict[str, int], name: str, value: str) -> str:
 
 
 #: The longest value the sync ever writes to these fields (``data_format``
-#: is one of ``DATA_FORMATS``, ``pk_field`` "PK" or ""): a CharField at
+#: is one of ``DATA_FORMATS``, ``pk_field`` "PK" or ""): a field at
 #: least this long needs no cutting.
 _LONGEST: dict[str, int] = {
     "data_format": max(map(len, DATA_FORMATS)),
@@ -980,7 +981,7 @@ def _value_cutter(
     fields: list[str], limits: dict[str, int]
 ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """A function cutting the text values of ``fields`` (the first of a
-    ``ColumnRow``'s written values, in order) to their CharFields; None when
+    ``ColumnRow``'s written values, in order) to their fields' lengths; None when
     none can be too long, the usual case."""
     cuts = [
         (position, limits[name])
