@@ -941,11 +941,6 @@ def _is_lock_timeout(exc: DatabaseError) -> bool:
     return "database is locked" in str(exc)
 
 
-def _max_length(model: type[models.Model], name: str) -> int | None:
-    field = model._meta.get_field(name)
-    return getattr(field, "max_length", None)
-
-
 def _char_limits(model: type[models.Model]) -> dict[str, int]:
     """The ``max_length`` of ``model``'s fields that have one, by name.
 
@@ -1011,8 +1006,8 @@ def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSn
     table is reported instead, which also marks the snapshot incomplete so
     nothing is deleted on its basis.
     """
-    table_limit = _max_length(catalogue.table, "name")
-    column_limit = _max_length(catalogue.column, "original_column_name")
+    table_limit = _char_limits(catalogue.table).get("name")
+    column_limit = _char_limits(catalogue.column).get("original_column_name")
     longest_table = longest_column = 0
     for table in snapshot.tables:
         longest_table = max(longest_table, len(table.name))
