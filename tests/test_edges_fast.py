@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from functools import cache
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.pool import NullPool
 
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
@@ -63,9 +65,19 @@ def test_mariadb_control_characters_and_view_defaults(
 PG_DDL = (
     'CREATE DOMAIN "it""s" AS integer DEFAULT 5',
     # A domain spelt like a type SQLAlchemy knows (citext is an extension's
-    # type): SQLAlchemy takes the column for that type, not the domain.
+    # type): SQLAlchemy takes the column for that type and misses the
+    # domain's NOT NULL and default.
     "CREATE DOMAIN citext AS varchar(20) NOT NULL DEFAULT 'x'",
-    'CREATE TABLE doms (a "it""s", b citext, c "it""s"[], d int)',
+    # NOT NULL lives in the domain below; the server checks it, SQLAlchemy
+    # does not see it. The default is copied into the domain above.
+    "CREATE DOMAIN base_nn AS integer NOT NULL DEFAULT 6",
+    "CREATE DOMAIN over_nn AS base_nn",
+    "CREATE SEQUENCE doms_seq",
+    """CREATE TABLE doms (a "it""s", b citext, c "it""s"[], d int, e over_nn,
+        f int DEFAULT (1 + nextval('doms_seq')), g over_nn[])""",
+    # A default taking a sequence of another schema on the search path.
+    "CREATE SCHEMA other",
+    "CREATE TABLE other.o (id int DEFAULT nextval('public.doms_seq'))",
 )
 
 
@@ -83,8 +95,43 @@ def test_postgres_domains_with_quotes_and_known_names(pg_url: str) -> None:
     assert columns["a"].raw_type == '"it""s"'
     assert columns["a"].default == "5"
     assert columns["b"].raw_type == "citext"
-    # Taken for the citext type: the domain's NOT NULL and default are lost.
-    assert (columns["b"].nullable, columns["b"].default) == (True, None)
+    assert (columns["b"].nullable, columns["b"].default) == (
+        False,
+        "'x'::character varying",
+    )
+    # An array of a domain: its elements are checked, not the column.
+    assert (columns["c"].nullable, columns["c"].default) == (True, None)
+    assert (columns["g"].nullable, columns["g"].default) == (True, None)
+
+
+def test_postgres_not_null_and_defaults_as_the_server_applies_them(
+    pg_url: str,
+) -> None:
+    with connect(pg_url) as connection:
+        snap = assert_same(connection)
+        other = assert_same(connection, "other")
+    columns = {c.name: c for c in snap.table("doms").columns}
+    assert (columns["e"].nullable, columns["e"].default) == (False, "6")
+    # The whole expression, as the server prints it.
+    assert columns["f"].default == "(1 + nextval('doms_seq'::regclass))"
+    # Not put in schema "other": the sequence lives in public.
+    (column,) = other.table("o").columns
+    assert column.default == "nextval('doms_seq'::regclass)"
+    # What the snapshot says is what the server does.
+    engine = sa.create_engine(pg_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("INSERT INTO doms (d) VALUES (1)")
+            assert connection.exec_driver_sql("SELECT b, e, f FROM doms").one() == (
+                "x",
+                6,
+                2,
+            )
+            with pytest.raises(sa.exc.IntegrityError, match="does not allow null"):
+                connection.exec_driver_sql("INSERT INTO doms (e) VALUES (NULL)")
+            connection.rollback()
+    finally:
+        engine.dispose()
 
 
 @cache

@@ -4,7 +4,8 @@ SQLAlchemy reflects types into its own objects (``NullType`` for the ones it
 does not know, such as PostgreSQL ``point``); people recognise the catalogue's
 spelling, so the snapshot keeps that. ``read_catalogue`` runs ONE query per
 schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns the
-raw type of every column, plus which PostgreSQL tables are partitions. Names
+raw type of every column, plus, on PostgreSQL, which tables are partitions
+and each column's NOT NULL and default as the server applies them. Names
 are always bound as parameters or quoted by SQLAlchemy, never concatenated.
 """
 
@@ -16,7 +17,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["DOMAINS_CTE", "Catalogue", "RawType", "read_catalogue"]
+__all__ = [
+    "DOMAINS_CTE",
+    "Catalogue",
+    "ColumnRules",
+    "RawType",
+    "postgresql_column_rules",
+    "read_catalogue",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +47,14 @@ class RawType:
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnRules:
+    """A PostgreSQL column's NOT NULL and default, as the server applies them."""
+
+    not_null: bool
+    default: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Catalogue:
     """What ``read_catalogue`` found for one schema."""
 
@@ -51,51 +67,94 @@ class Catalogue:
     #: SQLite: the column lists of every UNIQUE constraint, by table, from
     #: SQLite's own index list (SQLAlchemy misses ``varchar(30) UNIQUE``).
     unique_columns: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    #: PostgreSQL: each column's NOT NULL and default as the server applies
+    #: them (``postgresql_column_rules``), which the reader takes instead of
+    #: SQLAlchemy's (it misses the NOT NULL of a domain under a domain and
+    #: rewrites ``nextval`` defaults).
+    rules: dict[ColumnKey, ColumnRules] = field(default_factory=dict)
 
 
 # PostgreSQL ---------------------------------------------------------------
 # ``domains`` maps every domain to its ultimate non-domain base type, so a
-# domain over a domain over ``integer`` is still an INT.
+# domain over a domain over ``integer`` is still an INT, and says whether
+# the domain or any domain it is built on is NOT NULL (the server checks the
+# NOT NULL of every domain down the chain; ``typnotnull`` is the domain's
+# own only).
 #: ``WITH`` clause defining ``domains`` (PostgreSQL), shared with the fast path.
 DOMAINS_CTE = """
-    WITH RECURSIVE chain (domain_oid, base_oid, base_typmod) AS (
-        SELECT t.oid, t.typbasetype, t.typtypmod
+    WITH RECURSIVE chain (domain_oid, base_oid, base_typmod, not_null) AS (
+        SELECT t.oid, t.typbasetype, t.typtypmod, t.typnotnull
         FROM pg_catalog.pg_type AS t
         WHERE t.typtype = 'd'
       UNION ALL
-        SELECT chain.domain_oid, t.typbasetype, t.typtypmod
+        SELECT chain.domain_oid, t.typbasetype, t.typtypmod,
+               chain.not_null OR t.typnotnull
         FROM chain
         JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
         WHERE t.typtype = 'd'
     ),
     domains AS (
-        SELECT chain.domain_oid, chain.base_oid, chain.base_typmod, t.typtype
+        SELECT chain.domain_oid, chain.base_oid, chain.base_typmod,
+               chain.not_null, t.typtype
         FROM chain
         JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
         WHERE t.typtype <> 'd'
     )
 """
 
-_POSTGRESQL = sa.text(
-    DOMAINS_CTE
-    + """
-    SELECT c.relname,
-           a.attname,
-           pg_catalog.format_type(a.atttypid, a.atttypmod),
-           pg_catalog.format_type(d.base_oid, d.base_typmod),
-           coalesce(d.typtype, t.typtype) = 'e',
-           c.relispartition
-    FROM pg_catalog.pg_class AS c
-    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
-    JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
-    LEFT JOIN domains AS d ON d.domain_oid = a.atttypid
-    WHERE n.nspname = :schema
-      AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-      AND a.attnum > 0
-      AND NOT a.attisdropped
+
+def postgresql_column_rules(generated: bool) -> str:
+    """SQL: a PostgreSQL column's NOT NULL and default as the server applies
+    them, for a query with ``a`` (``pg_attribute``), ``t`` (its type),
+    ``ad`` (its ``pg_attrdef``, left-joined) and ``dm`` (its row of
+    ``domains``, left-joined).
+
+    NOT NULL when the column is, or when its type is a domain that is or is
+    built on one that is (not for an array of such a domain: its elements
+    are checked, not the column). The default as the server prints it
+    (``pg_get_expr``), else the domain's own (PostgreSQL copies a base
+    domain's default into a domain made over it). A generated column has
+    none: what ``pg_attrdef`` holds for it is the generation expression.
+    ``generated``: whether the server knows generated columns (12+).
     """
-)
+    own = "a.atthasdef AND a.attgenerated = ''" if generated else "a.atthasdef"
+    return f"""
+        a.attnotnull OR coalesce(dm.not_null, false),
+        CASE WHEN {own}
+             THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+             WHEN a.atthasdef THEN NULL
+             WHEN t.typtype = 'd' THEN t.typdefault
+        END
+    """
+
+
+def _postgresql_query(generated: bool) -> sa.TextClause:
+    """Every column's raw type, base type, enum flag, NOT NULL and default,
+    and whether its table is a partition."""
+    return sa.text(
+        DOMAINS_CTE
+        + f"""
+        SELECT c.relname,
+               a.attname,
+               pg_catalog.format_type(a.atttypid, a.atttypmod),
+               pg_catalog.format_type(dm.base_oid, dm.base_typmod),
+               coalesce(dm.typtype, t.typtype) = 'e',
+               c.relispartition,
+               {postgresql_column_rules(generated)}
+        FROM pg_catalog.pg_class AS c
+        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+        JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+        LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
+        LEFT JOIN pg_catalog.pg_attrdef AS ad
+          ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        WHERE n.nspname = :schema
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND a.attnum > 0
+          AND NOT a.attisdropped
+        """
+    )
+
 
 # The real schema of each foreign key's target, by (table, constraint name);
 # constraint names are unique per table in PostgreSQL.
@@ -213,14 +272,26 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
     dialect = connection.dialect.name
     if dialect == "postgresql":
         raw: dict[ColumnKey, RawType] = {}
+        rules: dict[ColumnKey, ColumnRules] = {}
         partitions: set[str] = set()
-        for table, column, spelt, base, is_enum, is_partition in connection.execute(
-            _POSTGRESQL, {"schema": schema}
+        version = connection.dialect.server_version_info or (0,)
+        for (
+            table,
+            column,
+            spelt,
+            base,
+            is_enum,
+            is_partition,
+            not_null,
+            default,
+        ) in connection.execute(
+            _postgresql_query(version >= (12,)), {"schema": schema}
         ):
             raw[(table, column)] = RawType(spelt, base, bool(is_enum))
+            rules[(table, column)] = ColumnRules(bool(not_null), default)
             if is_partition:
                 partitions.add(table)
-        return Catalogue(raw, frozenset(partitions))
+        return Catalogue(raw, frozenset(partitions), rules=rules)
     if dialect in ("mysql", "mariadb"):
         rows = connection.execute(_MYSQL, {"schema": schema})
         return Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt in rows})

@@ -29,7 +29,12 @@ What ends up in the snapshot:
 * ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
   ``data_format`` from ``normalise_type``. Primary-key columns are reported
   NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
-  PRIMARY KEY``). SQLite's generated columns, which ``pragma_table_info``
+  PRIMARY KEY``). On PostgreSQL, NOT NULL and the default come from the
+  catalogue as the server applies them (``raw_types.postgresql_column_rules``):
+  SQLAlchemy misses the NOT NULL of a domain a column's domain is built on,
+  puts the harvested schema in front of a ``nextval`` sequence wherever the
+  sequence lives, and drops what stands before ``nextval`` in an
+  expression. SQLite's generated columns, which ``pragma_table_info``
   leaves out, get their declared type from ``pragma_table_xinfo``.
 * Foreign keys with ``referred_schema`` None when the target is in the
   harvested schema, else the target's real schema. On PostgreSQL this needs
@@ -551,13 +556,17 @@ class _Reader:
             or self._declared_types().get((table, name))
             or RawType(_rendered_type(column, self.connection))
         )
+        nullable = bool(column.get("nullable", True))
         default = column.get("default")
         comment = column.get("comment")
         if self.dialect == "sqlite":
             default = sqlite_default(default)
+        rules = catalogue.rules.get((table, name))
+        if rules is not None:
+            nullable, default = not rules.not_null, rules.default
         return ReadColumn(
             name,
-            bool(column.get("nullable", True)),
+            nullable,
             None if default is None else str(default),
             None if comment is None else str(comment),
             raw.name,

@@ -5,24 +5,25 @@
    (read before the columns: a column's snapshot needs its position in the
    primary key).
 3. Every domain and enum type of the database: base type (domains
-   followed to their base as ``raw_types`` does) and what SQLAlchemy reads
-   of a domain.
-4. Every column: raw type (``format_type``), NOT NULL, default
-   (``pg_get_expr``), generated or not, comment, and the type's oid when it
-   is a domain or an enum. Built straight into ``ColumnSnapshot``s.
+   followed to their base as ``raw_types`` does) and whether an enum.
+4. Every column: raw type (``format_type``), NOT NULL and default as the
+   server applies them (``raw_types.postgresql_column_rules``, which the
+   Inspector path uses too), comment, and the type's oid when it is a
+   domain or an enum. Built straight into ``ColumnSnapshot``s.
 5. Foreign keys with their columns in key order and the target's real
    schema (``foreign_key_facts``, which the Inspector path uses too).
 
-The answers are shaped exactly as SQLAlchemy's PostgreSQL dialect shapes
-its own ``get_multi_*`` answers, quirks included:
+The answers are shaped as SQLAlchemy's PostgreSQL dialect shapes its own
+``get_multi_*`` answers, except where SQLAlchemy is wrong about the
+database, and the Inspector path takes the same facts there:
 
-* A column whose type is a domain takes the domain's default when it has
-  none itself, and is NOT NULL when the domain is -- only when SQLAlchemy
-  recognises the domain, i.e. its name is not also a built-in type name,
-  and only for the domain itself, not for an array of it.
-* A ``nextval('seq'...)`` default without a schema gets the harvested
-  schema inserted (``nextval('"public".seq'::regclass)``); whatever came
-  before ``nextval`` in the expression is dropped, as SQLAlchemy does.
+* A column whose type is a domain is NOT NULL when the domain, or any
+  domain it is built on, is (SQLAlchemy sees the column's own domain only,
+  and only when its name is not also one of its type names); it takes the
+  domain's default when it has none itself.
+* A ``nextval(...)`` default stays as the server prints it (SQLAlchemy
+  puts the harvested schema in front of the sequence, wherever the
+  sequence lives, and drops what stands before ``nextval``).
 * Generated columns have no default.
 
 information_schema is not used: on PostgreSQL it is far slower than
@@ -33,15 +34,18 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from thoth_db_elements.introspection.raw_types import DOMAINS_CTE, Catalogue
+from thoth_db_elements.introspection.raw_types import (
+    DOMAINS_CTE,
+    Catalogue,
+    postgresql_column_rules,
+)
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
 from .base import FastRead, TypeFamilies, comment_text, key_positions
@@ -80,30 +84,30 @@ _OBJECTS = sa.text(
 def _columns_query(generated: bool) -> sa.TextClause:
     """Every column of the schema's tables and views, by table oid.
 
-    Nine values a column, for the driver's cost is per value: the type's
-    oid only for a domain or an enum (``_TYPES`` has their facts).
+    Eight values a column, for the driver's cost is per value: the type's
+    oid only for a domain or an enum (``_TYPES`` has their facts), NOT NULL
+    and the default as the server applies them
+    (``postgresql_column_rules``, shared with the Inspector path).
     Unsorted: the database's sort of the rows spills to disk with the
     default ``work_mem``; Python puts them in table order (``attrelid,
     attnum``, the first two columns) faster.
     """
-    is_generated = "a.attgenerated <> ''" if generated else "false"
     return sa.text(
-        f"""
+        DOMAINS_CTE
+        + f"""
         SELECT a.attrelid,
                a.attnum,
                a.attname,
                pg_catalog.format_type(a.atttypid, a.atttypmod),
                CASE WHEN t.typtype IN ('d', 'e') THEN a.atttypid END,
-               a.attnotnull,
-               CASE WHEN a.atthasdef
-                    THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
-               {is_generated},
+               {postgresql_column_rules(generated)},
                ds.description
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a
           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+        LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
         LEFT JOIN pg_catalog.pg_attrdef AS ad
           ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
         LEFT JOIN pg_catalog.pg_description AS ds
@@ -113,31 +117,22 @@ def _columns_query(generated: bool) -> sa.TextClause:
     )
 
 
-#: Every domain and enum type of the database: whether a domain, whether an
-#: enum (or a domain over one), the ultimate base type's spelling, and what
-#: SQLAlchemy reads of a domain (NOT NULL, default, name, schema, whether
-#: on the search path).
+#: Every domain and enum type of the database: whether an enum (or a domain
+#: over one) and the ultimate base type's spelling.
 _TYPES = sa.text(
     DOMAINS_CTE
     + """
     SELECT t.oid,
-           t.typtype = 'd',
            coalesce(dm.typtype, t.typtype) = 'e',
-           pg_catalog.format_type(dm.base_oid, dm.base_typmod),
-           t.typnotnull,
-           t.typdefault,
-           t.typname,
-           tn.nspname,
-           pg_catalog.pg_type_is_visible(t.oid)
+           pg_catalog.format_type(dm.base_oid, dm.base_typmod)
     FROM pg_catalog.pg_type AS t
-    JOIN pg_catalog.pg_namespace AS tn ON tn.oid = t.typnamespace
     LEFT JOIN domains AS dm ON dm.domain_oid = t.oid
     WHERE t.typtype IN ('d', 'e')
     """
 )
 
 #: What ``_TYPES`` says of any other type.
-_PLAIN_TYPE: Final = (False, False, None, False, None, None, None, None)
+_PLAIN_TYPE: Final = (False, None)
 
 
 def _keys_query(key_columns: str) -> sa.TextClause:
@@ -268,96 +263,23 @@ def foreign_key_facts(
     return found
 
 
-# -- SQLAlchemy's reading rules ----------------------------------------------
-_TYPE_ARGS = re.compile(r"\((.*)\)")
-_ARRAY_SUFFIX = re.compile(r"((?:\[\])*)$")
-_NEXTVAL = re.compile(r"(nextval\(')([^']+)('.*$)")
-
-
-def _dotted(name: str) -> tuple[str, ...]:
-    """``schema.name`` split on dots outside double quotes, quotes removed."""
-    if '"' not in name:
-        return tuple(name.split("."))
-    parts: list[list[str]] = [[]]
-    quoted = False
-    index = 0
-    while index < len(name):
-        char = name[index]
-        if char == '"':
-            if quoted and index < len(name) - 1 and name[index + 1] == '"':
-                parts[-1].append('"')
-                index += 1
-            else:
-                quoted = not quoted
-        elif char == "." and not quoted:
-            parts.append([])
-        else:
-            parts[-1].append(char)
-        index += 1
-    return tuple("".join(part) for part in parts)
-
-
-def _domain_seen(
-    spelt: str,
-    type_name: str,
-    type_schema: str,
-    visible: bool,
-    known: Iterable[str],
-) -> bool:
-    """Whether SQLAlchemy takes the column's type for the domain it is.
-
-    SQLAlchemy looks the spelling (without modifiers and array brackets) up
-    among its built-in names first, then among the domains by ``(name,)``
-    when the domain is on the search path, else by ``(schema, name)``.
-    """
-    base = _ARRAY_SUFFIX.sub("", _TYPE_ARGS.sub("", spelt))
-    if base.lower() in known:
-        return False
-    expected = (type_name,) if visible else (type_schema, type_name)
-    return _dotted(base) == expected
-
-
 def _column(
     row: Any,
-    schema: str,
-    known: Iterable[str],
     types: Mapping[Any, tuple[Any, ...]],
     families: TypeFamilies,
     keyed: Mapping[str, int],
     ordinal: int,
 ) -> ColumnSnapshot:
-    """One column as the reader builds it from what SQLAlchemy's
-    ``get_multi_columns`` reports; ``keyed`` gives primary-key positions."""
-    _relation, _number, name, spelt, type_oid, not_null, default, generated, comment = (
-        row
-    )
-    (
-        is_domain,
-        is_enum,
-        base,
-        domain_not_null,
-        domain_default,
-        type_name,
-        type_schema,
-        visible,
-    ) = _PLAIN_TYPE if type_oid is None else types[type_oid]
-    nullable = not not_null
-    if is_domain and _domain_seen(spelt, type_name, type_schema, visible, known):
-        if not default and domain_default is not None:
-            default = domain_default
-        nullable = nullable and not domain_not_null
-    if generated:
-        default = None
-    if default is not None:
-        match = _NEXTVAL.search(default)
-        if match is not None and "." not in match.group(2):
-            default = f'{match.group(1)}"{schema}".{match.group(2)}{match.group(3)}'
+    """One column from its row of the column query; ``keyed`` gives
+    primary-key positions."""
+    _relation, _number, name, spelt, type_oid, not_null, default, comment = row
+    is_enum, base = _PLAIN_TYPE if type_oid is None else types[type_oid]
     key_position = keyed.get(name)
     return new_column(
         name,
         spelt,
         families[(spelt, base, bool(is_enum)) if base or is_enum else spelt],
-        nullable and key_position is None,
+        not not_null and key_position is None,
         default,
         comment_text(comment),
         key_position,
@@ -377,7 +299,6 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     snapshots are built: a snapshot needs its primary-key position.
     """
     version = connection.dialect.server_version_info or (0,)
-    known = frozenset(getattr(connection.dialect, "ischema_names", {}))
     params = {"schema": schema}
 
     tables: list[str] = []
@@ -427,8 +348,6 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         found.append(
             _column(
                 row,
-                schema,
-                known,
                 types,
                 families,
                 keyed.get(owner, unkeyed),
