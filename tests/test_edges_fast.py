@@ -29,8 +29,23 @@ MARIADB_DDL = (
     """CREATE TABLE d (a varchar(20) DEFAULT 'auto_increment',
         b int NOT NULL AUTO_INCREMENT PRIMARY KEY, c varchar(5) DEFAULT 'NULL')""",
     # DESCRIBE of a view shows the table's defaults; SQLAlchemy drops one
-    # that mentions auto_increment.
+    # that mentions auto_increment, quotes the others again and reads every
+    # view column as nullable.
     "CREATE VIEW vd AS SELECT a, b, c FROM d",
+    # SQLAlchemy's parser of SHOW CREATE TABLE loses the default and the
+    # comment of each of these, and reads row start and end as nullable.
+    """CREATE TABLE lost (id int PRIMARY KEY,
+        a int INVISIBLE DEFAULT 3 COMMENT 'hidden',
+        b timestamp NOT NULL DEFAULT current_timestamp()
+          ON UPDATE current_timestamp() COMMENT 'stamp',
+        c varchar(20) DEFAULT (concat('a', 'b')) COMMENT 'expression',
+        d bit(3) DEFAULT b'101' COMMENT 'bits',
+        e text COMPRESSED DEFAULT 'zz' COMMENT 'compressed',
+        f datetime DEFAULT NULL ON UPDATE current_timestamp() COMMENT 'updated')""",
+    """CREATE TABLE versioned (x int,
+        s timestamp(6) GENERATED ALWAYS AS ROW START INVISIBLE COMMENT 'from',
+        t timestamp(6) GENERATED ALWAYS AS ROW END INVISIBLE COMMENT 'to',
+        PERIOD FOR SYSTEM_TIME (s, t)) WITH SYSTEM VERSIONING""",
 )
 
 
@@ -55,11 +70,34 @@ def test_mariadb_control_characters_and_view_defaults(
         "c": "'NULL'",
     }
     if include_views:
-        view = {c.name: c.default for c in snap.table("vd").columns}
-        # ... and takes the text 'NULL' for no default at all.
-        assert view == {"a": None, "b": "'0'", "c": None}
+        view = {c.name: (c.default, c.nullable) for c in snap.table("vd").columns}
+        # As information_schema has them, the string 'NULL' included.
+        assert view == {
+            "a": ("'auto_increment'", True),
+            "b": ("0", False),
+            "c": ("'NULL'", True),
+        }
     else:
         assert "vd" not in {t.name for t in snap.tables}
+
+
+def test_mariadb_comments_and_defaults_the_parser_loses(maria_url: str) -> None:
+    with connect(maria_url) as connection:
+        snap = assert_same(connection)
+    lost = {c.name: (c.default, c.comment) for c in snap.table("lost").columns}
+    assert lost == {
+        "id": (None, None),
+        "a": ("3", "hidden"),
+        "b": ("current_timestamp()", "stamp"),
+        "c": ("concat('a','b')", "expression"),
+        "d": ("b'101'", "bits"),
+        "e": ("'zz'", "compressed"),
+        "f": (None, "updated"),
+    }
+    versioned = {
+        c.name: (c.nullable, c.comment) for c in snap.table("versioned").columns
+    }
+    assert versioned == {"x": (True, None), "s": (False, "from"), "t": (False, "to")}
 
 
 PG_DDL = (

@@ -1,11 +1,12 @@
-"""The MariaDB fast path's shortcut through column lines, against the parser.
+"""The MariaDB fast path's shortcut past column lines, against the parser.
 
-``fast.mysql`` writes each column's ``SHOW CREATE TABLE`` line and reads it
-back with SQLAlchemy's rules, but parses each distinct line (name aside)
-once and builds snapshots directly. Whatever a table holds -- line breaks
-in a column line or in a key name included, which MariaDB 10.6+ escapes in
-``information_schema`` and so no live schema here can produce -- the result
-must be what reading the whole text line by line gives.
+``fast.mysql`` builds a table's columns straight from ``information_schema``
+(NOT NULL, default and comment as it has them, as the Inspector path takes
+them too) and reads only the key lines with SQLAlchemy's rules. Whatever a
+table holds -- line breaks in a column line or in a key name included,
+which MariaDB 10.6+ escapes in ``information_schema`` and so no live schema
+here can produce -- the columns must be the ones reading the whole text
+line by line finds, with the catalogue's facts for those the table has.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def column(name: str, kind: str = "int(11)", **facts: Any) -> tuple[Any, ...]:
 
 
 def whole_text(table: mysql._Table, checks: dict[str, str]) -> mysql._Parsed:
-    """The parser's reading of the whole text, line by line."""
+    """The parser's reading of the whole text, line by line; the columns
+    the table has with NOT NULL, default and comment from their rows."""
     lines = [mysql._table_column_line(c, checks.get(c[1])) for c in table.columns]
     lines += [mysql._key_line(name, rows) for name, rows in table.keys.items()]
     lines += [
@@ -47,6 +49,17 @@ def whole_text(table: mysql._Table, checks: dict[str, str]) -> mysql._Parsed:
     text = "CREATE TABLE `t` (\n" + ",\n".join(lines) + "\n) ENGINE=InnoDB"
     parsed = mysql._Parsed()
     mysql._parse_lines(text, parsed, "s", table)
+    rows = {row[1]: row for row in table.columns}
+    parsed.columns = [
+        c._replace(
+            nullable=rows[c.name][3] != "NO",
+            default=None if rows[c.name][4] == "NULL" else rows[c.name][4],
+            comment=rows[c.name][6] or None,
+        )
+        if c.name in rows
+        else c
+        for c in parsed.columns
+    ]
     return parsed
 
 
@@ -100,28 +113,22 @@ def test_columns_as_the_whole_text_reads_them(shape: str) -> None:
     rows, keys, checks = TABLES[shape]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
     expected = whole_text(table, checks)
-    for cache in (mysql._ColumnCache(), shared_cache):
-        got = mysql._parse_table(table, checks, "s", cache, TypeFamilies("mariadb"))
-        columns = got.columns if got.snapshots is None else got.snapshots
-        if got.snapshots is None:
-            assert all(isinstance(c, ReadColumn) for c in columns)
-            assert got.columns == expected.columns
-        else:
-            assert got.snapshots == expected_snapshots(expected)
-        assert got.keys == expected.keys
-        assert got.foreign_keys == expected.foreign_keys
-        assert columns  # something was read
-
-
-shared_cache = mysql._ColumnCache()
+    got = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
+    columns = got.columns if got.snapshots is None else got.snapshots
+    if got.snapshots is None:
+        assert all(isinstance(c, ReadColumn) for c in columns)
+        assert got.columns == expected.columns
+    else:
+        assert got.snapshots == expected_snapshots(expected)
+    assert got.keys == expected.keys
+    assert got.foreign_keys == expected.foreign_keys
+    assert columns  # something was read
 
 
 def test_line_breaks_take_the_whole_text_path() -> None:
     rows, keys, checks = TABLES["line break in a check"]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
-    parsed = mysql._parse_table(
-        table, checks, "s", mysql._ColumnCache(), TypeFamilies("mariadb")
-    )
+    parsed = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
     assert parsed.snapshots is None
 
 
@@ -139,9 +146,7 @@ def test_columns_read_from_the_rest_of_the_text_come_last(
     monkeypatch.setattr(mysql, "_key_line", broken)
     rows, keys, checks = TABLES["plain"]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
-    parsed = mysql._parse_table(
-        table, checks, "s", mysql._ColumnCache(), TypeFamilies("mariadb")
-    )
+    parsed = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
     assert parsed.snapshots is not None
     assert parsed.snapshots == expected_snapshots(whole_text(table, checks))
     assert [c.name for c in parsed.snapshots][-1] == "ph"

@@ -22,6 +22,7 @@ __all__ = [
     "Catalogue",
     "ColumnRules",
     "RawType",
+    "mariadb_column_rules",
     "postgresql_column_rules",
     "read_catalogue",
 ]
@@ -48,10 +49,31 @@ class RawType:
 
 @dataclass(frozen=True, slots=True)
 class ColumnRules:
-    """A PostgreSQL column's NOT NULL and default, as the server applies them."""
+    """A column's NOT NULL, default and comment as the catalogue holds them
+    (PostgreSQL and MariaDB, where SQLAlchemy's reading loses some)."""
 
     not_null: bool
     default: str | None
+    comment: str | None
+
+
+#: MariaDB from which ``COLUMN_DEFAULT`` spells a default as SQL (a string
+#: quoted, ``NULL`` for none); older servers print strings bare.
+MARIADB_RULES_VERSION = (10, 2, 7)
+
+
+def mariadb_column_rules(
+    nullable: str, default: str | None, comment: str | None
+) -> ColumnRules:
+    """A MariaDB column's rules from its ``information_schema.COLUMNS``
+    values ``IS_NULLABLE``, ``COLUMN_DEFAULT`` and ``COLUMN_COMMENT``: the
+    default as MariaDB spells it (``'abc'``, ``current_timestamp()``,
+    ``concat('a','b')``), ``NULL`` being none; an empty comment none."""
+    return ColumnRules(
+        nullable == "NO",
+        None if default is None or default == "NULL" else default,
+        comment or None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +89,13 @@ class Catalogue:
     #: SQLite: the column lists of every UNIQUE constraint, by table, from
     #: SQLite's own index list (SQLAlchemy misses ``varchar(30) UNIQUE``).
     unique_columns: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-    #: PostgreSQL: each column's NOT NULL and default as the server applies
-    #: them (``postgresql_column_rules``), which the reader takes instead of
-    #: SQLAlchemy's (it misses the NOT NULL of a domain under a domain and
-    #: rewrites ``nextval`` defaults).
+    #: PostgreSQL and MariaDB: each column's NOT NULL, default and comment
+    #: as the catalogue holds them, which the reader takes instead of
+    #: SQLAlchemy's (on PostgreSQL it misses the NOT NULL of a domain under
+    #: a domain and rewrites ``nextval`` defaults; on MariaDB its parser of
+    #: ``SHOW CREATE TABLE`` loses comments and defaults after ``INVISIBLE``,
+    #: an expression or bit default, ``COMPRESSED`` or ``DEFAULT NULL ON
+    #: UPDATE``, and reads every view column as nullable).
     rules: dict[ColumnKey, ColumnRules] = field(default_factory=dict)
 
 
@@ -129,8 +154,8 @@ def postgresql_column_rules(generated: bool) -> str:
 
 
 def _postgresql_query(generated: bool) -> sa.TextClause:
-    """Every column's raw type, base type, enum flag, NOT NULL and default,
-    and whether its table is a partition."""
+    """Every column's raw type, base type, enum flag, NOT NULL, default and
+    comment, and whether its table is a partition."""
     return sa.text(
         DOMAINS_CTE
         + f"""
@@ -140,7 +165,8 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
                pg_catalog.format_type(dm.base_oid, dm.base_typmod),
                coalesce(dm.typtype, t.typtype) = 'e',
                c.relispartition,
-               {postgresql_column_rules(generated)}
+               {postgresql_column_rules(generated)},
+               ds.description
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
@@ -148,6 +174,9 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
         LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
         LEFT JOIN pg_catalog.pg_attrdef AS ad
           ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        LEFT JOIN pg_catalog.pg_description AS ds
+          ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum
+         AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
         WHERE n.nspname = :schema
           AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
           AND a.attnum > 0
@@ -163,7 +192,8 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
 # binary collation keeps database ``Shop`` apart from ``shop``.
 _MYSQL = sa.text(
     """
-    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE
+    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE,
+           IS_NULLABLE, COLUMN_DEFAULT, COLUMN_COMMENT
     FROM information_schema.COLUMNS
     WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
@@ -284,17 +314,26 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
             is_partition,
             not_null,
             default,
+            comment,
         ) in connection.execute(
             _postgresql_query(version >= (12,)), {"schema": schema}
         ):
             raw[(table, column)] = RawType(spelt, base, bool(is_enum))
-            rules[(table, column)] = ColumnRules(bool(not_null), default)
+            rules[(table, column)] = ColumnRules(bool(not_null), default, comment)
             if is_partition:
                 partitions.add(table)
         return Catalogue(raw, frozenset(partitions), rules=rules)
     if dialect in ("mysql", "mariadb"):
-        rows = connection.execute(_MYSQL, {"schema": schema})
-        return Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt in rows})
+        rows = connection.execute(_MYSQL, {"schema": schema}).all()
+        found = Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt, *_ in rows})
+        version = tuple(connection.dialect.server_version_info or (0,))
+        if getattr(connection.dialect, "is_mariadb", False) and (
+            version >= MARIADB_RULES_VERSION
+        ):
+            found.rules.update(
+                ((t, c), mariadb_column_rules(*facts)) for t, c, _spelt, *facts in rows
+            )
+        return found
     if dialect == "sqlite":
         return Catalogue(
             _read_sqlite(connection, schema),

@@ -563,7 +563,11 @@ class _Reader:
             default = sqlite_default(default)
         rules = catalogue.rules.get((table, name))
         if rules is not None:
-            nullable, default = not rules.not_null, rules.default
+            nullable, default, comment = (
+                not rules.not_null,
+                rules.default,
+                rules.comment,
+            )
         return ReadColumn(
             name,
             nullable,

@@ -5,15 +5,19 @@ SQLAlchemy reads a MySQL/MariaDB table from its ``SHOW CREATE TABLE`` text
 expressions. This path reads ``TABLES``, ``COLUMNS`` (one string a
 table), column-level ``CHECK_CONSTRAINTS``, the unique keys of
 ``STATISTICS`` and the foreign keys of ``KEY_COLUMN_USAGE`` for the whole
-schema, writes for each table the lines MariaDB's ``SHOW CREATE TABLE``
-would print for those facts (and for each view what SQLAlchemy makes of
-``DESCRIBE``), and reads them back with the same rules as SQLAlchemy's
-parser. The Inspector's quirks come out unchanged: a column's default keeps
-its SQL spelling (``'abc'``, ``0.00``, ``current_timestamp() ON UPDATE
-current_timestamp()``); after ``INVISIBLE`` or an ``ON UPDATE`` that the
-parser does not expect, the default or the comment is lost; an ``IGNORED``
-unique key, or a foreign key whose columns' names contain ``)``, is not
-reported; a view's columns are all nullable and their defaults quoted.
+schema. Columns are built straight from ``COLUMNS``: NOT NULL, default and
+comment as MariaDB has them, which the Inspector path takes too
+(``raw_types.mariadb_column_rules``), because SQLAlchemy's parser loses
+the default and the comment after ``INVISIBLE``, an expression or bit
+default, ``COMPRESSED`` or ``DEFAULT NULL ON UPDATE``, reads row-start and
+row-end columns and every view column as nullable and quotes view
+defaults again. Keys and table comments are written as the lines MariaDB's
+``SHOW CREATE TABLE`` would print and read back with the same rules as
+SQLAlchemy's parser, its quirks included: an ``IGNORED`` unique key, or a
+foreign key whose columns' names contain ``)`` or whose table's name
+holds a backtick, is not reported. A table with a line break in a column
+line (in a default, a generation expression or a CHECK) is read line by
+line as the parser reads it, which may find columns in the pieces.
 
 Only MariaDB 10.6 and later (``STATISTICS.IGNORED``, ``CHECK_CONSTRAINTS.
 LEVEL``); MySQL spells ``SHOW CREATE TABLE`` differently and is read with
@@ -34,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -42,7 +46,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from thoth_db_elements.exceptions import IntrospectionError
-from thoth_db_elements.introspection.raw_types import Catalogue, RawType
+from thoth_db_elements.introspection.raw_types import (
+    Catalogue,
+    ColumnRules,
+    RawType,
+    mariadb_column_rules,
+)
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
 from .base import (
@@ -154,34 +163,9 @@ _FOREIGN_KEYS = sa.text(
 _TABLE_TYPES: Final = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
 _VIEW_TYPES: Final = frozenset({"VIEW", "SYSTEM VIEW"})
 
-#: Types whose default MariaDB keeps as an expression (printed as written).
-_EXPRESSION_DEFAULTS: Final = frozenset(
-    {
-        "tinytext",
-        "text",
-        "mediumtext",
-        "longtext",
-        "tinyblob",
-        "blob",
-        "mediumblob",
-        "longblob",
-        "json",
-        "geometry",
-        "point",
-        "linestring",
-        "polygon",
-        "multipoint",
-        "multilinestring",
-        "multipolygon",
-        "geometrycollection",
-    }
-)
-
 #: Characters in a column name that SQLAlchemy's parser does not survive.
 _UNMODELLED: Final = re.compile(r"[`\r\n]")
 
-#: ``DATA_TYPE`` at the start of ``COLUMN_TYPE``.
-_DATA_TYPE: Final = re.compile(r"\w*")
 
 # -- SQLAlchemy's reading of SHOW CREATE TABLE, rule for rule -----------------
 _COLUMN_LINE = re.compile(
@@ -255,7 +239,6 @@ _TABLE_COMMENT = re.compile(
     re.I | re.UNICODE,
 )
 
-_ESCAPES: Final = {"\\\\": "\\", "\\0": "\0", "\\n": "\n", "\\r": "\r"}
 _UNESCAPES: Final = {
     "\\\\": "\\",
     "\\0": "\0",
@@ -268,7 +251,6 @@ _UNESCAPES: Final = {
     "\\r": "\r",
 }
 _UNESCAPE = re.compile("|".join(re.escape(code) for code in _UNESCAPES))
-_ESCAPED = re.compile(r"\\[\\0nr]|''")
 
 
 def _quoted(text: str) -> str:
@@ -289,14 +271,6 @@ def _quoted(text: str) -> str:
             out.append(char)
     out.append("'")
     return "".join(out)
-
-
-def _unquoted(literal: str) -> str:
-    """The text of a string literal MariaDB printed (``_quoted`` reversed)."""
-    inner = literal[1:-1]
-    return _ESCAPED.sub(
-        lambda m: "'" if m.group(0) == "''" else _ESCAPES[m.group(0)], inner
-    )
 
 
 def _cleaned(text: str) -> str:
@@ -364,37 +338,6 @@ def _table_column_line(column: Sequence[Any], check: str | None) -> str:
     return " ".join(parts)
 
 
-def _described_default(default: str | None, data_type: str) -> str | None:
-    """A view column's default as ``DESCRIBE`` shows it (unquoted)."""
-    if default is None or default == "NULL":
-        return None
-    if data_type.lower() in _EXPRESSION_DEFAULTS:
-        return default
-    if len(default) >= 2 and default[0] == default[-1] == "'":
-        return _unquoted(default)
-    return default
-
-
-def _view_column_line(column: Sequence[Any]) -> str:
-    """What SQLAlchemy writes for a view column from its ``DESCRIBE`` row."""
-    _table, name, column_type, _nullable, default, extra = column[:6]
-    parts = [" ", _identifier(name), column_type]
-    data_type = _DATA_TYPE.match(column_type)
-    described = _described_default(default, data_type[0] if data_type else "")
-    if described:
-        if "auto_increment" in described:
-            pass
-        elif described == "NULL" or (
-            column_type.startswith("timestamp") and described.startswith("C")
-        ):
-            parts.extend(["DEFAULT", described])
-        else:
-            parts.extend(["DEFAULT", "'" + described.replace("'", "''") + "'"])
-    if extra:
-        parts.append(extra)
-    return " ".join(parts)
-
-
 def _key_line(name: str, rows: list[tuple[Any, ...]]) -> str:
     """The line of ``SHOW CREATE TABLE`` for a primary or unique key."""
     columns = []
@@ -442,19 +385,6 @@ class _Parsed:
     keys: list[dict[str, Any]] = field(default_factory=list)
     foreign_keys: list[dict[str, Any]] = field(default_factory=list)
     comment: str | None = None
-
-
-class _Whole:
-    """Cache entry of a column line the parser must read whole every time:
-    it has a line break, so its pieces are read as lines of their own."""
-
-
-_WHOLE: Final = _Whole()
-
-#: What the parser reads from a column line besides the name: nullable,
-#: default, comment; None when it reads no column from it.
-_Read = tuple[bool, str | None, str | None] | None
-_Facts = _Read | _Whole
 
 
 def _column_facts(line: str) -> tuple[str, bool, str | None, str | None] | None:
@@ -533,73 +463,49 @@ def _parse_lines(text: str, parsed: _Parsed, schema: str, table: _Table) -> None
             _parse_constraint(line, parsed, schema)
 
 
-class _ColumnCache:
-    """The parser's reading of column lines, by everything but the name.
+def _line_breaks(table: _Table, checks: dict[str, str]) -> bool:
+    """Whether a column line of ``table`` would hold a line break (in a
+    default, a generation expression or a CHECK): SQLAlchemy's parser then
+    reads its pieces as lines of their own, and may find columns or keys in
+    them that the table does not have."""
+    for column in table.columns:
+        for text in (column[4], column[7], checks.get(column[1])):
+            if text is not None and "\n" in text:
+                return True
+    return False
 
-    A column line is ``  `name` `` and then what the catalogue says of the
-    column; names with a backtick or a line break are not modelled, so the
-    parser reads the rest the same whatever the name. A schema repeats a
-    few dozen such rests over thousands of columns: each is written and
-    parsed once.
-    """
 
-    def __init__(self) -> None:
-        self._facts: dict[tuple[Any, ...], _Facts] = {}
-
-    def facts(
-        self, table: _Table, checks: dict[str, str], more_lines: bool
-    ) -> list[_Read] | None:
-        """What the parser reads from each column line of ``table``; None
-        when a line has a line break and must be read whole, in its place.
-
-        ``more_lines``: key or foreign-key lines follow the last column
-        (which then ends with a comma, as every other column line does).
-        """
-        last = len(table.columns) - 1
-        known = self._facts
-        found: list[_Read] = []
-        for index, column in enumerate(table.columns):
-            check = checks.get(column[1])
-            comma = more_lines or index < last
-            key = (*column[2:], check, comma)
-            if key in known:
-                facts = known[key]
-            else:
-                facts = known[key] = self._read(column, check, comma)
-            if isinstance(facts, _Whole):
-                return None
-            found.append(facts)
-        return found
-
-    @staticmethod
-    def _read(column: Sequence[Any], check: str | None, comma: bool) -> _Facts:
-        line = _table_column_line(column, check) + ("," if comma else "")
-        if "\n" in line:
-            return _WHOLE
-        found = _column_facts(line)
-        return None if found is None else found[1:]
+def _with_rules(column: ReadColumn, rules: Mapping[str, ColumnRules]) -> ReadColumn:
+    """``column`` with the catalogue's NOT NULL, default and comment, when
+    the catalogue has the column (not one the parser made up)."""
+    found = rules.get(column.name)
+    if found is None:
+        return column
+    return column._replace(
+        nullable=not found.not_null, default=found.default, comment=found.comment
+    )
 
 
 def _parse_table(
     table: _Table,
     checks: dict[str, str],
     schema: str,
-    cache: _ColumnCache,
     families: TypeFamilies,
 ) -> _Parsed:
-    """What SQLAlchemy's parser makes of the ``SHOW CREATE TABLE`` text of
-    ``table`` (or of its stand-in for a view).
+    """``table`` (or a view) as the Inspector path reads it: its columns
+    with NOT NULL, default and comment from ``information_schema``
+    (``raw_types.mariadb_column_rules``, as the Inspector path takes them),
+    its keys and comment as SQLAlchemy's parser reads its ``SHOW CREATE
+    TABLE`` text.
 
     A table's columns come as snapshots (``_Parsed.snapshots``): the key
-    lines are read first, for the primary key. A view, or a table with a
-    line break in a column line, is read line by line as the parser reads
-    it, into ``ReadColumn``s for the reader.
+    lines are read first, for the primary key. A table with a line break
+    in a column line is read line by line as the parser reads it, into
+    ``ReadColumn``s for the reader.
     """
     parsed = _Parsed()
     if table.is_view:
-        lines = [_view_column_line(column) for column in table.columns]
-        text = f"CREATE TABLE {_identifier(table.name)} (\n" + ",\n".join(lines)
-        _parse_lines(text + "\n) ", parsed, schema, table)
+        parsed.snapshots = tuple(_snapshots(table, {}, families))
         return parsed
     lines = [_key_line(name, rows) for name, rows in table.keys.items()]
     lines.extend(
@@ -610,14 +516,15 @@ def _parse_table(
     if table.comment:
         options += f" COMMENT={_quoted(table.comment)}"
     tail = ",\n".join(lines) + "\n" + options
-    facts = cache.facts(table, checks, more_lines=bool(lines))
-    if facts is None:
+    if _line_breaks(table, checks):
         last = len(table.columns) - 1
         for index, column in enumerate(table.columns):
             line = _table_column_line(column, checks.get(column[1]))
             comma = "," if lines or index < last else ""
             _parse_lines(line + comma, parsed, schema, table)
         _parse_lines(tail, parsed, schema, table)
+        rules = {column[1]: _rules(column) for column in table.columns}
+        parsed.columns = [_with_rules(column, rules) for column in parsed.columns]
         return parsed
     # Without line breaks in column lines, the column lines and the rest
     # are read independently; what the rest yields as columns (a line
@@ -625,31 +532,50 @@ def _parse_table(
     _parse_lines(tail, parsed, schema, table)
     primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
     keyed = key_positions(primary["columns"] if primary else [])
+    built = _snapshots(table, keyed, families)
+    for extra in parsed.columns:
+        built.append(
+            snapshot_of(extra, families, keyed.get(extra.name), len(built) + 1)
+        )
+    parsed.snapshots = tuple(built)
+    return parsed
+
+
+def _rules(column: Sequence[Any]) -> ColumnRules:
+    """The rules of a ``_COLUMNS`` row."""
+    return mariadb_column_rules(column[3], column[4], column[6])
+
+
+def _snapshots(
+    table: _Table, keyed: Mapping[str, int], families: TypeFamilies
+) -> list[ColumnSnapshot]:
+    """``table``'s columns straight from their ``_COLUMNS`` rows."""
     built: list[ColumnSnapshot] = []
     append = built.append
-    for column, found in zip(table.columns, facts, strict=True):
-        if found is None:
-            continue  # the parser reads no column from the line
-        nullable, default, comment = found
-        name = column[1]
-        raw_type = str(column[2])
+    for (
+        _table,
+        name,
+        raw_type,
+        nullable,
+        default,
+        _extra,
+        comment,
+        _expr,
+    ) in table.columns:
         key_position = keyed.get(name)
         append(
             new_column(
                 name,
                 raw_type,
                 families[raw_type],
-                nullable and key_position is None,
-                default,
+                nullable != "NO" and key_position is None,
+                None if default == "NULL" else default,
                 comment_text(comment),
                 key_position,
                 len(built) + 1,
             )
         )
-    for extra in parsed.columns:
-        append(snapshot_of(extra, families, keyed.get(extra.name), len(built) + 1))
-    parsed.snapshots = tuple(built)
-    return parsed
+    return built
 
 
 Listing = list[tuple[Any, ...]]
@@ -776,7 +702,6 @@ def _read_listed(
         catalogue=Catalogue(),
         comments=comments,
     )
-    cache = _ColumnCache()
     families = TypeFamilies(connection.dialect.name)
     for name, table in objects.items():
         if not table.columns or _UNMODELLED.search(
@@ -787,7 +712,7 @@ def _read_listed(
                 ((name, column[1]), RawType(str(column[2]))) for column in table.columns
             )
             continue
-        parsed = _parse_table(table, checks.get(name, {}), schema, cache, families)
+        parsed = _parse_table(table, checks.get(name, {}), schema, families)
         found.columns[name] = (
             parsed.columns if parsed.snapshots is None else parsed.snapshots
         )
