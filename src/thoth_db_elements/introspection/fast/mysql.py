@@ -707,10 +707,11 @@ def _read_listed(
         if not table.columns or _UNMODELLED.search(
             "".join(column[1] for column in table.columns)
         ):
-            # Left to the Inspector, which finds the raw types here.
-            found.catalogue.raw_types.update(
-                ((name, column[1]), RawType(str(column[2]))) for column in table.columns
-            )
+            # Left to the Inspector, which finds the raw types and the
+            # rules here, as ``raw_types.read_catalogue`` would give them.
+            for column in table.columns:
+                found.catalogue.raw_types[(name, column[1])] = RawType(str(column[2]))
+                found.catalogue.rules[(name, column[1])] = _rules(column)
             continue
         parsed = _parse_table(table, checks.get(name, {}), schema, families)
         found.columns[name] = (
