@@ -29,12 +29,14 @@ What ends up in the snapshot:
 * ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
   ``data_format`` from ``normalise_type``. Primary-key columns are reported
   NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
-  PRIMARY KEY``). On PostgreSQL, NOT NULL and the default come from the
-  catalogue as the server applies them (``raw_types.postgresql_column_rules``):
-  SQLAlchemy misses the NOT NULL of a domain a column's domain is built on,
-  puts the harvested schema in front of a ``nextval`` sequence wherever the
-  sequence lives, and drops what stands before ``nextval`` in an
-  expression. SQLite's generated columns, which ``pragma_table_info``
+  PRIMARY KEY``). On PostgreSQL and MariaDB, NOT NULL, the default and the
+  comment come from the catalogue (``raw_types.ColumnRules``): on
+  PostgreSQL SQLAlchemy misses the NOT NULL of a domain a column's domain
+  is built on, puts the harvested schema in front of a ``nextval``
+  sequence wherever the sequence lives, and drops what stands before
+  ``nextval`` in an expression; on MariaDB its parser of ``SHOW CREATE
+  TABLE`` loses comments and defaults of some columns and reads view
+  columns as nullable. SQLite's generated columns, which ``pragma_table_info``
   leaves out, get their declared type from ``pragma_table_xinfo``.
 * Foreign keys with ``referred_schema`` None when the target is in the
   harvested schema, else the target's real schema. On PostgreSQL this needs
