@@ -49,6 +49,9 @@ MARIADB_DDL = (
     # A backtick in a column name: the table is read with the Inspector
     # alone, its other columns with the catalogue's facts all the same.
     "CREATE TABLE bt (`x``y` int, z int INVISIBLE COMMENT 'zz')",
+    # SQLAlchemy's parser loses a key to a table with a backtick in its name.
+    "CREATE TABLE `we``ird` (id int PRIMARY KEY)",
+    "CREATE TABLE toward (w int, FOREIGN KEY (w) REFERENCES `we``ird` (id))",
 )
 
 
@@ -102,6 +105,12 @@ def test_mariadb_comments_and_defaults_the_parser_loses(maria_url: str) -> None:
     }
     assert versioned == {"x": (True, None), "s": (False, "from"), "t": (False, "to")}
     assert snap.table("bt").columns[-1].comment == "zz"
+    (key,) = snap.table("toward").foreign_keys
+    assert (key.columns, key.referred_table, key.referred_columns) == (
+        ("w",),
+        "we`ird",
+        ("id",),
+    )
 
 
 PG_DDL = (

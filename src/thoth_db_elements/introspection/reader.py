@@ -86,13 +86,13 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 from . import fast
 from .fast import FastRead
 from .fast.base import (
+    ForeignKeyFacts,
     ReadColumn,
     TypeFamilies,
     comment_text,
     key_positions,
     snapshot_of,
 )
-from .fast.postgresql import ForeignKeyFacts
 from .fast.sqlite import sqlite_default
 from .raw_types import Catalogue, RawType, read_catalogue
 from .snapshot import (
@@ -406,10 +406,10 @@ class _Reader:
         foreign_keys = by_name(
             insp.get_multi_foreign_keys, tables, **self._fk_options()
         )
-        if self.dialect == "postgresql":
-            # SQLAlchemy parses the text of pg_get_constraintdef() and
-            # crashes on column names such as 'a ,,b'; the catalogue has
-            # the keys as arrays of names.
+        if self._keys_from_catalogue:
+            # SQLAlchemy parses the text of pg_get_constraintdef() (SHOW
+            # CREATE TABLE on MariaDB) and crashes on, or loses keys with,
+            # odd names; the catalogue has the keys as lists of names.
             wanted = set(tables)
 
             def foreign_keys() -> Bulk:
@@ -470,7 +470,7 @@ class _Reader:
             return insp.get_columns(name, schema=schema)
         if aspect == PRIMARY_KEY:
             return insp.get_pk_constraint(name, schema=schema)
-        if aspect == FOREIGN_KEYS and self.dialect == "postgresql":
+        if aspect == FOREIGN_KEYS and self._keys_from_catalogue:
             return [
                 fact.reflected(key)
                 for (table, key), fact in self._catalogue_keys(schema).items()
@@ -612,13 +612,21 @@ class _Reader:
         referred: str | None = fk.get("referred_schema") or None
         return None if referred in (None, schema) else referred
 
+    @property
+    def _keys_from_catalogue(self) -> bool:
+        """Whether foreign keys come from the catalogue (``_catalogue_keys``)
+        rather than from SQLAlchemy: PostgreSQL and MariaDB."""
+        return self.dialect == "postgresql" or bool(
+            getattr(self.connection.dialect, "is_mariadb", False)
+        )
+
     def _catalogue_keys(self, schema: str) -> Mapping[tuple[str, str], ForeignKeyFacts]:
-        """PostgreSQL: every foreign key of ``schema`` from the catalogue."""
+        """PostgreSQL and MariaDB: every foreign key of ``schema`` from the
+        catalogue."""
         if self._fk_facts is None:
+            module = fast.postgresql if self.dialect == "postgresql" else fast.mysql
             with self.attempt():
-                self._fk_facts = fast.postgresql.foreign_key_facts(
-                    self.connection, schema
-                )
+                self._fk_facts = module.foreign_key_facts(self.connection, schema)
         return self._fk_facts
 
     def _foreign_keys(

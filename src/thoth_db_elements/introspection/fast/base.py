@@ -30,6 +30,7 @@ from thoth_db_elements.introspection.types import normalise_type
 
 __all__ = [
     "FastRead",
+    "ForeignKeyFacts",
     "ReadColumn",
     "Reflected",
     "TypeFamilies",
@@ -121,6 +122,34 @@ def snapshot_of(
         key_position,
         ordinal,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKeyFacts:
+    """One foreign key as the catalogue records it (PostgreSQL's
+    ``pg_constraint``, MariaDB's ``KEY_COLUMN_USAGE``).
+
+    ``inherited`` marks the copies PostgreSQL adds to a table for each
+    partition of a partitioned table it references (``conparentid``); they
+    are not keys of their own. ``referred_schema`` is None when the target
+    is in the harvested schema.
+    """
+
+    columns: tuple[str, ...]
+    referred_schema: str | None
+    referred_table: str
+    referred_columns: tuple[str, ...]
+    inherited: bool = False
+
+    def reflected(self, name: str) -> dict[str, Any]:
+        """The key in the shape of SQLAlchemy's ``get_multi_foreign_keys``."""
+        return {
+            "name": name,
+            "constrained_columns": list(self.columns),
+            "referred_schema": self.referred_schema,
+            "referred_table": self.referred_table,
+            "referred_columns": list(self.referred_columns),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ default, ``COMPRESSED`` or ``DEFAULT NULL ON UPDATE``, reads row-start and
 row-end columns and every view column as nullable and quotes view
 defaults again. Keys and table comments are written as the lines MariaDB's
 ``SHOW CREATE TABLE`` would print and read back with the same rules as
-SQLAlchemy's parser, its quirks included: an ``IGNORED`` unique key, or a
-foreign key whose columns' names contain ``)`` or whose table's name
-holds a backtick, is not reported. A table with a line break in a column
+SQLAlchemy's parser, its quirks included (an ``IGNORED`` unique key is not
+reported); foreign keys are taken from ``KEY_COLUMN_USAGE`` as they are
+(``foreign_key_facts``, which the Inspector path uses too). A table with a line break in a column
 line (in a default, a generation expression or a CHECK) is read line by
 line as the parser reads it, which may find columns in the pieces.
 
@@ -56,6 +56,7 @@ from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
 from .base import (
     FastRead,
+    ForeignKeyFacts,
     ReadColumn,
     TypeFamilies,
     comment_text,
@@ -63,7 +64,7 @@ from .base import (
     snapshot_of,
 )
 
-__all__ = ["ATTEMPTS", "MINIMUM_VERSION", "read"]
+__all__ = ["ATTEMPTS", "MINIMUM_VERSION", "foreign_key_facts", "read"]
 
 logger = logging.getLogger(__name__)
 
@@ -612,6 +613,31 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     )
 
 
+def _key_facts(rows: Sequence[Sequence[Any]], schema: str) -> ForeignKeyFacts:
+    """One foreign key from its ``_FOREIGN_KEYS`` rows, in column order."""
+    target_schema, target = rows[0][3], rows[0][4]
+    return ForeignKeyFacts(
+        columns=tuple(row[2] for row in rows),
+        referred_schema=None if target_schema == schema else target_schema,
+        referred_table=target,
+        referred_columns=tuple(row[5] for row in rows),
+    )
+
+
+def foreign_key_facts(
+    connection: Connection, schema: str
+) -> dict[tuple[str, str], ForeignKeyFacts]:
+    """``{(table, constraint name): facts}`` for every foreign key of
+    ``schema``, from ``KEY_COLUMN_USAGE`` (one query; both read paths take
+    MariaDB's keys from here: SQLAlchemy's parser of ``SHOW CREATE TABLE``
+    loses a key to a table whose name holds a backtick, or whose columns'
+    names hold a ``)``, and one whose line mentions ``PARTITION``)."""
+    grouped: dict[tuple[str, str], list[Sequence[Any]]] = {}
+    for row in connection.execute(_FOREIGN_KEYS, {"schema": schema}).all():
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    return {key: _key_facts(rows, schema) for key, rows in grouped.items()}
+
+
 def split_columns(
     grouped: Sequence[Sequence[Any]],
 ) -> dict[str, list[tuple[Any, ...]]] | None:
@@ -730,6 +756,9 @@ def _read_listed(
             for key in parsed.keys
             if key["type"] == "UNIQUE"
         ]
-        found.foreign_keys[name] = parsed.foreign_keys
+        found.foreign_keys[name] = [
+            _key_facts(rows, schema).reflected(key)
+            for key, rows in table.foreign_keys.items()
+        ]
         comments[name] = {"text": parsed.comment}
     return found

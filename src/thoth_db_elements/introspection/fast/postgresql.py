@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -48,7 +47,13 @@ from thoth_db_elements.introspection.raw_types import (
 )
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
 
-from .base import FastRead, TypeFamilies, comment_text, key_positions
+from .base import (
+    FastRead,
+    ForeignKeyFacts,
+    TypeFamilies,
+    comment_text,
+    key_positions,
+)
 
 __all__ = ["ForeignKeyFacts", "foreign_key_facts", "read"]
 
@@ -213,33 +218,6 @@ def _foreign_keys_query(inherited: str) -> sa.TextClause:
         {_FOREIGN_KEYS_FROM}
         """
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ForeignKeyFacts:
-    """One foreign key as the catalogue records it.
-
-    ``inherited`` marks the copies PostgreSQL adds to a table for each
-    partition of a partitioned table it references (``conparentid``); they
-    are not keys of their own. ``referred_schema`` is None when the target
-    is in the harvested schema.
-    """
-
-    columns: tuple[str, ...]
-    referred_schema: str | None
-    referred_table: str
-    referred_columns: tuple[str, ...]
-    inherited: bool = False
-
-    def reflected(self, name: str) -> dict[str, Any]:
-        """The key in the shape of SQLAlchemy's ``get_multi_foreign_keys``."""
-        return {
-            "name": name,
-            "constrained_columns": list(self.columns),
-            "referred_schema": self.referred_schema,
-            "referred_table": self.referred_table,
-            "referred_columns": list(self.referred_columns),
-        }
 
 
 def foreign_key_facts(
