@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.pool import NullPool
 
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
@@ -169,20 +168,13 @@ def test_postgres_not_null_and_defaults_as_the_server_applies_them(
     (column,) = other.table("o").columns
     assert column.default == "nextval('doms_seq'::regclass)"
     # What the snapshot says is what the server does.
-    engine = sa.create_engine(pg_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("INSERT INTO doms (d) VALUES (1)")
-            assert connection.exec_driver_sql("SELECT b, e, f FROM doms").one() == (
-                "x",
-                6,
-                2,
-            )
-            with pytest.raises(sa.exc.IntegrityError, match="does not allow null"):
-                connection.exec_driver_sql("INSERT INTO doms (e) VALUES (NULL)")
-            connection.rollback()
-    finally:
-        engine.dispose()
+    with connect(pg_url) as connection:
+        connection.exec_driver_sql("INSERT INTO doms (d) VALUES (1)")
+        row = connection.exec_driver_sql("SELECT b, e, f FROM doms").one()
+        assert tuple(row) == ("x", 6, 2)
+        with pytest.raises(sa.exc.IntegrityError, match="does not allow null"):
+            connection.exec_driver_sql("INSERT INTO doms (e) VALUES (NULL)")
+        connection.rollback()
 
 
 @cache
