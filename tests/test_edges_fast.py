@@ -27,10 +27,12 @@ MARIADB_DDL = (
     r"CREATE TABLE ctl (a int COMMENT 'nul\0x cr\ry', b int) COMMENT='t\0a\rb'",
     """CREATE TABLE d (a varchar(20) DEFAULT 'auto_increment',
         b int NOT NULL AUTO_INCREMENT PRIMARY KEY, c varchar(5) DEFAULT 'NULL')""",
-    # DESCRIBE of a view shows the table's defaults; SQLAlchemy drops one
-    # that mentions auto_increment, quotes the others again and reads every
-    # view column as nullable.
+    # DESCRIBE of a view shows defaults MariaDB makes up (0 for the
+    # auto-increment column); SQLAlchemy drops one that mentions
+    # auto_increment, quotes the others again and reads every view column
+    # as nullable.
     "CREATE VIEW vd AS SELECT a, b, c FROM d",
+    "CREATE VIEW vlit AS SELECT 'abc' AS s, 5 AS n, now() AS ts, b * 2 AS b2 FROM d",
     # SQLAlchemy's parser of SHOW CREATE TABLE loses the default and the
     # comment of each of these, and reads row start and end as nullable.
     """CREATE TABLE lost (id int PRIMARY KEY,
@@ -75,13 +77,12 @@ def test_mariadb_control_characters_and_view_defaults(
         "c": "'NULL'",
     }
     if include_views:
+        # A view's columns: NOT NULL as information_schema has it, and no
+        # default (a row inserted through the view takes the table's own).
         view = {c.name: (c.default, c.nullable) for c in snap.table("vd").columns}
-        # As information_schema has them, the string 'NULL' included.
-        assert view == {
-            "a": ("'auto_increment'", True),
-            "b": ("0", False),
-            "c": ("'NULL'", True),
-        }
+        assert view == {"a": (None, True), "b": (None, False), "c": (None, True)}
+        literals = {c.name: c.default for c in snap.table("vlit").columns}
+        assert literals == {"s": None, "n": None, "ts": None, "b2": None}
     else:
         assert "vd" not in {t.name for t in snap.tables}
 
@@ -125,6 +126,8 @@ PG_DDL = (
     "CREATE SEQUENCE doms_seq",
     """CREATE TABLE doms (a "it""s", b citext, c "it""s"[], d int, e over_nn,
         f int DEFAULT (1 + nextval('doms_seq')), g over_nn[])""",
+    # A view's column of that domain: an outer join leaves it NULL.
+    "CREATE VIEW vz AS SELECT d.e FROM (SELECT 1) AS one LEFT JOIN doms AS d ON false",
     # A default taking a sequence of another schema on the search path.
     "CREATE SCHEMA other",
     "CREATE TABLE other.o (id int DEFAULT nextval('public.doms_seq'))",
@@ -162,6 +165,8 @@ def test_postgres_not_null_and_defaults_as_the_server_applies_them(
         other = assert_same(connection, "other")
     columns = {c.name: c for c in snap.table("doms").columns}
     assert (columns["e"].nullable, columns["e"].default) == (False, "6")
+    (viewed,) = snap.table("vz").columns
+    assert viewed.nullable
     # The whole expression, as the server prints it.
     assert columns["f"].default == "(1 + nextval('doms_seq'::regclass))"
     # Not put in schema "other": the sequence lives in public.
@@ -174,6 +179,8 @@ def test_postgres_not_null_and_defaults_as_the_server_applies_them(
         assert tuple(row) == ("x", 6, 2)
         with pytest.raises(sa.exc.IntegrityError, match="does not allow null"):
             connection.exec_driver_sql("INSERT INTO doms (e) VALUES (NULL)")
+        connection.rollback()
+        assert connection.exec_driver_sql("SELECT e FROM vz").scalar() is None
         connection.rollback()
 
 

@@ -42,13 +42,9 @@ def whole_text(table: mysql._Table, checks: dict[str, str]) -> mysql._Parsed:
     the table has with NOT NULL, default and comment from their rows."""
     lines = [mysql._table_column_line(c, checks.get(c[1])) for c in table.columns]
     lines += [mysql._key_line(name, rows) for name, rows in table.keys.items()]
-    lines += [
-        mysql._foreign_key_line(name, rows, "s")
-        for name, rows in table.foreign_keys.items()
-    ]
     text = "CREATE TABLE `t` (\n" + ",\n".join(lines) + "\n) ENGINE=InnoDB"
     parsed = mysql._Parsed()
-    mysql._parse_lines(text, parsed, "s", table)
+    mysql._parse_lines(text, parsed, table)
     rows = {row[1]: row for row in table.columns}
     parsed.columns = [
         c._replace(
@@ -113,7 +109,7 @@ def test_columns_as_the_whole_text_reads_them(shape: str) -> None:
     rows, keys, checks = TABLES[shape]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
     expected = whole_text(table, checks)
-    got = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
+    got = mysql._parse_table(table, checks, TypeFamilies("mariadb"))
     columns = got.columns if got.snapshots is None else got.snapshots
     if got.snapshots is None:
         assert all(isinstance(c, ReadColumn) for c in columns)
@@ -121,14 +117,13 @@ def test_columns_as_the_whole_text_reads_them(shape: str) -> None:
     else:
         assert got.snapshots == expected_snapshots(expected)
     assert got.keys == expected.keys
-    assert got.foreign_keys == expected.foreign_keys
     assert columns  # something was read
 
 
 def test_line_breaks_take_the_whole_text_path() -> None:
     rows, keys, checks = TABLES["line break in a check"]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
-    parsed = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
+    parsed = mysql._parse_table(table, checks, TypeFamilies("mariadb"))
     assert parsed.snapshots is None
 
 
@@ -146,7 +141,7 @@ def test_columns_read_from_the_rest_of_the_text_come_last(
     monkeypatch.setattr(mysql, "_key_line", broken)
     rows, keys, checks = TABLES["plain"]
     table = mysql._Table("t", False, "", columns=list(rows), keys=dict(keys))
-    parsed = mysql._parse_table(table, checks, "s", TypeFamilies("mariadb"))
+    parsed = mysql._parse_table(table, checks, TypeFamilies("mariadb"))
     assert parsed.snapshots is not None
     assert parsed.snapshots == expected_snapshots(whole_text(table, checks))
     assert [c.name for c in parsed.snapshots][-1] == "ph"

@@ -4,8 +4,9 @@ SQLAlchemy reflects types into its own objects (``NullType`` for the ones it
 does not know, such as PostgreSQL ``point``); people recognise the catalogue's
 spelling, so the snapshot keeps that. ``read_catalogue`` runs ONE query per
 schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns the
-raw type of every column, plus, on PostgreSQL, which tables are partitions
-and each column's NOT NULL and default as the server applies them. Names
+raw type of every column, plus, on PostgreSQL, which tables are partitions,
+and on PostgreSQL and MariaDB each column's NOT NULL, default and comment
+as the catalogue declares them (``ColumnRules``). Names
 are always bound as parameters or quoted by SQLAlchemy, never concatenated.
 """
 
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 __all__ = [
     "DOMAINS_CTE",
+    "MARIADB_RULES_VERSION",
     "Catalogue",
     "ColumnRules",
     "RawType",
@@ -59,19 +62,25 @@ class ColumnRules:
 
 #: MariaDB from which ``COLUMN_DEFAULT`` spells a default as SQL (a string
 #: quoted, ``NULL`` for none); older servers print strings bare.
-MARIADB_RULES_VERSION = (10, 2, 7)
+MARIADB_RULES_VERSION: Final = (10, 2, 7)
 
 
 def mariadb_column_rules(
-    nullable: str, default: str | None, comment: str | None
+    nullable: str, default: str | None, comment: str | None, is_view: bool
 ) -> ColumnRules:
     """A MariaDB column's rules from its ``information_schema.COLUMNS``
     values ``IS_NULLABLE``, ``COLUMN_DEFAULT`` and ``COLUMN_COMMENT``: the
     default as MariaDB spells it (``'abc'``, ``current_timestamp()``,
-    ``concat('a','b')``), ``NULL`` being none; an empty comment none."""
+    ``concat('a','b')``), ``NULL`` being none; an empty comment none.
+
+    A view's column has no default: MariaDB makes one up from the
+    expression (``''``, ``0``, ``'0000-00-00 00:00:00'``) or prints ``0``
+    for an auto-increment column, while a row inserted through the view
+    takes the table's own.
+    """
     return ColumnRules(
         nullable == "NO",
-        None if default is None or default == "NULL" else default,
+        None if is_view or default is None or default == "NULL" else default,
         comment or None,
     )
 
@@ -90,7 +99,7 @@ class Catalogue:
     #: SQLite's own index list (SQLAlchemy misses ``varchar(30) UNIQUE``).
     unique_columns: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     #: PostgreSQL and MariaDB: each column's NOT NULL, default and comment
-    #: as the catalogue holds them, which the reader takes instead of
+    #: as the catalogue declares them, which the reader takes instead of
     #: SQLAlchemy's (on PostgreSQL it misses the NOT NULL of a domain under
     #: a domain and rewrites ``nextval`` defaults; on MariaDB its parser of
     #: ``SHOW CREATE TABLE`` loses comments and defaults after ``INVISIBLE``,
@@ -129,14 +138,16 @@ DOMAINS_CTE = """
 
 
 def postgresql_column_rules(generated: bool) -> str:
-    """SQL: a PostgreSQL column's NOT NULL and default as the server applies
-    them, for a query with ``a`` (``pg_attribute``), ``t`` (its type),
-    ``ad`` (its ``pg_attrdef``, left-joined) and ``dm`` (its row of
+    """SQL: a PostgreSQL column's NOT NULL and default as declared, for a
+    query with ``c`` (``pg_class``), ``a`` (``pg_attribute``), ``t`` (its
+    type), ``ad`` (its ``pg_attrdef``, left-joined) and ``dm`` (its row of
     ``domains``, left-joined).
 
-    NOT NULL when the column is, or when its type is a domain that is or is
-    built on one that is (not for an array of such a domain: its elements
-    are checked, not the column). The default as the server prints it
+    NOT NULL when the column is, or when it is a table's column whose type
+    is a domain that is or is built on one that is: the server checks those
+    on every value written (not for an array of such a domain: its elements
+    are checked, not the column; not for a view's column, which an outer
+    join can leave NULL whatever its type). The default as the server prints it
     (``pg_get_expr``), else the domain's own (PostgreSQL copies a base
     domain's default into a domain made over it). A generated column has
     none: what ``pg_attrdef`` holds for it is the generation expression.
@@ -144,7 +155,8 @@ def postgresql_column_rules(generated: bool) -> str:
     """
     own = "a.atthasdef AND a.attgenerated = ''" if generated else "a.atthasdef"
     return f"""
-        a.attnotnull OR coalesce(dm.not_null, false),
+        a.attnotnull
+          OR (c.relkind NOT IN ('v', 'm') AND coalesce(dm.not_null, false)),
         CASE WHEN {own}
              THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
              WHEN a.atthasdef THEN NULL
@@ -192,10 +204,13 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
 # binary collation keeps database ``Shop`` apart from ``shop``.
 _MYSQL = sa.text(
     """
-    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE,
-           IS_NULLABLE, COLUMN_DEFAULT, COLUMN_COMMENT
-    FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE,
+           c.IS_NULLABLE, c.COLUMN_DEFAULT, c.COLUMN_COMMENT,
+           t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW')
+    FROM information_schema.COLUMNS AS c
+    JOIN information_schema.TABLES AS t
+      ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+    WHERE c.TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
 
@@ -331,7 +346,8 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
             version >= MARIADB_RULES_VERSION
         ):
             found.rules.update(
-                ((t, c), mariadb_column_rules(*facts)) for t, c, _spelt, *facts in rows
+                ((t, c), mariadb_column_rules(n, d, m, bool(v)))
+                for t, c, _spelt, n, d, m, v in rows
             )
         return found
     if dialect == "sqlite":

@@ -29,14 +29,14 @@ What ends up in the snapshot:
 * ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
   ``data_format`` from ``normalise_type``. Primary-key columns are reported
   NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
-  PRIMARY KEY``). On PostgreSQL and MariaDB, NOT NULL, the default and the
-  comment come from the catalogue (``raw_types.ColumnRules``): on
+  PRIMARY KEY``). On PostgreSQL and MariaDB 10.2.7+, NOT NULL, the default
+  and the comment come from the catalogue (``raw_types.ColumnRules``): on
   PostgreSQL SQLAlchemy misses the NOT NULL of a domain a column's domain
   is built on, puts the harvested schema in front of a ``nextval``
-  sequence wherever the sequence lives, and drops what stands before
-  ``nextval`` in an expression; on MariaDB its parser of ``SHOW CREATE
-  TABLE`` loses comments and defaults of some columns and reads view
-  columns as nullable. SQLite's generated columns, which ``pragma_table_info``
+  sequence printed without one (wherever the sequence lives), and drops
+  what stands before ``nextval`` in an expression; on MariaDB its parser
+  of ``SHOW CREATE TABLE`` loses comments and defaults of some columns,
+  reads view columns as nullable and gives them defaults. SQLite's generated columns, which ``pragma_table_info``
   leaves out, get their declared type from ``pragma_table_xinfo``.
 * Foreign keys with ``referred_schema`` None when the target is in the
   harvested schema, else the target's real schema. On PostgreSQL this needs
@@ -607,8 +607,9 @@ class _Reader:
 
     @staticmethod
     def _referred_schema(schema: str, fk: Mapping[str, Any]) -> str | None:
-        # PostgreSQL keys come from the catalogue (ForeignKeyFacts), whose
-        # target schema is already None for targets in ``schema``.
+        # PostgreSQL and MariaDB keys come from the catalogue
+        # (ForeignKeyFacts), whose target schema is already None for
+        # targets in ``schema``.
         referred: str | None = fk.get("referred_schema") or None
         return None if referred in (None, schema) else referred
 
@@ -632,8 +633,9 @@ class _Reader:
     def _foreign_keys(
         self, schema: str, table: str, fks: Sequence[Mapping[str, Any]]
     ) -> tuple[ForeignKeySnapshot, ...]:
-        # On PostgreSQL every path reads keys from the catalogue
-        # (``foreign_key_facts``), copies for partitions left out.
+        # On PostgreSQL and MariaDB every path reads keys from the catalogue
+        # (``foreign_key_facts``; on PostgreSQL copies for partitions left
+        # out).
         keys: list[ForeignKeySnapshot] = []
         for fk in fks:
             keys.append(

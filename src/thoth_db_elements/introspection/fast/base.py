@@ -76,8 +76,8 @@ class ReadColumn(NamedTuple):
     """One column as a fast path read it, in table order.
 
     ``nullable``, ``default`` and ``comment`` are what SQLAlchemy's
-    Inspector reports (its quirks included; on PostgreSQL, NOT NULL and
-    the default are the catalogue's, ``raw_types.ColumnRules``); ``raw_type``, ``base_type``
+    Inspector reports (its quirks included; on PostgreSQL and MariaDB the
+    catalogue's, ``raw_types.ColumnRules``); ``raw_type``, ``base_type``
     and ``is_enum`` are the catalogue's, as in ``RawType``. A plain tuple:
     a schema has tens of thousands of them.
     """

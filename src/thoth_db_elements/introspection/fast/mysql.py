@@ -224,17 +224,6 @@ _KEY_COLUMNS = re.compile(
     re.I | re.UNICODE,
 )
 
-_FOREIGN_KEY_LINE = re.compile(
-    r"  "
-    r"CONSTRAINT +"
-    r"`(?P<name>(?:``|[^`])+)` +"
-    r"FOREIGN KEY +"
-    r"\((?P<local>[^\)]+?)\) REFERENCES +"
-    r"(?P<table>`[^`]+`(?:\.`[^`]+`)?) +"
-    r"\((?P<foreign>(?:`[^`]+`(?: *, *)?)+)\)",
-    re.I | re.UNICODE,
-)
-
 _TABLE_COMMENT = re.compile(
     r"(?P<directive>COMMENT)(?:\s*(?:=\s*)|\s+)'(?P<val>(?:[^']|'')*?)'(?!')",
     re.I | re.UNICODE,
@@ -298,7 +287,6 @@ class _Table:
     #: generated).
     columns: list[tuple[Any, ...]] = field(default_factory=list)
     keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
-    foreign_keys: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 def _extra_words(extra: str | None) -> dict[str, str]:
@@ -361,20 +349,6 @@ def _key_line(name: str, rows: list[tuple[Any, ...]]) -> str:
     return line
 
 
-def _foreign_key_line(name: str, rows: list[tuple[Any, ...]], schema: str) -> str:
-    """The line of ``SHOW CREATE TABLE`` for a foreign key."""
-    _table, _name, _column, target_schema, target, _remote = rows[0]
-    local = ", ".join(_identifier(row[2]) for row in rows)
-    remote = ", ".join(_identifier(row[5]) for row in rows)
-    table = _identifier(target)
-    if target_schema != schema:
-        table = f"{_identifier(target_schema)}.{table}"
-    return (
-        f"  CONSTRAINT {_identifier(name)} FOREIGN KEY ({local})"
-        f" REFERENCES {table} ({remote})"
-    )
-
-
 # -- reading the lines back ---------------------------------------------------
 @dataclass(slots=True)
 class _Parsed:
@@ -384,7 +358,6 @@ class _Parsed:
     #: A table's columns, built (see ``_parse_table``); else ``columns``.
     snapshots: tuple[ColumnSnapshot, ...] | None = None
     keys: list[dict[str, Any]] = field(default_factory=list)
-    foreign_keys: list[dict[str, Any]] = field(default_factory=list)
     comment: str | None = None
 
 
@@ -423,31 +396,14 @@ def _parse_column(line: str, parsed: _Parsed, table: _Table) -> None:
         parsed.columns.append(ReadColumn(*facts, _type_of(table, facts[0])))
 
 
-def _parse_constraint(line: str, parsed: _Parsed, schema: str) -> None:
+def _parse_constraint(line: str, parsed: _Parsed) -> None:
     key = _KEY_LINE.match(line)
     if key is not None:
         names = [found[0] for found in _KEY_COLUMNS.findall(key["columns"])]
         parsed.keys.append({"type": key["type"], "name": key["name"], "columns": names})
-        return
-    foreign = _FOREIGN_KEY_LINE.match(line)
-    if foreign is not None:
-        table = re.findall(r"`([^`]+)`", foreign["table"])
-        parsed.foreign_keys.append(
-            {
-                "name": foreign["name"],
-                "constrained_columns": [
-                    found[0] for found in _KEY_COLUMNS.findall(foreign["local"])
-                ],
-                "referred_schema": table[-2] if len(table) > 1 else schema,
-                "referred_table": table[-1],
-                "referred_columns": [
-                    found[0] for found in _KEY_COLUMNS.findall(foreign["foreign"])
-                ],
-            }
-        )
 
 
-def _parse_lines(text: str, parsed: _Parsed, schema: str, table: _Table) -> None:
+def _parse_lines(text: str, parsed: _Parsed, table: _Table) -> None:
     """Read (part of) a ``SHOW CREATE TABLE`` text as SQLAlchemy's parser does."""
     for line in re.split(r"\r?\n", text):
         if line.startswith("  `"):
@@ -461,7 +417,7 @@ def _parse_lines(text: str, parsed: _Parsed, schema: str, table: _Table) -> None
         elif "PARTITION" in line:
             continue  # taken for partitioning options
         else:
-            _parse_constraint(line, parsed, schema)
+            _parse_constraint(line, parsed)
 
 
 def _line_breaks(table: _Table, checks: dict[str, str]) -> bool:
@@ -490,14 +446,13 @@ def _with_rules(column: ReadColumn, rules: Mapping[str, ColumnRules]) -> ReadCol
 def _parse_table(
     table: _Table,
     checks: dict[str, str],
-    schema: str,
     families: TypeFamilies,
 ) -> _Parsed:
     """``table`` (or a view) as the Inspector path reads it: its columns
     with NOT NULL, default and comment from ``information_schema``
     (``raw_types.mariadb_column_rules``, as the Inspector path takes them),
-    its keys and comment as SQLAlchemy's parser reads its ``SHOW CREATE
-    TABLE`` text.
+    its primary and unique keys and its comment as SQLAlchemy's parser reads
+    its ``SHOW CREATE TABLE`` text (foreign keys: ``foreign_key_facts``).
 
     A table's columns come as snapshots (``_Parsed.snapshots``): the key
     lines are read first, for the primary key. A table with a line break
@@ -509,10 +464,6 @@ def _parse_table(
         parsed.snapshots = tuple(_snapshots(table, {}, families))
         return parsed
     lines = [_key_line(name, rows) for name, rows in table.keys.items()]
-    lines.extend(
-        _foreign_key_line(name, rows, schema)
-        for name, rows in table.foreign_keys.items()
-    )
     options = ") ENGINE=InnoDB"
     if table.comment:
         options += f" COMMENT={_quoted(table.comment)}"
@@ -522,15 +473,15 @@ def _parse_table(
         for index, column in enumerate(table.columns):
             line = _table_column_line(column, checks.get(column[1]))
             comma = "," if lines or index < last else ""
-            _parse_lines(line + comma, parsed, schema, table)
-        _parse_lines(tail, parsed, schema, table)
-        rules = {column[1]: _rules(column) for column in table.columns}
+            _parse_lines(line + comma, parsed, table)
+        _parse_lines(tail, parsed, table)
+        rules = {column[1]: _rules(column, False) for column in table.columns}
         parsed.columns = [_with_rules(column, rules) for column in parsed.columns]
         return parsed
     # Without line breaks in column lines, the column lines and the rest
     # are read independently; what the rest yields as columns (a line
     # break inside a key line) comes after the table's own.
-    _parse_lines(tail, parsed, schema, table)
+    _parse_lines(tail, parsed, table)
     primary = next((k for k in parsed.keys if k["type"] == "PRIMARY"), None)
     keyed = key_positions(primary["columns"] if primary else [])
     built = _snapshots(table, keyed, families)
@@ -542,17 +493,19 @@ def _parse_table(
     return parsed
 
 
-def _rules(column: Sequence[Any]) -> ColumnRules:
+def _rules(column: Sequence[Any], is_view: bool) -> ColumnRules:
     """The rules of a ``_COLUMNS`` row."""
-    return mariadb_column_rules(column[3], column[4], column[6])
+    return mariadb_column_rules(column[3], column[4], column[6], is_view)
 
 
 def _snapshots(
     table: _Table, keyed: Mapping[str, int], families: TypeFamilies
 ) -> list[ColumnSnapshot]:
-    """``table``'s columns straight from their ``_COLUMNS`` rows."""
+    """``table``'s columns straight from their ``_COLUMNS`` rows (the rules
+    of ``raw_types.mariadb_column_rules``, inline)."""
     built: list[ColumnSnapshot] = []
     append = built.append
+    is_view = table.is_view
     for (
         _table,
         name,
@@ -570,7 +523,7 @@ def _snapshots(
                 raw_type,
                 families[raw_type],
                 nullable != "NO" and key_position is None,
-                None if default == "NULL" else default,
+                None if is_view or default == "NULL" else default,
                 comment_text(comment),
                 key_position,
                 len(built) + 1,
@@ -614,7 +567,8 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
 
 
 def _key_facts(rows: Sequence[Sequence[Any]], schema: str) -> ForeignKeyFacts:
-    """One foreign key from its ``_FOREIGN_KEYS`` rows, in column order."""
+    """One foreign key from its ``_FOREIGN_KEYS`` rows, in column order
+    (``ORDINAL_POSITION``, which orders the referred columns too)."""
     target_schema, target = rows[0][3], rows[0][4]
     return ForeignKeyFacts(
         columns=tuple(row[2] for row in rows),
@@ -717,9 +671,9 @@ def _read_listed(
         if row[0] in objects:
             objects[row[0]].keys.setdefault(row[1], []).append(tuple(row))
 
-    for row in connection.execute(_FOREIGN_KEYS, params).all():
-        if row[0] in objects:
-            objects[row[0]].foreign_keys.setdefault(row[1], []).append(tuple(row))
+    keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (table_name, key), facts in foreign_key_facts(connection, schema).items():
+        keys[table_name].append(facts.reflected(key))
 
     comments: dict[str, Any] = {}
     found = FastRead(
@@ -737,9 +691,9 @@ def _read_listed(
             # rules here, as ``raw_types.read_catalogue`` would give them.
             for column in table.columns:
                 found.catalogue.raw_types[(name, column[1])] = RawType(str(column[2]))
-                found.catalogue.rules[(name, column[1])] = _rules(column)
+                found.catalogue.rules[(name, column[1])] = _rules(column, table.is_view)
             continue
-        parsed = _parse_table(table, checks.get(name, {}), schema, families)
+        parsed = _parse_table(table, checks.get(name, {}), families)
         found.columns[name] = (
             parsed.columns if parsed.snapshots is None else parsed.snapshots
         )
@@ -756,9 +710,6 @@ def _read_listed(
             for key in parsed.keys
             if key["type"] == "UNIQUE"
         ]
-        found.foreign_keys[name] = [
-            _key_facts(rows, schema).reflected(key)
-            for key, rows in table.foreign_keys.items()
-        ]
+        found.foreign_keys[name] = keys.get(name, [])
         comments[name] = {"text": parsed.comment}
     return found

@@ -22,8 +22,8 @@ database, and the Inspector path takes the same facts there:
   and only when its name is not also one of its type names); it takes the
   domain's default when it has none itself.
 * A ``nextval(...)`` default stays as the server prints it (SQLAlchemy
-  puts the harvested schema in front of the sequence, wherever the
-  sequence lives, and drops what stands before ``nextval``).
+  puts the harvested schema in front of a sequence printed without one,
+  wherever the sequence lives, and drops what stands before ``nextval``).
 * Generated columns have no default.
 
 information_schema is not used: on PostgreSQL it is far slower than
