@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import sqlite3
 import string
@@ -1150,6 +1151,16 @@ HYPOTHESIS = {
 }
 
 
+#: The random-schema comparisons do not depend on Django's database: in
+#: the tox matrix they run in one Python (see tox.ini), not in every
+#: environment.
+heavy = pytest.mark.skipif(
+    bool(os.environ.get("THOTH_SKIP_HEAVY")),
+    reason="random schemas: run in one Python of the matrix (see tox.ini)",
+)
+
+
+@heavy
 @settings(max_examples=150, **HYPOTHESIS)
 @given(schema=random_schemas("sqlite"), attached=st.booleans())
 def test_random_sqlite_schemas(schema: RandomSchema, attached: bool) -> None:
@@ -1185,6 +1196,7 @@ def pg_random_url() -> Iterator[str]:
         yield url
 
 
+@heavy
 @settings(max_examples=25, **HYPOTHESIS)
 @given(schema=random_schemas("postgresql"), public=st.booleans())
 def test_random_postgres_schemas(
@@ -1212,6 +1224,7 @@ def maria_random_name() -> Iterator[str]:
         schemas.drop_mariadb_database(name)
 
 
+@heavy
 @settings(max_examples=25, **HYPOTHESIS)
 @given(schema=random_schemas("mariadb"))
 def test_random_mariadb_schemas(maria_random_name: str, schema: RandomSchema) -> None:

@@ -1,4 +1,4 @@
-"""32 concurrent starts of one database, 100 times: exactly one run each time.
+"""32 concurrent starts of one database, 50 times: exactly one run each time.
 
 Threads and separate processes, on PostgreSQL and MariaDB as Django's
 database (the tox environments ``*-postgres`` and ``*-mariadb``); SQLite
@@ -33,7 +33,7 @@ pytestmark = [
 ]
 
 STARTERS = 32
-ROUNDS = 100
+ROUNDS = 50
 
 
 def reset(pk: Any) -> None:
