@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 __all__ = [
     "DOMAINS_CTE",
     "MARIADB_RULES_VERSION",
+    "POSTGRESQL_COLUMN_JOINS",
     "Catalogue",
     "ColumnRules",
     "RawType",
@@ -165,6 +166,19 @@ def postgresql_column_rules(generated: bool) -> str:
     """
 
 
+#: SQL: what ``postgresql_column_rules`` and a column's comment (``ds``)
+#: need, joined after ``pg_attribute AS a`` (and ``DOMAINS_CTE``).
+POSTGRESQL_COLUMN_JOINS: Final = """
+    JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+    LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
+    LEFT JOIN pg_catalog.pg_attrdef AS ad
+      ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    LEFT JOIN pg_catalog.pg_description AS ds
+      ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum
+     AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+"""
+
+
 def _postgresql_query(generated: bool) -> sa.TextClause:
     """Every column's raw type, base type, enum flag, NOT NULL, default and
     comment, and whether its table is a partition."""
@@ -182,13 +196,7 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
-        JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
-        LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
-        LEFT JOIN pg_catalog.pg_attrdef AS ad
-          ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-        LEFT JOIN pg_catalog.pg_description AS ds
-          ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum
-         AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        {POSTGRESQL_COLUMN_JOINS}
         WHERE n.nspname = :schema
           AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
           AND a.attnum > 0

@@ -6,9 +6,9 @@
    primary key).
 3. Every domain and enum type of the database: base type (domains
    followed to their base as ``raw_types`` does) and whether an enum.
-4. Every column: raw type (``format_type``), NOT NULL and default as the
-   server applies them (``raw_types.postgresql_column_rules``, which the
-   Inspector path uses too), comment, and the type's oid when it is a
+4. Every column: raw type (``format_type``), NOT NULL and default as
+   declared (``raw_types.postgresql_column_rules``, which the Inspector
+   path uses too), comment, and the type's oid when it is a
    domain or an enum. Built straight into ``ColumnSnapshot``s.
 5. Foreign keys with their columns in key order and the target's real
    schema (``foreign_key_facts``, which the Inspector path uses too).
@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 
 from thoth_db_elements.introspection.raw_types import (
     DOMAINS_CTE,
+    POSTGRESQL_COLUMN_JOINS,
     Catalogue,
     postgresql_column_rules,
 )
@@ -91,8 +92,8 @@ def _columns_query(generated: bool) -> sa.TextClause:
 
     Eight values a column, for the driver's cost is per value: the type's
     oid only for a domain or an enum (``_TYPES`` has their facts), NOT NULL
-    and the default as the server applies them
-    (``postgresql_column_rules``, shared with the Inspector path).
+    and the default as declared (``postgresql_column_rules``, shared with
+    the Inspector path).
     Unsorted: the database's sort of the rows spills to disk with the
     default ``work_mem``; Python puts them in table order (``attrelid,
     attnum``, the first two columns) faster.
@@ -111,12 +112,7 @@ def _columns_query(generated: bool) -> sa.TextClause:
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a
           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
-        LEFT JOIN domains AS dm ON dm.domain_oid = a.atttypid
-        LEFT JOIN pg_catalog.pg_attrdef AS ad
-          ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-        LEFT JOIN pg_catalog.pg_description AS ds
-          ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum
+        {POSTGRESQL_COLUMN_JOINS}
         WHERE {_where("'r', 'p', 'v'")}
         """
     )
