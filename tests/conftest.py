@@ -1,11 +1,26 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import override_settings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the ``source_only`` tests where ``THOTH_SKIP_SOURCE_ONLY`` is set:
+    they do not touch Django's database, so the tox environments that
+    differ from ``make test`` only in that database need not repeat them."""
+    if not os.environ.get("THOTH_SKIP_SOURCE_ONLY"):
+        return
+    skip = pytest.mark.skip(
+        reason="reads harvested databases only: run by `make test` (see tox.ini)"
+    )
+    for item in items:
+        if item.get_closest_marker("source_only") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from thoth_db_elements.exceptions import (
     UnsupportedDatabaseError,
 )
 
+pytestmark = pytest.mark.source_only
+
 PASSWORD = "p@ss:w/o%rd"
 
 

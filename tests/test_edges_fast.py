@@ -20,7 +20,7 @@ from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.source_only]
 
 MARIADB_DDL = (
     # MariaDB prints NUL and CR in comments as \0 and \r.

@@ -24,6 +24,8 @@ from thoth_db_elements.introspection import (
     read_schema,
 )
 
+pytestmark = pytest.mark.source_only
+
 
 def extension_database(path: Path) -> str:
     """A file whose virtual table needs a module this SQLite does not have.

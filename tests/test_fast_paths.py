@@ -44,6 +44,8 @@ from thoth_db_elements.introspection import (
 from thoth_db_elements.introspection import fast as fast_paths
 from thoth_db_elements.introspection.fast import mysql
 
+pytestmark = pytest.mark.source_only
+
 
 # -- comparing ----------------------------------------------------------------
 def differences(fast: SchemaSnapshot, inspector: SchemaSnapshot) -> list[str]:
@@ -1151,12 +1153,12 @@ HYPOTHESIS = {
 }
 
 
-#: The random-schema comparisons do not depend on Django's database: in
-#: the tox matrix they run in one Python (see tox.ini), not in every
-#: environment.
+#: The random-schema comparisons are the slowest of the ``source_only``
+#: tests: the Python 3.11 SQLite environment, which runs the others, leaves
+#: them to ``make test`` too (see tox.ini).
 heavy = pytest.mark.skipif(
     bool(os.environ.get("THOTH_SKIP_HEAVY")),
-    reason="random schemas: run in one Python of the matrix (see tox.ini)",
+    reason="random schemas: run by `make test` (see tox.ini)",
 )
 
 

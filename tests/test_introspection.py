@@ -36,6 +36,8 @@ from thoth_db_elements.introspection import (
     read_schema,
 )
 
+pytestmark = pytest.mark.source_only
+
 #: (name, raw_type, data_format, nullable, primary_key_position)
 Column = tuple[str, str, str, bool, int | None]
 #: (name, columns, referred_schema, referred_table, referred_columns)

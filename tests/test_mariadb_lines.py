@@ -22,6 +22,8 @@ from thoth_db_elements.introspection.fast.base import (
     snapshot_of,
 )
 
+pytestmark = pytest.mark.source_only
+
 
 def column(name: str, kind: str = "int(11)", **facts: Any) -> tuple[Any, ...]:
     """A ``_COLUMNS`` row of table ``t``."""

@@ -11,6 +11,8 @@ import pytest
 from thoth_db_elements.introspection import DATA_FORMATS, normalise_type
 from thoth_db_elements.introspection.types import parse_type
 
+pytestmark = pytest.mark.source_only
+
 INT_CASES = [
     ("INTEGER(11)", "sqlite"),
     ("integer", "postgresql"),
