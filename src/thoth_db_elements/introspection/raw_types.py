@@ -317,10 +317,13 @@ def _read_sqlite(connection: Connection, schema: str) -> dict[ColumnKey, RawType
 
 
 def read_catalogue(connection: Connection, schema: str) -> Catalogue:
-    """Raw column types (and PostgreSQL partitions) of ``schema``, one query.
+    """Raw column types of ``schema`` in one query, with PostgreSQL's
+    partitions and, on PostgreSQL and MariaDB 10.2.7+, each column's
+    ``ColumnRules``.
 
-    SQLite takes a second query, for the UNIQUE constraints. Other dialects get an empty ``Catalogue``; the reader then renders the
-    type SQLAlchemy reflected.
+    SQLite takes a second query, for the UNIQUE constraints. Other dialects
+    get an empty ``Catalogue``; the reader then renders the type SQLAlchemy
+    reflected.
     """
     dialect = connection.dialect.name
     if dialect == "postgresql":

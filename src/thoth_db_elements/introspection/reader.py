@@ -36,8 +36,9 @@ What ends up in the snapshot:
   sequence printed without one (wherever the sequence lives), and drops
   what stands before ``nextval`` in an expression; on MariaDB its parser
   of ``SHOW CREATE TABLE`` loses comments and defaults of some columns,
-  reads view columns as nullable and gives them defaults. SQLite's generated columns, which ``pragma_table_info``
-  leaves out, get their declared type from ``pragma_table_xinfo``.
+  reads view columns as nullable and gives them defaults. SQLite's
+  generated columns, which ``pragma_table_info`` leaves out, get their
+  declared type from ``pragma_table_xinfo``.
 * Foreign keys with ``referred_schema`` None when the target is in the
   harvested schema, else the target's real schema. On PostgreSQL this needs
   care: ``pg_get_constraintdef`` leaves out the schema of any target on the

@@ -15,9 +15,10 @@ defaults again. Keys and table comments are written as the lines MariaDB's
 ``SHOW CREATE TABLE`` would print and read back with the same rules as
 SQLAlchemy's parser, its quirks included (an ``IGNORED`` unique key is not
 reported); foreign keys are taken from ``KEY_COLUMN_USAGE`` as they are
-(``foreign_key_facts``, which the Inspector path uses too). A table with a line break in a column
-line (in a default, a generation expression or a CHECK) is read line by
-line as the parser reads it, which may find columns in the pieces.
+(``foreign_key_facts``, which the Inspector path uses too). A table with a
+line break in a column line (in a default, a generation expression or a
+CHECK) is read line by line as the parser reads it, which may find columns
+in the pieces.
 
 Only MariaDB 10.6 and later (``STATISTICS.IGNORED``, ``CHECK_CONSTRAINTS.
 LEVEL``); MySQL spells ``SHOW CREATE TABLE`` differently and is read with
