@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
+from thoth_db_elements.introspection import read_schema
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 
 pytestmark = [pytest.mark.services, pytest.mark.source_only]
@@ -47,9 +48,15 @@ MARIADB_DDL = (
         s timestamp(6) GENERATED ALWAYS AS ROW START INVISIBLE COMMENT 'from',
         t timestamp(6) GENERATED ALWAYS AS ROW END INVISIBLE COMMENT 'to',
         PERIOD FOR SYSTEM_TIME (s, t)) WITH SYSTEM VERSIONING""",
-    # A backtick in a column name: the table is read with the Inspector
-    # alone, its other columns with the catalogue's facts all the same.
-    "CREATE TABLE bt (`x``y` int, z int INVISIBLE COMMENT 'zz')",
+    # A backtick or a line break in a column name: SQLAlchemy's parser
+    # keeps the backtick doubled and loses the column with a line break and
+    # the keys naming it; both paths take these tables from
+    # information_schema.
+    """CREATE TABLE bt (`x``y` int COMMENT 'c1', `p\nq` int NOT NULL DEFAULT 4,
+        z int INVISIBLE COMMENT 'zz', UNIQUE KEY `u``k` (`x``y`, z),
+        PRIMARY KEY (`p\nq`)) COMMENT 'odd names'""",
+    "CREATE TABLE btref (a int, FOREIGN KEY (a) REFERENCES bt (`p\nq`))",
+    "CREATE VIEW vbt AS SELECT `x``y`, `p\nq` AS `r\ns` FROM bt",
     # SQLAlchemy's parser loses a key to a table with a backtick in its name.
     "CREATE TABLE `we``ird` (id int PRIMARY KEY)",
     "CREATE TABLE toward (w int, FOREIGN KEY (w) REFERENCES `we``ird` (id))",
@@ -104,13 +111,74 @@ def test_mariadb_comments_and_defaults_the_parser_loses(maria_url: str) -> None:
         c.name: (c.nullable, c.comment) for c in snap.table("versioned").columns
     }
     assert versioned == {"x": (True, None), "s": (False, "from"), "t": (False, "to")}
-    assert snap.table("bt").columns[-1].comment == "zz"
+    bt = snap.table("bt")
+    assert [(c.name, c.nullable, c.default, c.comment) for c in bt.columns] == [
+        ("x`y", True, None, "c1"),
+        ("p\nq", False, "4", None),
+        ("z", True, None, "zz"),
+    ]
+    assert [c.raw_type for c in bt.columns] == ["int(11)"] * 3
+    assert [c.primary_key_position for c in bt.columns] == [None, 1, None]
+    assert [(u.name, u.columns) for u in bt.unique_constraints] == [
+        ("u`k", ("x`y", "z"))
+    ]
+    assert bt.comment == "odd names"
+    (key,) = snap.table("btref").foreign_keys
+    assert (key.referred_table, key.referred_columns) == ("bt", ("p\nq",))
+    view = snap.table("vbt")
+    assert [(c.name, c.nullable) for c in view.columns] == [
+        ("x`y", True),
+        ("r\ns", False),
+    ]
     (key,) = snap.table("toward").foreign_keys
     assert (key.columns, key.referred_table, key.referred_columns) == (
         ("w",),
         "we`ird",
         ("id",),
     )
+
+
+#: A sequence whose name holds a line break, as a column's default: the one
+#: way left for a line break into a column line of a table the fast path
+#: reads (MariaDB prints CHECK clauses and string literals escaped).
+MARIADB_LINE_BREAK_DDL = (
+    "CREATE SEQUENCE `s\nq`",
+    """CREATE TABLE nl (id int DEFAULT (NEXT VALUE FOR `s\nq`) CHECK (id > 0),
+        w varchar(9) COMMENT 'w' CHECK (w <> 'a\nb'), PRIMARY KEY (id))""",
+)
+
+
+def check_queries(connection: sa.Connection, **kw: bool) -> int:
+    """How many times the fast read of ``connection``'s schema asked for
+    column CHECK clauses."""
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if "CHECK_CONSTRAINTS" in statement:
+            seen.append(statement)
+
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        read_schema(connection, method="fast", **kw)
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_mariadb_reads_check_clauses_only_for_a_line_break(maria_url: str) -> None:
+    with connect(maria_url) as connection:
+        # Column checks in ``lost``'s neighbours are plain: not asked for.
+        connection.exec_driver_sql("CREATE TABLE ck (a int CHECK (a > 0))")
+        try:
+            assert check_queries(connection) == 0
+        finally:
+            connection.exec_driver_sql("DROP TABLE ck")
+    with schemas.mariadb_database(MARIADB_LINE_BREAK_DDL) as url, connect(url) as c:
+        snap = assert_same(c)
+        assert check_queries(c) == 1
+    columns = {col.name: (col.default, col.comment) for col in snap.table("nl").columns}
+    assert columns["w"] == (None, "w")
+    assert "\n" in (columns["id"][0] or "")
 
 
 PG_DDL = (

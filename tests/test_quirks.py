@@ -159,3 +159,26 @@ def test_mariadb_harvest_and_rerun(maria_url: str) -> None:
     with CaptureQueriesContext(connection) as captured:
         assert create_db_elements(sql_db).writes == 0
     assert writes(captured) == []
+
+
+def test_mariadb_column_names_with_a_backtick_or_a_line_break() -> None:
+    # SQLAlchemy's parser of SHOW CREATE TABLE kept the backtick doubled and
+    # lost the column with a line break, with the primary key and the
+    # relationship that name it.
+    require_mariadb()
+    ddl = (
+        "CREATE TABLE bt (`x``y` int COMMENT 'tick', `p\nq` int PRIMARY KEY)",
+        "CREATE TABLE r (a int, FOREIGN KEY (a) REFERENCES bt (`p\nq`))",
+    )
+    with schemas.mariadb_database(ddl) as url:
+        sql_db = row_for(url, "MariaDB")
+        report = create_db_elements(sql_db)
+        assert report.columns.created == 3
+        columns = SqlColumn.objects.filter(sql_table__name="bt").order_by("pk")
+        assert [
+            (c.original_column_name, c.db_comment, c.pk_field) for c in columns
+        ] == [("x`y", "tick", ""), ("p\nq", "", "PK")]
+        assert pairs(sql_db) == {("r", "a", "bt", "p\nq")}
+        with CaptureQueriesContext(connection) as captured:
+            assert create_db_elements(sql_db).writes == 0
+        assert writes(captured) == []

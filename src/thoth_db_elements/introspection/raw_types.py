@@ -13,8 +13,10 @@ are always bound as parameters or quoted by SQLAlchemy, never concatenated.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -22,10 +24,13 @@ from sqlalchemy.engine import Connection
 __all__ = [
     "DOMAINS_CTE",
     "MARIADB_RULES_VERSION",
+    "MARIADB_UNPARSED",
     "POSTGRESQL_COLUMN_JOINS",
     "Catalogue",
     "ColumnRules",
+    "ListedTable",
     "RawType",
+    "listed_table",
     "mariadb_column_rules",
     "postgresql_column_rules",
     "read_catalogue",
@@ -86,6 +91,45 @@ def mariadb_column_rules(
     )
 
 
+#: Characters in a MariaDB column name that SQLAlchemy's parser of ``SHOW
+#: CREATE TABLE`` does not survive: it keeps a backtick doubled (`` a``b ``)
+#: and takes a line break for the end of the column's line, losing the
+#: column and any key that names it.
+MARIADB_UNPARSED: Final = re.compile(r"[`\r\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class ListedTable:
+    """A MariaDB table or view as ``information_schema`` lists it: its
+    columns' names in position order and the columns of its primary key and
+    of each unique key (``(name, columns)``), all spelt as they are.
+
+    Kept for the tables SQLAlchemy's parser cannot read (``MARIADB_UNPARSED``
+    in a column's name); the reader builds them from here on both paths.
+    """
+
+    columns: tuple[str, ...]
+    primary_key: tuple[str, ...] = ()
+    uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def listed_table(
+    columns: Iterable[str], key_rows: Iterable[Sequence[Any]]
+) -> ListedTable:
+    """A ``ListedTable`` from its column names in position order and the
+    rows of its unique indexes in ``information_schema.STATISTICS`` (``_,
+    INDEX_NAME, COLUMN_NAME, ...``, in index and ``SEQ_IN_INDEX`` order)."""
+    keys: dict[str, list[str]] = {}
+    for row in key_rows:
+        keys.setdefault(str(row[1]), []).append(str(row[2]))
+    primary = keys.pop("PRIMARY", [])
+    return ListedTable(
+        tuple(columns),
+        tuple(primary),
+        tuple((name, tuple(names)) for name, names in keys.items()),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     """What ``read_catalogue`` found for one schema."""
@@ -107,6 +151,9 @@ class Catalogue:
     #: an expression or bit default, ``COMPRESSED`` or ``DEFAULT NULL ON
     #: UPDATE``, and reads every view column as nullable).
     rules: dict[ColumnKey, ColumnRules] = field(default_factory=dict)
+    #: MariaDB: the tables and views SQLAlchemy's parser cannot read, as
+    #: ``information_schema`` lists them (``ListedTable``).
+    listed: dict[str, ListedTable] = field(default_factory=dict)
 
 
 # PostgreSQL ---------------------------------------------------------------
@@ -214,13 +261,45 @@ _MYSQL = sa.text(
     """
     SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE,
            c.IS_NULLABLE, c.COLUMN_DEFAULT, c.COLUMN_COMMENT,
-           t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW')
+           t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), c.ORDINAL_POSITION
     FROM information_schema.COLUMNS AS c
     JOIN information_schema.TABLES AS t
       ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
     WHERE c.TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
+
+#: The columns of every primary and unique key (MariaDB), for ``ListedTable``.
+_MARIADB_KEYS = sa.text(
+    """
+    SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME
+    FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin AND NON_UNIQUE = 0
+    ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+    """
+)
+
+
+def _mariadb_listed(
+    connection: Connection, schema: str, rows: Sequence[Sequence[Any]]
+) -> dict[str, ListedTable]:
+    """The ``ListedTable`` of every table of ``rows`` (``_MYSQL``'s) with a
+    column name SQLAlchemy's parser cannot read; one more query when any."""
+    unparsed = {row[0] for row in rows if MARIADB_UNPARSED.search(row[1])}
+    if not unparsed:
+        return {}
+    columns: dict[str, list[tuple[int, str]]] = {name: [] for name in unparsed}
+    for row in rows:
+        if row[0] in columns:
+            columns[row[0]].append((int(row[7]), str(row[1])))
+    keys: dict[str, list[Sequence[Any]]] = {name: [] for name in unparsed}
+    for row in connection.execute(_MARIADB_KEYS, {"schema": schema}):
+        if row[0] in keys:
+            keys[row[0]].append(row)
+    return {
+        name: listed_table((column for _, column in sorted(found)), keys[name])
+        for name, found in columns.items()
+    }
 
 
 # SQLite -------------------------------------------------------------------
@@ -319,7 +398,8 @@ def _read_sqlite(connection: Connection, schema: str) -> dict[ColumnKey, RawType
 def read_catalogue(connection: Connection, schema: str) -> Catalogue:
     """Raw column types of ``schema`` in one query, with PostgreSQL's
     partitions and, on PostgreSQL and MariaDB 10.2.7+, each column's
-    ``ColumnRules``.
+    ``ColumnRules``; on MariaDB 10.2.7+ also the ``ListedTable`` of each
+    table SQLAlchemy's parser cannot read (one more query when there is one).
 
     SQLite takes a second query, for the UNIQUE constraints. Other dialects
     get an empty ``Catalogue``; the reader then renders the type SQLAlchemy
@@ -358,8 +438,9 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
         ):
             found.rules.update(
                 ((t, c), mariadb_column_rules(n, d, m, bool(v)))
-                for t, c, _spelt, n, d, m, v in rows
+                for t, c, _spelt, n, d, m, v, _position in rows
             )
+            found.listed.update(_mariadb_listed(connection, schema, rows))
         return found
     if dialect == "sqlite":
         return Catalogue(

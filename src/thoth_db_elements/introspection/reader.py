@@ -95,7 +95,7 @@ from .fast.base import (
     snapshot_of,
 )
 from .fast.sqlite import sqlite_default
-from .raw_types import Catalogue, RawType, read_catalogue
+from .raw_types import Catalogue, ListedTable, RawType, read_catalogue
 from .snapshot import (
     ColumnSnapshot,
     ForeignKeySnapshot,
@@ -281,7 +281,15 @@ class _Reader:
         for name in sorted({*tables, *views}):
             is_view = name in view_names
             try:
-                parts = self._parts(schema, name, is_view, bulk)
+                listed = catalogue.listed.get(name)
+                if listed is None:
+                    parts = self._parts(schema, name, is_view, bulk)
+                else:
+                    parts = self._listed_parts(schema, name, is_view, bulk, listed)
+                    parts[COLUMNS] = [
+                        self._inspected(name, {"name": column}, catalogue)
+                        for column in listed.columns
+                    ]
                 snapshots.append(self._table(schema, name, is_view, parts, catalogue))
             except Exception as exc:
                 self.check_fatal(exc)
@@ -484,11 +492,17 @@ class _Reader:
         return insp.get_table_comment(name, schema=schema)
 
     def _parts(
-        self, schema: str, name: str, is_view: bool, bulk: Mapping[str, Bulk]
+        self,
+        schema: str,
+        name: str,
+        is_view: bool,
+        bulk: Mapping[str, Bulk],
+        aspects: Sequence[str] = ASPECTS,
     ) -> dict[str, Any]:
-        """Every aspect of one table: from the bulk read, else read on its own."""
+        """Every aspect of one table (or those named): from the bulk read,
+        else read on its own."""
         parts: dict[str, Any] = {}
-        for aspect in ASPECTS:
+        for aspect in aspects:
             found = bulk.get(aspect)
             if found is UNSUPPORTED or (is_view and aspect in TABLE_ONLY):
                 parts[aspect] = EMPTY[aspect]()
@@ -500,6 +514,31 @@ class _Reader:
                         partial(self._single, aspect, schema, name),
                         default=EMPTY[aspect](),
                     )
+        return parts
+
+    def _listed_parts(
+        self,
+        schema: str,
+        name: str,
+        is_view: bool,
+        bulk: Mapping[str, Bulk],
+        listed: ListedTable,
+    ) -> dict[str, Any]:
+        """The keys of a table SQLAlchemy's parser cannot read, as
+        ``information_schema`` lists them; its foreign keys and comment
+        as ``_parts`` finds them (its columns: see ``read``)."""
+        parts = self._parts(schema, name, is_view, bulk, (FOREIGN_KEYS, COMMENT))
+        if is_view:
+            parts[PRIMARY_KEY], parts[UNIQUES] = EMPTY[PRIMARY_KEY](), []
+        else:
+            parts[PRIMARY_KEY] = {
+                "constrained_columns": list(listed.primary_key),
+                "name": None,
+            }
+            parts[UNIQUES] = [
+                {"name": key, "column_names": list(columns)}
+                for key, columns in listed.uniques
+            ]
         return parts
 
     # -- building the snapshot ---------------------------------------------------

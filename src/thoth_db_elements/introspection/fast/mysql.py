@@ -48,9 +48,11 @@ from sqlalchemy.engine import Connection
 
 from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection.raw_types import (
+    MARIADB_UNPARSED,
     Catalogue,
     ColumnRules,
     RawType,
+    listed_table,
     mariadb_column_rules,
 )
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
@@ -132,7 +134,12 @@ _COLUMNS_BY_TABLE = sa.text(
 )
 
 # A column-level CHECK is printed inside the column's line, and the parser's
-# reading of a generated column depends on everything after it.
+# reading of a generated column depends on everything after it. Read only
+# when a table's column lines are read one by one (``_lined``): MariaDB
+# prints a CHECK clause again from its parsed form, with string literals
+# escaped, and the only names it may hold are its table's columns (stored
+# functions are refused there), so a clause holds a line break only when a
+# column name does, and such a table is left to the Inspector.
 _CHECKS = sa.text(
     f"""
     SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE
@@ -164,9 +171,6 @@ _FOREIGN_KEYS = sa.text(
 #: ``TABLE_TYPE`` values ``SHOW FULL TABLES`` calls ``BASE TABLE`` / a view.
 _TABLE_TYPES: Final = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
 _VIEW_TYPES: Final = frozenset({"VIEW", "SYSTEM VIEW"})
-
-#: Characters in a column name that SQLAlchemy's parser does not survive.
-_UNMODELLED: Final = re.compile(r"[`\r\n]")
 
 
 # -- SQLAlchemy's reading of SHOW CREATE TABLE, rule for rule -----------------
@@ -421,7 +425,7 @@ def _parse_lines(text: str, parsed: _Parsed, table: _Table) -> None:
             _parse_constraint(line, parsed)
 
 
-def _line_breaks(table: _Table, checks: dict[str, str]) -> bool:
+def _line_breaks(table: _Table, checks: Mapping[str, str]) -> bool:
     """Whether a column line of ``table`` would hold a line break (in a
     default, a generation expression or a CHECK): SQLAlchemy's parser then
     reads its pieces as lines of their own, and may find columns or keys in
@@ -433,6 +437,15 @@ def _line_breaks(table: _Table, checks: dict[str, str]) -> bool:
     return False
 
 
+def _lined(objects: Mapping[str, _Table]) -> bool:
+    """Whether a table of ``objects`` has a line break in a column's default
+    or generation expression (the only places MariaDB leaves one in a
+    modelled table's column line; see ``_CHECKS``)."""
+    return any(
+        not table.is_view and _line_breaks(table, {}) for table in objects.values()
+    )
+
+
 def _with_rules(column: ReadColumn, rules: Mapping[str, ColumnRules]) -> ReadColumn:
     """``column`` with the catalogue's NOT NULL, default and comment, when
     the catalogue has the column (not one the parser made up)."""
@@ -442,6 +455,14 @@ def _with_rules(column: ReadColumn, rules: Mapping[str, ColumnRules]) -> ReadCol
     return column._replace(
         nullable=not found.not_null, default=found.default, comment=found.comment
     )
+
+
+def _table_options(table: _Table) -> str:
+    """The last line of ``table``'s ``SHOW CREATE TABLE`` (what the reading
+    needs of it: the comment)."""
+    if table.comment:
+        return f") ENGINE=InnoDB COMMENT={_quoted(table.comment)}"
+    return ") ENGINE=InnoDB"
 
 
 def _parse_table(
@@ -465,10 +486,7 @@ def _parse_table(
         parsed.snapshots = tuple(_snapshots(table, {}, families))
         return parsed
     lines = [_key_line(name, rows) for name, rows in table.keys.items()]
-    options = ") ENGINE=InnoDB"
-    if table.comment:
-        options += f" COMMENT={_quoted(table.comment)}"
-    tail = ",\n".join(lines) + "\n" + options
+    tail = ",\n".join(lines) + "\n" + _table_options(table)
     if _line_breaks(table, checks):
         last = len(table.columns) - 1
         for index, column in enumerate(table.columns):
@@ -543,8 +561,9 @@ def _listing(connection: Connection, schema: str) -> Listing:
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (a MariaDB database that exists) in six queries (seven
-    when the columns must be read row by row).
+    """Read ``schema`` (a MariaDB database that exists) in five queries, one
+    more when the columns must be read row by row and one more when a
+    column's default or generation expression holds a line break.
 
     Raises ``IntrospectionError`` when the table list changed during each of
     ``ATTEMPTS`` reads.
@@ -565,6 +584,32 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         f"({ATTEMPTS} attempts); nothing was changed. Run again when the schema "
         "is stable."
     )
+
+
+def _list_table(
+    found: FastRead,
+    table: _Table,
+    keys: list[dict[str, Any]],
+    comments: dict[str, Any],
+) -> None:
+    """Hand ``table``, whose column names SQLAlchemy's parser cannot read,
+    to the reader as ``raw_types.read_catalogue`` would: its raw types,
+    rules and ``ListedTable``; with its foreign keys and comment."""
+    name = table.name
+    for column in table.columns:
+        found.catalogue.raw_types[(name, column[1])] = RawType(str(column[2]))
+        found.catalogue.rules[(name, column[1])] = _rules(column, table.is_view)
+    key_rows = [row for rows in table.keys.values() for row in rows]
+    found.catalogue.listed[name] = listed_table(
+        (column[1] for column in table.columns), key_rows
+    )
+    if table.is_view:
+        comments[name] = {"text": None}
+        return
+    parsed = _Parsed()
+    _parse_lines(_table_options(table), parsed, table)
+    comments[name] = {"text": parsed.comment}
+    found.foreign_keys[name] = keys
 
 
 def _key_facts(rows: Sequence[Sequence[Any]], schema: str) -> ForeignKeyFacts:
@@ -651,7 +696,8 @@ def _column_rows(
 def _read_listed(
     connection: Connection, schema: str, include_views: bool, listed: Listing
 ) -> FastRead:
-    """Read ``schema``, whose tables and views are ``listed``, in four queries."""
+    """Read ``schema``, whose tables and views are ``listed``, in three
+    queries (see ``read``)."""
     params = {"schema": schema}
     objects: dict[str, _Table] = {}
     for name, table_type, comment, _created in listed:
@@ -665,8 +711,9 @@ def _read_listed(
             table.columns = columns
 
     checks: dict[str, dict[str, str]] = defaultdict(dict)
-    for table_name, column, clause in connection.execute(_CHECKS, params).all():
-        checks[table_name][column] = clause
+    if _lined(objects):
+        for table_name, column, clause in connection.execute(_CHECKS, params):
+            checks[table_name][column] = clause
 
     for row in connection.execute(_UNIQUE_KEYS, params).all():
         if row[0] in objects:
@@ -685,14 +732,10 @@ def _read_listed(
     )
     families = TypeFamilies(connection.dialect.name)
     for name, table in objects.items():
-        if not table.columns or _UNMODELLED.search(
-            "".join(column[1] for column in table.columns)
-        ):
-            # Left to the Inspector, which finds the raw types and the
-            # rules here, as ``raw_types.read_catalogue`` would give them.
-            for column in table.columns:
-                found.catalogue.raw_types[(name, column[1])] = RawType(str(column[2]))
-                found.catalogue.rules[(name, column[1])] = _rules(column, table.is_view)
+        if not table.columns:
+            continue  # left to the Inspector
+        if MARIADB_UNPARSED.search("".join(column[1] for column in table.columns)):
+            _list_table(found, table, keys.get(name, []), comments)
             continue
         parsed = _parse_table(table, checks.get(name, {}), families)
         found.columns[name] = (
