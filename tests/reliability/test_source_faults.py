@@ -539,7 +539,8 @@ def test_pg_table_dropped_mid_read_is_read_as_it_was(
     assert_orders_gone_on_the_next_run(db)
 
 
-@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5])
+# After each statement of the read but the closing listing of the tables.
+@pytest.mark.parametrize("statement", [1, 2, 3, 4])
 def test_maria_table_dropped_mid_read_is_read_again(
     maria_source: MariaSource,
     secret: str,
@@ -558,7 +559,7 @@ def test_maria_table_dropped_mid_read_is_read_again(
     with drop as seen:
         harvest(db)
     # read once, listed again, read once more, then the privilege check
-    assert len(seen) == 2 * 6
+    assert len(seen) == 2 * 5
     report = assert_completed(db)
     assert report["failed_tables"] == []
     assert (report["tables"]["deleted"], report["columns"]["deleted"]) == (1, 3)
