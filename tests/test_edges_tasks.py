@@ -318,3 +318,32 @@ def test_a_row_deleted_after_it_was_selected_is_not_found(
     assert [s.sqldb_id for s in result.started] == [shop.pk]
     assert [(s.name, s.reason) for s in result.skipped] == [("other", "Not found")]
     assert len(runner.jobs) == 1
+
+
+def test_a_cancel_sent_during_the_read_stops_the_run_before_it_writes(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The heartbeat beats every 5 s here: a short run used to end COMPLETED
+    # with the cancel dropped, having never heard it.
+    from thoth_db_elements import harvest
+
+    read = harvest.read_schema
+
+    def read_then_cancel(*args: Any, **kwargs: Any) -> Any:
+        snapshot = read(*args, **kwargs)
+        assert request_cancel_sqldb_db_elements_task(shop)
+        return snapshot
+
+    monkeypatch.setattr(harvest, "read_schema", read_then_cancel)
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    with override_settings(THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=60):
+        result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert result["status"] == "failed"
+    assert (shop.db_elements_status, shop.db_elements_error) == (
+        TaskStatus.FAILED,
+        "Cancelled",
+    )
+    assert not SqlTable.objects.filter(sql_db=shop).exists()
+    assert heartbeat_threads() == []

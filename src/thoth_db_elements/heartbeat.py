@@ -5,7 +5,8 @@ Every ``HEARTBEAT_INTERVAL_SECONDS`` it writes the heartbeat and progress
 the harvest's transaction, and only while the row still carries this run's
 task id. It sets ``stop_reason`` when a cancel was requested or the row was
 taken from this run (force reset, stale takeover), which the harvest's
-checkpoint turns into a clean abort.
+checkpoint turns into a clean abort. ``check`` reads the same flags at once,
+for the checkpoints where a cancel must not wait for the next beat.
 """
 
 from __future__ import annotations
@@ -70,6 +71,17 @@ class Heartbeat(threading.Thread):
         elif (
             self._has_cancel and mine.filter(db_elements_cancel_requested=True).exists()
         ):
+            self.stop_reason = CANCELLED
+
+    def check(self) -> None:
+        """Read the cancel flag and ownership now, on the calling thread's
+        connection. Read only: inside the sync's transaction it takes no lock
+        that the heartbeat thread's next write would wait for."""
+        flags = ("db_elements_cancel_requested",) if self._has_cancel else ("pk",)
+        row = self._mine().values_list(*flags).first()
+        if row is None:
+            self.stop_reason = LOST
+        elif self._has_cancel and row[0]:
             self.stop_reason = CANCELLED
 
     def run(self) -> None:

@@ -63,6 +63,10 @@ logger = logging.getLogger(__name__)
 
 #: Called between steps with (tables done, tables in total); may raise
 #: ``HarvestCancelledError`` to abandon the run (the transaction rolls back).
+#: Called as ``checkpoint(done, total)`` through a sync; raising aborts it
+#: and rolls it back. ``done`` is 0 where the sync starts (before its
+#: transaction) and again just before it writes (inside it): the places to
+#: check for a cancel that must stop the run.
 Checkpoint = Callable[[int, int], None]
 
 TABLE_ANNOTATIONS: tuple[str, ...] = ("description", "generated_comment")

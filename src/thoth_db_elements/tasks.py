@@ -480,6 +480,10 @@ class AsyncDbElementsTask:
 
             def checkpoint(done: int, total: int) -> None:
                 heartbeat.done, heartbeat.total = done, total
+                if done == 0 and not heartbeat.stop_reason:
+                    # Before reading, before syncing, before writing: a
+                    # cancel sent since the last beat stops the run here.
+                    heartbeat.check()
                 if heartbeat.stop_reason:
                     raise HarvestCancelledError(heartbeat.stop_reason)
 
