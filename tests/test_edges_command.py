@@ -104,6 +104,23 @@ def test_queued_run_prints_its_task_id(tmp_path: Path) -> None:
     assert job.kwargs["force"] is False
 
 
+def test_a_queued_run_does_not_show_the_last_runs_report(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    shop = source(tmp_path, "shop", "customers")
+    run("shop", "--sync")
+    shop.refresh_from_db()
+    assert shop.db_elements_report["tables"]["created"] == 1
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
+        out, _ = run("shop")
+        shop.refresh_from_db()
+        assert out.strip() == f"shop: RUNNING (task {shop.db_elements_task_id})"
+        SqlDb.objects.filter(pk=shop.pk).update(db_elements_status="IDLE")
+        out, _ = run("shop", "--json")
+    [queued] = json.loads(out)
+    assert (queued["status"], queued["report"]) == ("RUNNING", {})
+
+
 def test_force_is_passed_to_the_job(tmp_path: Path) -> None:
     source(tmp_path, "shop", "customers")
     with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):

@@ -18,6 +18,7 @@ from django.db import connection, models
 from thoth_db_elements._fields import model_has_field
 from thoth_db_elements.catalogue import get_catalogue
 from thoth_db_elements.exceptions import DbElementsError
+from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.runners.immediate import ImmediateRunner
 from thoth_db_elements.tasks import start_db_elements_creation
 
@@ -95,7 +96,7 @@ class Command(BaseCommand):
         for started in result.started:
             row = model._default_manager.get(pk=started.sqldb_id)
             status = row.db_elements_status  # type: ignore[attr-defined]
-            report = getattr(row, "db_elements_report", None) or {}
+            report = _own_report(row, started.task_id)
             reports.append(
                 {
                     "sqldb_id": started.sqldb_id,
@@ -128,6 +129,18 @@ class Command(BaseCommand):
         ]
         error = f" - {report['error']}" if report.get("error") else ""
         return f"{name}: {status} (task {task_id}) {', '.join(parts)}{error}"
+
+
+def _own_report(row: Any, task_id: str) -> dict[str, Any]:
+    """The report of run ``task_id`` on ``row``; empty while that run has
+    not ended (the row still holds the previous run's report) or when the
+    row has moved on to another run."""
+    if (
+        row.db_elements_task_id != task_id
+        or row.db_elements_status == TaskStatus.RUNNING
+    ):
+        return {}
+    return dict(getattr(row, "db_elements_report", None) or {})
 
 
 class ProgressBar(threading.Thread):
