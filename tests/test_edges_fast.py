@@ -57,6 +57,9 @@ MARIADB_DDL = (
         PRIMARY KEY (`p\nq`)) COMMENT 'odd names'""",
     "CREATE TABLE btref (a int, FOREIGN KEY (a) REFERENCES bt (`p\nq`))",
     "CREATE VIEW vbt AS SELECT `x``y`, `p\nq` AS `r\ns` FROM bt",
+    # Names that read as a table comment, or as a column SQLAlchemy fails on.
+    "CREATE TABLE fake (id int PRIMARY KEY, `a\n) COMMENT='evil' x` int)",
+    "CREATE TABLE boom (id int PRIMARY KEY, `a\n  ```` enum(1) x` int)",
     # SQLAlchemy's parser loses a key to a table with a backtick in its name.
     "CREATE TABLE `we``ird` (id int PRIMARY KEY)",
     "CREATE TABLE toward (w int, FOREIGN KEY (w) REFERENCES `we``ird` (id))",
@@ -125,6 +128,8 @@ def test_mariadb_comments_and_defaults_the_parser_loses(maria_url: str) -> None:
     assert bt.comment == "odd names"
     (key,) = snap.table("btref").foreign_keys
     assert (key.referred_table, key.referred_columns) == ("bt", ("p\nq",))
+    assert snap.table("fake").comment is None
+    assert [c.name for c in snap.table("boom").columns] == ["id", "a\n  `` enum(1) x"]
     view = snap.table("vbt")
     assert [(c.name, c.nullable) for c in view.columns] == [
         ("x`y", True),
@@ -146,6 +151,46 @@ MARIADB_LINE_BREAK_DDL = (
     """CREATE TABLE nl (id int DEFAULT (NEXT VALUE FOR `s\nq`) CHECK (id > 0),
         w varchar(9) COMMENT 'w' CHECK (w <> 'a\nb'), PRIMARY KEY (id))""",
 )
+
+
+#: Names that differ only by case, a view among them: information_schema
+#: compares names without case, and a join of its tables must not.
+MARIADB_CASE_DDL = (
+    "CREATE TABLE T (`a``b` int PRIMARY KEY)",
+    "CREATE TABLE t (x int)",
+    "CREATE TABLE v (x int DEFAULT 5)",
+    "CREATE VIEW V AS SELECT 1 AS y",
+)
+
+
+def test_mariadb_names_that_differ_only_by_case() -> None:
+    require_mariadb()
+    with schemas.mariadb_database(MARIADB_CASE_DDL) as url, connect(url) as c:
+        snap = assert_same(c)
+    assert [
+        (col.name, col.primary_key_position) for col in snap.table("T").columns
+    ] == [("a`b", 1)]
+    assert [col.name for col in snap.table("t").columns] == ["x"]
+    assert [col.default for col in snap.table("v").columns] == ["5"]
+
+
+def test_mariadb_with_ansi_quotes() -> None:
+    # The session quotes names with " (SQLAlchemy follows it): a name with
+    # a double quote is read from information_schema, and the privilege
+    # check, which used double-quoted strings, still answers.
+    require_mariadb()
+    ddl = ('CREATE TABLE q (`x"y` int PRIMARY KEY, z int)',)
+    ansi = {"init_command": "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')"}
+    with schemas.mariadb_database(ddl) as url, connect(url, connect_args=ansi) as c:
+        assert "ANSI_QUOTES" in c.exec_driver_sql("SELECT @@sql_mode").scalar()
+        snap = assert_same(c)
+    assert snap.listing_complete
+    assert [
+        (col.name, col.primary_key_position) for col in snap.table("q").columns
+    ] == [
+        ('x"y', 1),
+        ("z", None),
+    ]
 
 
 def check_queries(connection: sa.Connection, **kw: bool) -> int:

@@ -92,17 +92,19 @@ def mariadb_column_rules(
 
 
 #: Characters in a MariaDB column name that SQLAlchemy's parser of ``SHOW
-#: CREATE TABLE`` does not survive: it keeps a backtick doubled (`` a``b ``)
-#: and takes a line break for the end of the column's line, losing the
-#: column and any key that names it.
-MARIADB_UNPARSED: Final = re.compile(r"[`\r\n]")
+#: CREATE TABLE`` does not survive: it keeps a quote character doubled
+#: (`` a``b ``; ``"`` when the session has ``ANSI_QUOTES``) and takes a
+#: line break for the end of the column's line, losing the column and any
+#: key that names it.
+MARIADB_UNPARSED: Final = re.compile(r'[`"\r\n]')
 
 
 @dataclass(frozen=True, slots=True)
 class ListedTable:
     """A MariaDB table or view as ``information_schema`` lists it: its
-    columns' names in position order and the columns of its primary key and
-    of each unique key (``(name, columns)``), all spelt as they are.
+    columns' names in position order, the columns of its primary key and
+    of each unique key (``(name, columns)``), all spelt as they are, and its
+    comment (None for a view).
 
     Kept for the tables SQLAlchemy's parser cannot read (``MARIADB_UNPARSED``
     in a column's name); the reader builds them from here on both paths.
@@ -111,14 +113,16 @@ class ListedTable:
     columns: tuple[str, ...]
     primary_key: tuple[str, ...] = ()
     uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    comment: str | None = None
 
 
 def listed_table(
-    columns: Iterable[str], key_rows: Iterable[Sequence[Any]]
+    columns: Iterable[str], key_rows: Iterable[Sequence[Any]], comment: str | None
 ) -> ListedTable:
-    """A ``ListedTable`` from its column names in position order and the
-    rows of its unique indexes in ``information_schema.STATISTICS`` (``_,
-    INDEX_NAME, COLUMN_NAME, ...``, in index and ``SEQ_IN_INDEX`` order)."""
+    """A ``ListedTable`` from its column names in position order, the rows
+    of its unique indexes in ``information_schema.STATISTICS`` (``_,
+    INDEX_NAME, COLUMN_NAME, ...``, in index and ``SEQ_IN_INDEX`` order) and
+    its ``TABLE_COMMENT`` (None or empty: none)."""
     keys: dict[str, list[str]] = {}
     for row in key_rows:
         keys.setdefault(str(row[1]), []).append(str(row[2]))
@@ -127,6 +131,7 @@ def listed_table(
         tuple(columns),
         tuple(primary),
         tuple((name, tuple(names)) for name, names in keys.items()),
+        comment or None,
     )
 
 
@@ -264,7 +269,8 @@ _MYSQL = sa.text(
            t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), c.ORDINAL_POSITION
     FROM information_schema.COLUMNS AS c
     JOIN information_schema.TABLES AS t
-      ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+      ON t.TABLE_SCHEMA = c.TABLE_SCHEMA
+     AND CAST(t.TABLE_NAME AS BINARY) = CAST(c.TABLE_NAME AS BINARY)
     WHERE c.TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
@@ -279,12 +285,21 @@ _MARIADB_KEYS = sa.text(
     """
 )
 
+#: Table comments (MariaDB), for ``ListedTable``.
+_MARIADB_COMMENTS = sa.text(
+    """
+    SELECT TABLE_NAME, TABLE_COMMENT, TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW')
+    FROM information_schema.TABLES
+    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    """
+)
+
 
 def _mariadb_listed(
     connection: Connection, schema: str, rows: Sequence[Sequence[Any]]
 ) -> dict[str, ListedTable]:
     """The ``ListedTable`` of every table of ``rows`` (``_MYSQL``'s) with a
-    column name SQLAlchemy's parser cannot read; one more query when any."""
+    column name SQLAlchemy's parser cannot read; two more queries when any."""
     unparsed = {row[0] for row in rows if MARIADB_UNPARSED.search(row[1])}
     if not unparsed:
         return {}
@@ -296,8 +311,16 @@ def _mariadb_listed(
     for row in connection.execute(_MARIADB_KEYS, {"schema": schema}):
         if row[0] in keys:
             keys[row[0]].append(row)
+    comments = {
+        name: None if is_view else comment
+        for name, comment, is_view in connection.execute(
+            _MARIADB_COMMENTS, {"schema": schema}
+        )
+    }
     return {
-        name: listed_table((column for _, column in sorted(found)), keys[name])
+        name: listed_table(
+            (column for _, column in sorted(found)), keys[name], comments.get(name)
+        )
         for name, found in columns.items()
     }
 

@@ -274,7 +274,15 @@ class _Reader:
                         default=[],
                     )
                 )
-            bulk = self._read_bulk(schema, tables, views)
+            # SQLAlchemy is not asked about the tables it cannot parse
+            # (``catalogue.listed``): it may fail on them.
+            unparsed = catalogue.listed
+            bulk = self._read_bulk(
+                schema,
+                [name for name in tables if name not in unparsed],
+                [name for name in views if name not in unparsed],
+                named=bool(unparsed),
+            )
         snapshots: list[TableSnapshot] = []
         failures: list[TableFailure] = []
         view_names = set(views)
@@ -394,8 +402,11 @@ class _Reader:
         }
 
     def _bulk_calls(
-        self, schema: str, tables: list[str], views: list[str]
+        self, schema: str, tables: list[str], views: list[str], named: bool
     ) -> dict[str, Callable[[], Bulk]]:
+        """The bulk calls for ``tables`` and ``views``; ``named``: name them
+        to SQLAlchemy however many they are (else, above
+        ``MAX_FILTER_NAMES``, it reads the whole schema)."""
         insp = self.inspector
         names = tables + views
         kind = ObjectKind.TABLE | ObjectKind.VIEW if views else ObjectKind.TABLE
@@ -406,7 +417,9 @@ class _Reader:
             def run() -> Bulk:
                 if not wanted:
                     return {}
-                filter_names = wanted if len(wanted) <= MAX_FILTER_NAMES else None
+                filter_names = (
+                    wanted if named or len(wanted) <= MAX_FILTER_NAMES else None
+                )
                 found = call(schema=schema, filter_names=filter_names, **options)
                 return {key[1]: value for key, value in dict(found).items()}
 
@@ -440,9 +453,9 @@ class _Reader:
         return calls
 
     def _read_bulk(
-        self, schema: str, tables: list[str], views: list[str]
+        self, schema: str, tables: list[str], views: list[str], *, named: bool
     ) -> dict[str, Bulk]:
-        calls = self._bulk_calls(schema, tables, views)
+        calls = self._bulk_calls(schema, tables, views, named)
         try:
             with self.attempt():
                 return {aspect: _supported(call) for aspect, call in calls.items()}
@@ -524,10 +537,11 @@ class _Reader:
         bulk: Mapping[str, Bulk],
         listed: ListedTable,
     ) -> dict[str, Any]:
-        """The keys of a table SQLAlchemy's parser cannot read, as
-        ``information_schema`` lists them; its foreign keys and comment
-        as ``_parts`` finds them (its columns: see ``read``)."""
-        parts = self._parts(schema, name, is_view, bulk, (FOREIGN_KEYS, COMMENT))
+        """The keys and comment of a table SQLAlchemy's parser cannot read,
+        as ``information_schema`` lists them; its foreign keys as ``_parts``
+        finds them (its columns: see ``read``)."""
+        parts = self._parts(schema, name, is_view, bulk, (FOREIGN_KEYS,))
+        parts[COMMENT] = {"text": listed.comment}
         if is_view:
             parts[PRIMARY_KEY], parts[UNIQUES] = EMPTY[PRIMARY_KEY](), []
         else:
@@ -790,8 +804,8 @@ _SEES_EVERY_TABLE = sa.text(
           AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     )
     FROM (
-        SELECT CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'",
-                      SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'") AS grantee
+        SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''',
+                      SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS grantee
     ) AS me
     """
 )

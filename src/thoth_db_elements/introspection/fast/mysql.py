@@ -600,16 +600,15 @@ def _list_table(
         found.catalogue.raw_types[(name, column[1])] = RawType(str(column[2]))
         found.catalogue.rules[(name, column[1])] = _rules(column, table.is_view)
     key_rows = [row for rows in table.keys.values() for row in rows]
-    found.catalogue.listed[name] = listed_table(
-        (column[1] for column in table.columns), key_rows
+    listed = listed_table(
+        (column[1] for column in table.columns),
+        key_rows,
+        None if table.is_view else table.comment,
     )
-    if table.is_view:
-        comments[name] = {"text": None}
-        return
-    parsed = _Parsed()
-    _parse_lines(_table_options(table), parsed, table)
-    comments[name] = {"text": parsed.comment}
-    found.foreign_keys[name] = keys
+    found.catalogue.listed[name] = listed
+    comments[name] = {"text": listed.comment}
+    if not table.is_view:
+        found.foreign_keys[name] = keys
 
 
 def _key_facts(rows: Sequence[Sequence[Any]], schema: str) -> ForeignKeyFacts:
