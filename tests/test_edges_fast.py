@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
-from thoth_db_elements.introspection import read_schema
+from thoth_db_elements.introspection import raw_types
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
+from thoth_db_elements.introspection.raw_types import read_catalogue
 
 pytestmark = [pytest.mark.services, pytest.mark.source_only]
 
@@ -143,87 +144,36 @@ def test_mariadb_comments_and_defaults_the_parser_loses(maria_url: str) -> None:
     )
 
 
-#: A sequence whose name holds a line break, as a column's default: the one
-#: way left for a line break into a column line of a table the fast path
-#: reads (MariaDB prints CHECK clauses and string literals escaped).
+#: A sequence whose name holds a line break, as a column's default (MariaDB
+#: prints CHECK clauses and string literals with the break escaped), and
+#: line breaks in index and constraint names: SQLAlchemy's parser reads the
+#: pieces as lines of their own.
 MARIADB_LINE_BREAK_DDL = (
     "CREATE SEQUENCE `s\nq`",
     """CREATE TABLE nl (id int DEFAULT (NEXT VALUE FOR `s\nq`) CHECK (id > 0),
         w varchar(9) COMMENT 'w' CHECK (w <> 'a\nb'), PRIMARY KEY (id))""",
+    """CREATE TABLE names (a int, b int, c int,
+        UNIQUE KEY `u\n  ```` enum(1) x` (a), KEY `k\n  UNIQUE KEY (c)` (b),
+        CONSTRAINT `c\n  UNIQUE KEY (b)` CHECK (a > 0))""",
+    "CREATE TABLE fk (a int, CONSTRAINT `f\n  ``z`` int` FOREIGN KEY (a) REFERENCES nl (id))",
 )
 
 
-#: Names that differ only by case, a view among them: information_schema
-#: compares names without case, and a join of its tables must not.
-MARIADB_CASE_DDL = (
-    "CREATE TABLE T (`a``b` int PRIMARY KEY)",
-    "CREATE TABLE t (x int)",
-    "CREATE TABLE v (x int DEFAULT 5)",
-    "CREATE VIEW V AS SELECT 1 AS y",
-)
-
-
-def test_mariadb_names_that_differ_only_by_case() -> None:
+def test_mariadb_line_breaks_in_defaults_and_in_key_names() -> None:
     require_mariadb()
-    with schemas.mariadb_database(MARIADB_CASE_DDL) as url, connect(url) as c:
-        snap = assert_same(c)
-    assert [
-        (col.name, col.primary_key_position) for col in snap.table("T").columns
-    ] == [("a`b", 1)]
-    assert [col.name for col in snap.table("t").columns] == ["x"]
-    assert [col.default for col in snap.table("v").columns] == ["5"]
-
-
-def test_mariadb_with_ansi_quotes() -> None:
-    # The session quotes names with " (SQLAlchemy follows it): a name with
-    # a double quote is read from information_schema, and the privilege
-    # check, which used double-quoted strings, still answers.
-    require_mariadb()
-    ddl = ('CREATE TABLE q (`x"y` int PRIMARY KEY, z int)',)
-    ansi = {"init_command": "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')"}
-    with schemas.mariadb_database(ddl) as url, connect(url, connect_args=ansi) as c:
-        assert "ANSI_QUOTES" in c.exec_driver_sql("SELECT @@sql_mode").scalar()
-        snap = assert_same(c)
-    assert snap.listing_complete
-    assert [
-        (col.name, col.primary_key_position) for col in snap.table("q").columns
-    ] == [
-        ('x"y', 1),
-        ("z", None),
-    ]
-
-
-def check_queries(connection: sa.Connection, **kw: bool) -> int:
-    """How many times the fast read of ``connection``'s schema asked for
-    column CHECK clauses."""
-    seen: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
-        if "CHECK_CONSTRAINTS" in statement:
-            seen.append(statement)
-
-    sa.event.listen(connection, "before_cursor_execute", count)
-    try:
-        read_schema(connection, method="fast", **kw)
-    finally:
-        sa.event.remove(connection, "before_cursor_execute", count)
-    return len(seen)
-
-
-def test_mariadb_reads_check_clauses_only_for_a_line_break(maria_url: str) -> None:
-    with connect(maria_url) as connection:
-        # Column checks in ``lost``'s neighbours are plain: not asked for.
-        connection.exec_driver_sql("CREATE TABLE ck (a int CHECK (a > 0))")
-        try:
-            assert check_queries(connection) == 0
-        finally:
-            connection.exec_driver_sql("DROP TABLE ck")
     with schemas.mariadb_database(MARIADB_LINE_BREAK_DDL) as url, connect(url) as c:
         snap = assert_same(c)
-        assert check_queries(c) == 1
+        listed = read_catalogue(c, schemas.database_name(url)).listed
+    assert set(listed) == {"nl", "names", "fk"}
     columns = {col.name: (col.default, col.comment) for col in snap.table("nl").columns}
     assert columns["w"] == (None, "w")
     assert "\n" in (columns["id"][0] or "")
+    names = snap.table("names")
+    assert [col.name for col in names.columns] == ["a", "b", "c"]
+    assert [(u.name, u.columns) for u in names.unique_constraints] == [
+        ("u\n  `` enum(1) x", ("a",))
+    ]
+    assert [col.name for col in snap.table("fk").columns] == ["a"]
 
 
 PG_DDL = (
@@ -329,3 +279,17 @@ def test_sqlite_foreign_word_test_examples() -> None:
     assert _may_name_keys("CREATE TABLE t (a, foreign key (a) references u)")
     assert _may_name_keys("FOREİGN")  # U+0130, which re.I takes for I
     assert not _may_name_keys("CREATE TABLE t (a REFERENCES u (id))")
+
+
+def test_mariadb_columns_sqlalchemy_misreads_are_taken_from_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With the names that give SQLAlchemy's parser trouble unknown to
+    # read_catalogue, the Inspector path still finds the misreading.
+    require_mariadb()
+    monkeypatch.setattr(raw_types, "MARIADB_UNPARSED", re.compile(r"(?!)"))
+    ddl = ("CREATE TABLE bt (`x``y` int, `p\nq` int, z int)",)
+    with schemas.mariadb_database(ddl) as url, connect(url) as c:
+        snap = assert_same(c)
+    assert [col.name for col in snap.table("bt").columns] == ["x`y", "p\nq", "z"]
+    assert "SQLAlchemy misread the columns of 'bt'" in caplog.text

@@ -30,8 +30,9 @@ __all__ = [
     "ColumnRules",
     "ListedTable",
     "RawType",
-    "listed_table",
+    "TableKeys",
     "mariadb_column_rules",
+    "mariadb_keys",
     "postgresql_column_rules",
     "read_catalogue",
 ]
@@ -91,48 +92,65 @@ def mariadb_column_rules(
     )
 
 
-#: Characters in a MariaDB column name that SQLAlchemy's parser of ``SHOW
-#: CREATE TABLE`` does not survive: it keeps a quote character doubled
-#: (`` a``b ``; ``"`` when the session has ``ANSI_QUOTES``) and takes a
-#: line break for the end of the column's line, losing the column and any
-#: key that names it.
+#: Characters in a MariaDB name that SQLAlchemy's parser of ``SHOW CREATE
+#: TABLE`` does not survive: it keeps a quote character doubled (`` a``b ``;
+#: ``"`` when the session has ``ANSI_QUOTES``) and takes a line break for
+#: the end of a line, reading the pieces as columns or keys of their own.
 MARIADB_UNPARSED: Final = re.compile(r'[`"\r\n]')
+_LINE_BREAK: Final = re.compile(r"[\r\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class TableKeys:
+    """A MariaDB table's primary key and unique keys (``(name, columns)``)
+    as ``information_schema.STATISTICS`` lists them. SQLAlchemy's parser
+    of ``SHOW CREATE TABLE`` drops an ``IGNORED`` key (which still holds
+    rows unique) and reads a ``WITHOUT OVERLAPS`` key's period as a column;
+    here the period's end and start columns follow the key's others."""
+
+    primary_key: tuple[str, ...] = ()
+    uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def reflected_primary_key(self) -> dict[str, Any]:
+        """The primary key as SQLAlchemy's Inspector reports one."""
+        return {"constrained_columns": list(self.primary_key), "name": None}
+
+    def reflected_uniques(self) -> list[dict[str, Any]]:
+        """The unique keys as SQLAlchemy's Inspector reports them."""
+        return [
+            {"name": name, "column_names": list(columns)}
+            for name, columns in self.uniques
+        ]
+
+
+NO_KEYS: Final = TableKeys()
+
+
+def mariadb_keys(rows: Iterable[Sequence[Any]]) -> dict[str, TableKeys]:
+    """``TableKeys`` by table from rows ``(TABLE_NAME, INDEX_NAME,
+    COLUMN_NAME, ...)`` of unique indexes, in table, index and
+    ``SEQ_IN_INDEX`` order."""
+    indexes: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        indexes.setdefault(row[0], {}).setdefault(row[1], []).append(row[2])
+    found: dict[str, TableKeys] = {}
+    for table, keys in indexes.items():
+        primary = keys.pop("PRIMARY", ())
+        found[table] = TableKeys(
+            tuple(primary),
+            tuple((name, tuple(columns)) for name, columns in keys.items()),
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
 class ListedTable:
-    """A MariaDB table or view as ``information_schema`` lists it: its
-    columns' names in position order, the columns of its primary key and
-    of each unique key (``(name, columns)``), all spelt as they are, and its
-    comment (None for a view).
-
-    Kept for the tables SQLAlchemy's parser cannot read (``MARIADB_UNPARSED``
-    in a column's name); the reader builds them from here on both paths.
-    """
+    """A MariaDB table or view as ``information_schema`` lists it, for one
+    SQLAlchemy's parser could misread (see ``read_catalogue``): its columns'
+    names in position order and its comment (None for a view)."""
 
     columns: tuple[str, ...]
-    primary_key: tuple[str, ...] = ()
-    uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()
     comment: str | None = None
-
-
-def listed_table(
-    columns: Iterable[str], key_rows: Iterable[Sequence[Any]], comment: str | None
-) -> ListedTable:
-    """A ``ListedTable`` from its column names in position order, the rows
-    of its unique indexes in ``information_schema.STATISTICS`` (``_,
-    INDEX_NAME, COLUMN_NAME, ...``, in index and ``SEQ_IN_INDEX`` order) and
-    its ``TABLE_COMMENT`` (None or empty: none)."""
-    keys: dict[str, list[str]] = {}
-    for row in key_rows:
-        keys.setdefault(str(row[1]), []).append(str(row[2]))
-    primary = keys.pop("PRIMARY", [])
-    return ListedTable(
-        tuple(columns),
-        tuple(primary),
-        tuple((name, tuple(names)) for name, names in keys.items()),
-        comment or None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +174,14 @@ class Catalogue:
     #: an expression or bit default, ``COMPRESSED`` or ``DEFAULT NULL ON
     #: UPDATE``, and reads every view column as nullable).
     rules: dict[ColumnKey, ColumnRules] = field(default_factory=dict)
-    #: MariaDB: the tables and views SQLAlchemy's parser cannot read, as
-    #: ``information_schema`` lists them (``ListedTable``).
+    #: MariaDB: every table's primary and unique keys (None elsewhere:
+    #: SQLAlchemy's are taken).
+    keys: dict[str, TableKeys] | None = None
+    #: MariaDB: each table's and view's column names in position order,
+    #: to check SQLAlchemy's reading against.
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: MariaDB: the tables and views SQLAlchemy's parser could misread, as
+    #: ``information_schema`` lists them; the reader does not ask it.
     listed: dict[str, ListedTable] = field(default_factory=dict)
 
 
@@ -264,9 +288,21 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
 # binary collation keeps database ``Shop`` apart from ``shop``.
 _MYSQL = sa.text(
     """
+    SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    """
+)
+
+# MariaDB: the columns again with their position and generation expression
+# (MySQL before 5.7 lacks ``GENERATION_EXPRESSION``), every index and every
+# constraint (for names SQLAlchemy's parser could misread), table comments.
+_MARIADB = sa.text(
+    """
     SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE,
            c.IS_NULLABLE, c.COLUMN_DEFAULT, c.COLUMN_COMMENT,
-           t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), c.ORDINAL_POSITION
+           t.TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), c.ORDINAL_POSITION,
+           c.GENERATION_EXPRESSION
     FROM information_schema.COLUMNS AS c
     JOIN information_schema.TABLES AS t
       ON t.TABLE_SCHEMA = c.TABLE_SCHEMA
@@ -274,18 +310,21 @@ _MYSQL = sa.text(
     WHERE c.TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
-
-#: The columns of every primary and unique key (MariaDB), for ``ListedTable``.
-_MARIADB_KEYS = sa.text(
+_MARIADB_INDEXES = sa.text(
     """
-    SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME
+    SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE
     FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin AND NON_UNIQUE = 0
+    WHERE TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
     """
 )
-
-#: Table comments (MariaDB), for ``ListedTable``.
+_MARIADB_CONSTRAINTS = sa.text(
+    """
+    SELECT TABLE_NAME, CONSTRAINT_NAME
+    FROM information_schema.TABLE_CONSTRAINTS
+    WHERE CONSTRAINT_SCHEMA = :schema COLLATE utf8mb4_bin
+    """
+)
 _MARIADB_COMMENTS = sa.text(
     """
     SELECT TABLE_NAME, TABLE_COMMENT, TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW')
@@ -295,34 +334,52 @@ _MARIADB_COMMENTS = sa.text(
 )
 
 
-def _mariadb_listed(
-    connection: Connection, schema: str, rows: Sequence[Sequence[Any]]
-) -> dict[str, ListedTable]:
-    """The ``ListedTable`` of every table of ``rows`` (``_MYSQL``'s) with a
-    column name SQLAlchemy's parser cannot read; two more queries when any."""
-    unparsed = {row[0] for row in rows if MARIADB_UNPARSED.search(row[1])}
-    if not unparsed:
-        return {}
-    columns: dict[str, list[tuple[int, str]]] = {name: [] for name in unparsed}
-    for row in rows:
-        if row[0] in columns:
-            columns[row[0]].append((int(row[7]), str(row[1])))
-    keys: dict[str, list[Sequence[Any]]] = {name: [] for name in unparsed}
-    for row in connection.execute(_MARIADB_KEYS, {"schema": schema}):
-        if row[0] in keys:
-            keys[row[0]].append(row)
-    comments = {
-        name: None if is_view else comment
-        for name, comment, is_view in connection.execute(
-            _MARIADB_COMMENTS, {"schema": schema}
+def _read_mariadb(connection: Connection, schema: str) -> Catalogue:
+    """``read_catalogue`` on MariaDB 10.2.7+: three queries, a fourth when a
+    table must be listed."""
+    params = {"schema": schema}
+    raw: dict[ColumnKey, RawType] = {}
+    rules: dict[ColumnKey, ColumnRules] = {}
+    positions: dict[str, list[tuple[int, str]]] = {}
+    unparsed: set[str] = set()
+    for row in connection.execute(_MARIADB, params):
+        table, column, spelt, nullable, default, comment, is_view, position = row[:8]
+        raw[(table, column)] = RawType(str(spelt))
+        rules[(table, column)] = mariadb_column_rules(
+            nullable, default, comment, bool(is_view)
         )
+        positions.setdefault(table, []).append((int(position), column))
+        if MARIADB_UNPARSED.search(column) or any(
+            text and _LINE_BREAK.search(text) for text in (default, row[8])
+        ):
+            unparsed.add(table)
+    unique_rows = []
+    for row in connection.execute(_MARIADB_INDEXES, params):
+        if not row[3]:
+            unique_rows.append(row)
+        if MARIADB_UNPARSED.search(row[1]):
+            unparsed.add(row[0])
+    for table, name in connection.execute(_MARIADB_CONSTRAINTS, params):
+        if MARIADB_UNPARSED.search(name):
+            unparsed.add(table)
+    names = {
+        table: tuple(column for _, column in sorted(found))
+        for table, found in positions.items()
     }
-    return {
-        name: listed_table(
-            (column for _, column in sorted(found)), keys[name], comments.get(name)
-        )
-        for name, found in columns.items()
-    }
+    listed: dict[str, ListedTable] = {}
+    if unparsed:
+        for table, comment, is_view in connection.execute(_MARIADB_COMMENTS, params):
+            if table in unparsed and table in names:
+                listed[table] = ListedTable(
+                    names[table], None if is_view else (comment or None)
+                )
+    return Catalogue(
+        raw,
+        rules=rules,
+        keys=mariadb_keys(unique_rows),
+        names=names,
+        listed=listed,
+    )
 
 
 # SQLite -------------------------------------------------------------------
@@ -453,18 +510,13 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
                 partitions.add(table)
         return Catalogue(raw, frozenset(partitions), rules=rules)
     if dialect in ("mysql", "mariadb"):
-        rows = connection.execute(_MYSQL, {"schema": schema}).all()
-        found = Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt, *_ in rows})
         version = tuple(connection.dialect.server_version_info or (0,))
         if getattr(connection.dialect, "is_mariadb", False) and (
             version >= MARIADB_RULES_VERSION
         ):
-            found.rules.update(
-                ((t, c), mariadb_column_rules(n, d, m, bool(v)))
-                for t, c, _spelt, n, d, m, v, _position in rows
-            )
-            found.listed.update(_mariadb_listed(connection, schema, rows))
-        return found
+            return _read_mariadb(connection, schema)
+        rows = connection.execute(_MYSQL, {"schema": schema}).all()
+        return Catalogue({(t, c): RawType(str(spelt)) for t, c, spelt, *_ in rows})
     if dialect == "sqlite":
         return Catalogue(
             _read_sqlite(connection, schema),

@@ -95,7 +95,14 @@ from .fast.base import (
     snapshot_of,
 )
 from .fast.sqlite import sqlite_default
-from .raw_types import Catalogue, ListedTable, RawType, read_catalogue
+from .raw_types import (
+    NO_KEYS,
+    Catalogue,
+    ListedTable,
+    RawType,
+    TableKeys,
+    read_catalogue,
+)
 from .snapshot import (
     ColumnSnapshot,
     ForeignKeySnapshot,
@@ -193,6 +200,8 @@ class _Reader:
         self._savepoints: bool | None = None
         self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
         self._declared: Mapping[tuple[str, str], RawType] | None = None
+        #: MariaDB (Inspector path): keys from the catalogue, not SQLAlchemy.
+        self._keys: Mapping[str, TableKeys] | None = None
         self._families = TypeFamilies(self.dialect)
         self._schema: str | None = None
 
@@ -261,6 +270,7 @@ class _Reader:
             bulk = self._fast_bulk(found)
         else:
             catalogue = read_catalogue(self.connection, schema)
+            self._keys = catalogue.keys
             tables = sorted(
                 name
                 for name in self.inspector.get_table_names(schema=schema)
@@ -292,12 +302,12 @@ class _Reader:
                 listed = catalogue.listed.get(name)
                 if listed is None:
                     parts = self._parts(schema, name, is_view, bulk)
+                    self._check_names(name, parts, catalogue)
                 else:
                     parts = self._listed_parts(schema, name, is_view, bulk, listed)
-                    parts[COLUMNS] = [
-                        self._inspected(name, {"name": column}, catalogue)
-                        for column in listed.columns
-                    ]
+                    parts[COLUMNS] = self._listed_columns(
+                        name, listed.columns, catalogue
+                    )
                 snapshots.append(self._table(schema, name, is_view, parts, catalogue))
             except Exception as exc:
                 self.check_fatal(exc)
@@ -448,6 +458,16 @@ class _Reader:
             UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
             COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
         }
+        keys = self._keys
+        if keys is not None:
+            # MariaDB: SQLAlchemy's parser drops IGNORED keys and misreads
+            # WITHOUT OVERLAPS; the catalogue has them as they are.
+            calls[PRIMARY_KEY] = lambda: {
+                t: keys.get(t, NO_KEYS).reflected_primary_key() for t in tables
+            }
+            calls[UNIQUES] = lambda: {
+                t: keys.get(t, NO_KEYS).reflected_uniques() for t in tables
+            }
         if not self.connection.dialect.supports_comments:
             calls[COMMENT] = lambda: UNSUPPORTED
         return calls
@@ -490,6 +510,8 @@ class _Reader:
         insp = self.inspector
         if aspect == COLUMNS:
             return insp.get_columns(name, schema=schema)
+        if aspect == PRIMARY_KEY and self._keys is not None:
+            return self._keys.get(name, NO_KEYS).reflected_primary_key()
         if aspect == PRIMARY_KEY:
             return insp.get_pk_constraint(name, schema=schema)
         if aspect == FOREIGN_KEYS and self._keys_from_catalogue:
@@ -500,6 +522,8 @@ class _Reader:
             ]
         if aspect == FOREIGN_KEYS:
             return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
+        if aspect == UNIQUES and self._keys is not None:
+            return self._keys.get(name, NO_KEYS).reflected_uniques()
         if aspect == UNIQUES:
             return insp.get_unique_constraints(name, schema=schema)
         return insp.get_table_comment(name, schema=schema)
@@ -537,23 +561,37 @@ class _Reader:
         bulk: Mapping[str, Bulk],
         listed: ListedTable,
     ) -> dict[str, Any]:
-        """The keys and comment of a table SQLAlchemy's parser cannot read,
-        as ``information_schema`` lists them; its foreign keys as ``_parts``
-        finds them (its columns: see ``read``)."""
-        parts = self._parts(schema, name, is_view, bulk, (FOREIGN_KEYS,))
+        """The comment of a table SQLAlchemy's parser could misread, as
+        ``information_schema`` has it, and its keys as ``_parts`` finds them
+        (from the catalogue on MariaDB; its columns: see ``read``)."""
+        parts = self._parts(
+            schema, name, is_view, bulk, (PRIMARY_KEY, FOREIGN_KEYS, UNIQUES)
+        )
         parts[COMMENT] = {"text": listed.comment}
-        if is_view:
-            parts[PRIMARY_KEY], parts[UNIQUES] = EMPTY[PRIMARY_KEY](), []
-        else:
-            parts[PRIMARY_KEY] = {
-                "constrained_columns": list(listed.primary_key),
-                "name": None,
-            }
-            parts[UNIQUES] = [
-                {"name": key, "column_names": list(columns)}
-                for key, columns in listed.uniques
-            ]
         return parts
+
+    def _listed_columns(
+        self, table: str, names: Sequence[str], catalogue: Catalogue
+    ) -> list[ReadColumn]:
+        """Columns ``names`` of ``table`` from the catalogue's facts alone."""
+        return [self._inspected(table, {"name": name}, catalogue) for name in names]
+
+    def _check_names(
+        self, table: str, parts: dict[str, Any], catalogue: Catalogue
+    ) -> None:
+        """MariaDB: where SQLAlchemy's columns of ``table`` are not the
+        catalogue's (a misreading ``read_catalogue`` did not foresee), take
+        the catalogue's."""
+        expected = catalogue.names.get(table)
+        read = parts[COLUMNS]
+        if expected is None or not read or not isinstance(read[0], Mapping):
+            return
+        if tuple(str(column["name"]) for column in read) != expected:
+            logger.warning(
+                "SQLAlchemy misread the columns of %r; taking them from the catalogue",
+                table,
+            )
+            parts[COLUMNS] = self._listed_columns(table, expected, catalogue)
 
     # -- building the snapshot ---------------------------------------------------
     def _table(
