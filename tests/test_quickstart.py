@@ -24,7 +24,16 @@ pytestmark = pytest.mark.services
 SETTINGS = """
 INSTALLED_APPS += ["django_q", "thoth_db_elements", "inventory"]
 THOTH_DB_ELEMENTS_SQLDB_MODEL = "inventory.SqlDb"
-Q_CLUSTER = {"name": "inventory", "timeout": 1800, "retry": 2100, "orm": "default", "poll": 0.2}
+THOTH_DB_ELEMENTS_LOG_DIR = BASE_DIR / "logs"
+Q_CLUSTER = {
+    "name": "inventory",
+    "timeout": 1800,
+    "retry": 2100,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "orm": "default",
+    "poll": 0.2,
+}
 """
 
 MODELS = """
@@ -42,6 +51,9 @@ class SqlDb(DbElementsTaskMixin, models.Model):
     schema = models.CharField(max_length=255, blank=True)
     user_name = models.CharField(max_length=255, blank=True)
     password = models.CharField(max_length=255, blank=True)
+
+    def __str__(self):
+        return self.name
 
 class SqlTable(AbstractSqlTable): pass
 class SqlColumn(AbstractSqlColumn): pass
@@ -124,9 +136,11 @@ def test_quick_start_in_a_new_project(tmp_path: Path) -> None:
             " customer_id INTEGER REFERENCES customers (id));"
         )
     conn.close()
+    # The worker runs from another directory: the absolute log directory
+    # of the quick start keeps its run logs where the admin looks.
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=project,
+        [sys.executable, str(project / "manage.py"), "qcluster"],
+        cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -147,3 +161,5 @@ def test_quick_start_in_a_new_project(tmp_path: Path) -> None:
         cluster.wait(timeout=10)
     assert "Started async database elements creation for 1 database(s)." in out
     assert out.strip().splitlines()[-1] == "COMPLETED  2"
+    assert list((project / "logs" / "db_elements").rglob("*.log"))
+    assert not (tmp_path / "logs").exists()
