@@ -293,3 +293,54 @@ def test_mariadb_columns_sqlalchemy_misreads_are_taken_from_the_catalogue(
         snap = assert_same(c)
     assert [col.name for col in snap.table("bt").columns] == ["x`y", "p\nq", "z"]
     assert "SQLAlchemy misread the columns of 'bt'" in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["ANSI", "ORACLE"])
+def test_mariadb_session_modes_that_change_what_the_server_prints(mode: str) -> None:
+    # Under these modes SHOW CREATE TABLE prints no table options (no
+    # comment for SQLAlchemy to read), and ORACLE's CONCAT skips NULLs.
+    require_mariadb()
+    ddl = (
+        "CREATE TABLE m (c int NOT NULL, d int DEFAULT 5, e varchar(3) DEFAULT '')"
+        " COMMENT 'x'",
+    )
+    init = {"init_command": f"SET SESSION sql_mode = CONCAT(@@sql_mode, ',{mode}')"}
+    with schemas.mariadb_database(ddl) as url, connect(url, connect_args=init) as c:
+        snap = assert_same(c)
+    table = snap.table("m")
+    assert table.comment == "x"
+    assert [col.default for col in table.columns] == [None, "5", "''"]
+
+
+def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
+    # A MERGE table over a missing one: information_schema gives the error
+    # as its comment. A user with INDEX on a table sees it but none of its
+    # columns. Both paths read them alike: the first fails, the second
+    # takes its keys from STATISTICS.
+    require_mariadb()
+    ddl = (
+        "CREATE TABLE base1 (a int) ENGINE=MyISAM",
+        "CREATE TABLE mrg (a int) ENGINE=MRG_MyISAM UNION=(base1, nosuch)"
+        " COMMENT 'merge'",
+        "CREATE TABLE hidden (id int PRIMARY KEY, x int, UNIQUE KEY ig (x) IGNORED)",
+    )
+    with schemas.mariadb_database(ddl) as url, connect(url) as c:
+        snap = assert_same(c)
+        assert [f.name for f in snap.failures] == ["mrg"]
+        name = schemas.database_name(url)
+        user = f"thoth_idx_{name[-8:]}"
+        schemas.run_ddl(
+            schemas.MARIADB_URL,
+            [
+                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
+                f"GRANT INDEX ON `{name}`.hidden TO '{user}'@'%'",
+            ],
+        )
+        try:
+            limited = sa.engine.make_url(url).set(username=user, password="pw")
+            with connect(limited.render_as_string(hide_password=False)) as lc:
+                seen = assert_same(lc)
+        finally:
+            schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
+    assert not seen.listing_complete
+    assert [u.name for u in seen.table("hidden").unique_constraints] == ["ig"]

@@ -147,10 +147,9 @@ def mariadb_keys(rows: Iterable[Sequence[Any]]) -> dict[str, TableKeys]:
 class ListedTable:
     """A MariaDB table or view as ``information_schema`` lists it, for one
     SQLAlchemy's parser could misread (see ``read_catalogue``): its columns'
-    names in position order and its comment (None for a view)."""
+    names in position order."""
 
     columns: tuple[str, ...]
-    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +176,10 @@ class Catalogue:
     #: MariaDB: every table's primary and unique keys (None elsewhere:
     #: SQLAlchemy's are taken).
     keys: dict[str, TableKeys] | None = None
+    #: MariaDB: every table's comment, None for none and for a view (None
+    #: elsewhere). Under sql_mode ANSI, ORACLE and others ``SHOW CREATE
+    #: TABLE`` leaves table options out, and SQLAlchemy reads no comment.
+    comments: dict[str, str | None] | None = None
     #: MariaDB: each table's and view's column names in position order,
     #: to check SQLAlchemy's reading against.
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -335,8 +338,7 @@ _MARIADB_COMMENTS = sa.text(
 
 
 def _read_mariadb(connection: Connection, schema: str) -> Catalogue:
-    """``read_catalogue`` on MariaDB 10.2.7+: three queries, a fourth when a
-    table must be listed."""
+    """``read_catalogue`` on MariaDB 10.2.7+: four queries."""
     params = {"schema": schema}
     raw: dict[ColumnKey, RawType] = {}
     rules: dict[ColumnKey, ColumnRules] = {}
@@ -366,19 +368,17 @@ def _read_mariadb(connection: Connection, schema: str) -> Catalogue:
         table: tuple(column for _, column in sorted(found))
         for table, found in positions.items()
     }
-    listed: dict[str, ListedTable] = {}
-    if unparsed:
-        for table, comment, is_view in connection.execute(_MARIADB_COMMENTS, params):
-            if table in unparsed and table in names:
-                listed[table] = ListedTable(
-                    names[table], None if is_view else (comment or None)
-                )
+    comments = {
+        table: None if is_view else (comment or None)
+        for table, comment, is_view in connection.execute(_MARIADB_COMMENTS, params)
+    }
     return Catalogue(
         raw,
         rules=rules,
         keys=mariadb_keys(unique_rows),
+        comments=comments,
         names=names,
-        listed=listed,
+        listed={t: ListedTable(names[t]) for t in unparsed if t in names},
     )
 
 

@@ -200,8 +200,9 @@ class _Reader:
         self._savepoints: bool | None = None
         self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
         self._declared: Mapping[tuple[str, str], RawType] | None = None
-        #: MariaDB (Inspector path): keys from the catalogue, not SQLAlchemy.
+        #: MariaDB: keys and table comments from the catalogue, not SQLAlchemy.
         self._keys: Mapping[str, TableKeys] | None = None
+        self._comments: Mapping[str, str | None] | None = None
         self._families = TypeFamilies(self.dialect)
         self._schema: str | None = None
 
@@ -266,11 +267,12 @@ class _Reader:
         found = self._read_fast(schema)
         if found is not None:
             catalogue = found.catalogue
+            self._keys, self._comments = catalogue.keys, catalogue.comments
             tables, views = list(found.tables), list(found.views)
             bulk = self._fast_bulk(found)
         else:
             catalogue = read_catalogue(self.connection, schema)
-            self._keys = catalogue.keys
+            self._keys, self._comments = catalogue.keys, catalogue.comments
             tables = sorted(
                 name
                 for name in self.inspector.get_table_names(schema=schema)
@@ -468,6 +470,9 @@ class _Reader:
             calls[UNIQUES] = lambda: {
                 t: keys.get(t, NO_KEYS).reflected_uniques() for t in tables
             }
+        comments = self._comments
+        if comments is not None:
+            calls[COMMENT] = lambda: {t: {"text": comments.get(t)} for t in names}
         if not self.connection.dialect.supports_comments:
             calls[COMMENT] = lambda: UNSUPPORTED
         return calls
@@ -526,6 +531,8 @@ class _Reader:
             return self._keys.get(name, NO_KEYS).reflected_uniques()
         if aspect == UNIQUES:
             return insp.get_unique_constraints(name, schema=schema)
+        if self._comments is not None:
+            return {"text": self._comments.get(name)}
         return insp.get_table_comment(name, schema=schema)
 
     def _parts(
@@ -561,14 +568,12 @@ class _Reader:
         bulk: Mapping[str, Bulk],
         listed: ListedTable,
     ) -> dict[str, Any]:
-        """The comment of a table SQLAlchemy's parser could misread, as
-        ``information_schema`` has it, and its keys as ``_parts`` finds them
-        (from the catalogue on MariaDB; its columns: see ``read``)."""
-        parts = self._parts(
-            schema, name, is_view, bulk, (PRIMARY_KEY, FOREIGN_KEYS, UNIQUES)
+        """Every aspect but the columns (see ``read``) of a table
+        SQLAlchemy's parser could misread, as ``_parts`` finds them (from the
+        catalogue on MariaDB)."""
+        return self._parts(
+            schema, name, is_view, bulk, (PRIMARY_KEY, FOREIGN_KEYS, UNIQUES, COMMENT)
         )
-        parts[COMMENT] = {"text": listed.comment}
-        return parts
 
     def _listed_columns(
         self, table: str, names: Sequence[str], catalogue: Catalogue

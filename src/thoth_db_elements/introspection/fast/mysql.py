@@ -70,11 +70,13 @@ _IN_SCHEMA: Final = ":schema COLLATE utf8mb4_bin"
 ATTEMPTS: Final = 3
 
 # Read twice (see ``read``): the time as text and an empty comment as NULL
-# spare PyMySQL a datetime and a string per table.
+# spare PyMySQL a datetime and a string per table. A table MariaDB cannot
+# open (a MERGE table over a missing one) has no engine, and its comment is
+# the error.
 _TABLES = sa.text(
     f"""
     SELECT TABLE_NAME, TABLE_TYPE, NULLIF(TABLE_COMMENT, ''),
-           CAST(CREATE_TIME AS CHAR)
+           CAST(CREATE_TIME AS CHAR), ENGINE IS NULL
     FROM information_schema.TABLES
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     """
@@ -107,7 +109,8 @@ _COLUMNS_BY_TABLE = sa.text(
     SELECT MIN(TABLE_NAME), COUNT(*), GROUP_CONCAT(CONCAT(
                COLUMN_NAME, '{_UNIT}', COLUMN_TYPE, '{_UNIT}',
                IS_NULLABLE, '{_UNIT}',
-               IFNULL(CONCAT('=', COLUMN_DEFAULT), ''), '{_UNIT}',
+               IF(COLUMN_DEFAULT IS NULL, '', CONCAT('=', COLUMN_DEFAULT)),
+               '{_UNIT}',
                COLUMN_COMMENT, '{_UNIT}')
            ORDER BY ORDINAL_POSITION SEPARATOR '{_RECORD}')
     FROM information_schema.COLUMNS
@@ -297,14 +300,17 @@ def _read_listed(
     queries (see ``read``)."""
     params = {"schema": schema}
     objects: dict[str, _Table] = {}
-    for name, table_type, comment, _created in listed:
+    unopened: set[str] = set()
+    for name, table_type, comment, _created, no_engine in listed:
         is_view = table_type in _VIEW_TYPES
         if table_type in _TABLE_TYPES or (is_view and include_views):
             objects[name] = _Table(name, is_view, comment or "")
+            if no_engine and not is_view:
+                unopened.add(name)
 
     for name, columns in _column_rows(connection, params).items():
         table = objects.get(name)
-        if table is not None:
+        if table is not None and name not in unopened:
             table.columns = columns
 
     keys = mariadb_keys(connection.execute(_UNIQUE_KEYS, params).all())
@@ -316,13 +322,23 @@ def _read_listed(
     found = FastRead(
         tables=tuple(sorted(n for n, t in objects.items() if not t.is_view)),
         views=tuple(sorted(n for n, t in objects.items() if t.is_view)),
-        catalogue=Catalogue(),
+        catalogue=Catalogue(
+            keys=keys,
+            comments={
+                name: None if table.is_view else (table.comment or None)
+                for name, table in objects.items()
+                if name not in unopened
+            },
+        ),
         comments=comments,
     )
     families = TypeFamilies(connection.dialect.name)
     for name, table in objects.items():
         if not table.columns:
-            continue  # left to the Inspector, which reports it if broken
+            # No columns to be seen (a broken view, a table MariaDB cannot
+            # open, a user with no column privilege): left to the Inspector,
+            # which reports it if it cannot read it either.
+            continue
         if table.is_view:
             found.columns[name] = _snapshots(table, {}, families)
             comments[name] = {"text": None}
