@@ -2,11 +2,12 @@
 
 SQLAlchemy reflects types into its own objects (``NullType`` for the ones it
 does not know, such as PostgreSQL ``point``); people recognise the catalogue's
-spelling, so the snapshot keeps that. ``read_catalogue`` runs ONE query per
-schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns the
-raw type of every column, plus, on PostgreSQL, which tables are partitions,
-and on PostgreSQL and MariaDB each column's NOT NULL, default and comment
-as the catalogue declares them (``ColumnRules``). Names
+spelling, so the snapshot keeps that. ``read_catalogue`` runs a few queries
+per schema (not per table) on PostgreSQL, MySQL/MariaDB and SQLite and returns
+the raw type of every column, plus, on PostgreSQL, which tables are
+partitions, on PostgreSQL and MariaDB each column's NOT NULL, default and
+comment as the catalogue declares them (``ColumnRules``), and on MariaDB
+keys and table comments where SQLAlchemy's parser misreads them. Names
 are always bound as parameters or quoted by SQLAlchemy, never concatenated.
 """
 
@@ -28,7 +29,6 @@ __all__ = [
     "POSTGRESQL_COLUMN_JOINS",
     "Catalogue",
     "ColumnRules",
-    "ListedTable",
     "RawType",
     "TableKeys",
     "mariadb_column_rules",
@@ -144,15 +144,6 @@ def mariadb_keys(rows: Iterable[Sequence[Any]]) -> dict[str, TableKeys]:
 
 
 @dataclass(frozen=True, slots=True)
-class ListedTable:
-    """A MariaDB table or view as ``information_schema`` lists it, for one
-    SQLAlchemy's parser could misread (see ``read_catalogue``): its columns'
-    names in position order."""
-
-    columns: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Catalogue:
     """What ``read_catalogue`` found for one schema."""
 
@@ -183,9 +174,9 @@ class Catalogue:
     #: MariaDB: each table's and view's column names in position order,
     #: to check SQLAlchemy's reading against.
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: MariaDB: the tables and views SQLAlchemy's parser could misread, as
-    #: ``information_schema`` lists them; the reader does not ask it.
-    listed: dict[str, ListedTable] = field(default_factory=dict)
+    #: MariaDB: the tables and views SQLAlchemy's parser could misread; the
+    #: reader does not ask it about them and builds them from ``names``.
+    listed: frozenset[str] = frozenset()
 
 
 # PostgreSQL ---------------------------------------------------------------
@@ -379,7 +370,7 @@ def _read_mariadb(connection: Connection, schema: str) -> Catalogue:
         keys=mariadb_keys(unique_rows),
         comments=comments,
         names=names,
-        listed={t: ListedTable(names[t]) for t in unparsed if t in names},
+        listed=frozenset(unparsed & names.keys()),
     )
 
 
@@ -479,8 +470,9 @@ def _read_sqlite(connection: Connection, schema: str) -> dict[ColumnKey, RawType
 def read_catalogue(connection: Connection, schema: str) -> Catalogue:
     """Raw column types of ``schema`` in one query, with PostgreSQL's
     partitions and, on PostgreSQL and MariaDB 10.2.7+, each column's
-    ``ColumnRules``; on MariaDB 10.2.7+ also the ``ListedTable`` of each
-    table SQLAlchemy's parser cannot read (one more query when there is one).
+    ``ColumnRules``. On MariaDB 10.2.7+ four queries, which also give
+    every table's keys, comment and column names, and the tables
+    SQLAlchemy's parser could misread (``Catalogue.listed``).
 
     SQLite takes a second query, for the UNIQUE constraints. Other dialects
     get an empty ``Catalogue``; the reader then renders the type SQLAlchemy

@@ -98,7 +98,6 @@ from .fast.sqlite import sqlite_default
 from .raw_types import (
     NO_KEYS,
     Catalogue,
-    ListedTable,
     RawType,
     TableKeys,
     read_catalogue,
@@ -136,6 +135,8 @@ FOREIGN_KEYS: Final = "foreign keys"
 UNIQUES: Final = "unique constraints"
 COMMENT: Final = "comment"
 ASPECTS: Final = (COLUMNS, PRIMARY_KEY, FOREIGN_KEYS, UNIQUES, COMMENT)
+#: What the catalogue gives of a table SQLAlchemy is not asked about.
+NOT_COLUMNS: Final = (PRIMARY_KEY, FOREIGN_KEYS, UNIQUES, COMMENT)
 #: Views have no keys or constraints to read.
 TABLE_ONLY: Final = frozenset({PRIMARY_KEY, FOREIGN_KEYS, UNIQUES})
 
@@ -301,15 +302,14 @@ class _Reader:
         for name in sorted({*tables, *views}):
             is_view = name in view_names
             try:
-                listed = catalogue.listed.get(name)
-                if listed is None:
+                if name in catalogue.listed:
+                    parts = self._parts(schema, name, is_view, bulk, NOT_COLUMNS)
+                    parts[COLUMNS] = self._listed_columns(
+                        name, catalogue.names[name], catalogue
+                    )
+                else:
                     parts = self._parts(schema, name, is_view, bulk)
                     self._check_names(name, parts, catalogue)
-                else:
-                    parts = self._listed_parts(schema, name, is_view, bulk, listed)
-                    parts[COLUMNS] = self._listed_columns(
-                        name, listed.columns, catalogue
-                    )
                 snapshots.append(self._table(schema, name, is_view, parts, catalogue))
             except Exception as exc:
                 self.check_fatal(exc)
@@ -559,21 +559,6 @@ class _Reader:
                         default=EMPTY[aspect](),
                     )
         return parts
-
-    def _listed_parts(
-        self,
-        schema: str,
-        name: str,
-        is_view: bool,
-        bulk: Mapping[str, Bulk],
-        listed: ListedTable,
-    ) -> dict[str, Any]:
-        """Every aspect but the columns (see ``read``) of a table
-        SQLAlchemy's parser could misread, as ``_parts`` finds them (from the
-        catalogue on MariaDB)."""
-        return self._parts(
-            schema, name, is_view, bulk, (PRIMARY_KEY, FOREIGN_KEYS, UNIQUES, COMMENT)
-        )
 
     def _listed_columns(
         self, table: str, names: Sequence[str], catalogue: Catalogue

@@ -159,8 +159,8 @@ class FastRead:
     ``tables`` and ``views`` are sorted and follow the reader's rules
     (PostgreSQL partitions left out; ``views`` empty unless asked for).
     ``columns`` holds ``ReadColumn`` lists or built snapshots by table;
-    ``catalogue`` the raw types (and the rules and ``ListedTable`` values on
-    MariaDB) of the columns of tables missing from ``columns``. ``comments``
+    ``catalogue`` the raw types of the columns of tables missing from
+    ``columns`` (on MariaDB, every table's keys and comment). ``comments``
     is None on a dialect without comments (SQLite).
     """
 

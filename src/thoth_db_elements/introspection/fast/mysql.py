@@ -318,18 +318,16 @@ def _read_listed(
     for (table_name, key), facts in foreign_key_facts(connection, schema).items():
         foreign[table_name].append(facts.reflected(key))
 
+    table_comments = {
+        name: None if table.is_view else (table.comment or None)
+        for name, table in objects.items()
+        if name not in unopened
+    }
     comments: dict[str, Any] = {}
     found = FastRead(
         tables=tuple(sorted(n for n, t in objects.items() if not t.is_view)),
         views=tuple(sorted(n for n, t in objects.items() if t.is_view)),
-        catalogue=Catalogue(
-            keys=keys,
-            comments={
-                name: None if table.is_view else (table.comment or None)
-                for name, table in objects.items()
-                if name not in unopened
-            },
-        ),
+        catalogue=Catalogue(keys=keys, comments=table_comments),
         comments=comments,
     )
     families = TypeFamilies(connection.dialect.name)
@@ -339,9 +337,9 @@ def _read_listed(
             # open, a user with no column privilege): left to the Inspector,
             # which reports it if it cannot read it either.
             continue
+        comments[name] = {"text": table_comments[name]}
         if table.is_view:
             found.columns[name] = _snapshots(table, {}, families)
-            comments[name] = {"text": None}
             continue
         table_keys = keys.get(name, NO_KEYS)
         keyed = key_positions(table_keys.primary_key)
@@ -349,5 +347,4 @@ def _read_listed(
         found.primary_keys[name] = table_keys.reflected_primary_key()
         found.unique_constraints[name] = table_keys.reflected_uniques()
         found.foreign_keys[name] = foreign.get(name, [])
-        comments[name] = {"text": table.comment or None}
     return found
