@@ -87,7 +87,6 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 from . import fast
 from .fast import FastRead
 from .fast.base import (
-    ForeignKeyFacts,
     ReadColumn,
     TypeFamilies,
     comment_text,
@@ -199,7 +198,7 @@ class _Reader:
         self.include_views = include_views
         self.method = method
         self._savepoints: bool | None = None
-        self._fk_facts: Mapping[tuple[str, str], ForeignKeyFacts] | None = None
+        self._fks_by_table: Mapping[str, list[dict[str, Any]]] | None = None
         self._declared: Mapping[tuple[str, str], RawType] | None = None
         #: MariaDB: keys and table comments from the catalogue, not SQLAlchemy.
         self._keys: Mapping[str, TableKeys] | None = None
@@ -437,42 +436,18 @@ class _Reader:
 
             return run
 
-        foreign_keys = by_name(
-            insp.get_multi_foreign_keys, tables, **self._fk_options()
-        )
-        if self._keys_from_catalogue:
-            # SQLAlchemy parses the text of pg_get_constraintdef() (SHOW
-            # CREATE TABLE on MariaDB) and crashes on, or loses keys with,
-            # odd names; the catalogue has the keys as lists of names.
-            wanted = set(tables)
-
-            def foreign_keys() -> Bulk:
-                found: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
-                for (table, name), fact in self._catalogue_keys(schema).items():
-                    if table in wanted and not fact.inherited:
-                        found[table].append(fact.reflected(name))
-                return found
-
         calls: dict[str, Callable[[], Bulk]] = {
             COLUMNS: by_name(insp.get_multi_columns, names, kind=kind),
             PRIMARY_KEY: by_name(insp.get_multi_pk_constraint, tables),
-            FOREIGN_KEYS: foreign_keys,
+            FOREIGN_KEYS: by_name(
+                insp.get_multi_foreign_keys, tables, **self._fk_options()
+            ),
             UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
             COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
         }
-        keys = self._keys
-        if keys is not None:
-            # MariaDB: SQLAlchemy's parser drops IGNORED keys and misreads
-            # WITHOUT OVERLAPS; the catalogue has them as they are.
-            calls[PRIMARY_KEY] = lambda: {
-                t: keys.get(t, NO_KEYS).reflected_primary_key() for t in tables
-            }
-            calls[UNIQUES] = lambda: {
-                t: keys.get(t, NO_KEYS).reflected_uniques() for t in tables
-            }
-        comments = self._comments
-        if comments is not None:
-            calls[COMMENT] = lambda: {t: {"text": comments.get(t)} for t in names}
+        for aspect, source in self._from_catalogue(schema).items():
+            wanted = names if aspect == COMMENT else tables
+            calls[aspect] = partial(_each, source, wanted)
         if not self.connection.dialect.supports_comments:
             calls[COMMENT] = lambda: UNSUPPORTED
         return calls
@@ -511,28 +486,46 @@ class _Reader:
             return {"postgresql_ignore_search_path": True}
         return {}
 
+    def _from_catalogue(self, schema: str) -> dict[str, Callable[[str], Any]]:
+        """The aspects read from the catalogue instead of SQLAlchemy, each as
+        a function of a table's name giving what SQLAlchemy's call would.
+
+        * Foreign keys on PostgreSQL and MariaDB: SQLAlchemy parses the text
+          of ``pg_get_constraintdef()`` (``SHOW CREATE TABLE`` on MariaDB)
+          and crashes on, or loses keys with, odd names; the catalogue has
+          the keys as lists of names.
+        * Primary and unique keys on MariaDB: SQLAlchemy's parser drops
+          IGNORED keys and misreads WITHOUT OVERLAPS.
+        * Table comments on MariaDB: under sql_mode ANSI and the like
+          SQLAlchemy reads none.
+        """
+        sources: dict[str, Callable[[str], Any]] = {}
+        if self._keys_from_catalogue:
+            sources[FOREIGN_KEYS] = lambda t: self._catalogue_keys(schema).get(t, [])
+        keys = self._keys
+        if keys is not None:
+            sources[PRIMARY_KEY] = lambda t: keys.get(
+                t, NO_KEYS
+            ).reflected_primary_key()
+            sources[UNIQUES] = lambda t: keys.get(t, NO_KEYS).reflected_uniques()
+        comments = self._comments
+        if comments is not None:
+            sources[COMMENT] = lambda t: {"text": comments.get(t)}
+        return sources
+
     def _single(self, aspect: str, schema: str, name: str) -> Any:
+        source = self._from_catalogue(schema).get(aspect)
+        if source is not None:
+            return source(name)
         insp = self.inspector
         if aspect == COLUMNS:
             return insp.get_columns(name, schema=schema)
-        if aspect == PRIMARY_KEY and self._keys is not None:
-            return self._keys.get(name, NO_KEYS).reflected_primary_key()
         if aspect == PRIMARY_KEY:
             return insp.get_pk_constraint(name, schema=schema)
-        if aspect == FOREIGN_KEYS and self._keys_from_catalogue:
-            return [
-                fact.reflected(key)
-                for (table, key), fact in self._catalogue_keys(schema).items()
-                if table == name and not fact.inherited
-            ]
         if aspect == FOREIGN_KEYS:
             return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
-        if aspect == UNIQUES and self._keys is not None:
-            return self._keys.get(name, NO_KEYS).reflected_uniques()
         if aspect == UNIQUES:
             return insp.get_unique_constraints(name, schema=schema)
-        if self._comments is not None:
-            return {"text": self._comments.get(name)}
         return insp.get_table_comment(name, schema=schema)
 
     def _parts(
@@ -703,14 +696,20 @@ class _Reader:
             getattr(self.connection.dialect, "is_mariadb", False)
         )
 
-    def _catalogue_keys(self, schema: str) -> Mapping[tuple[str, str], ForeignKeyFacts]:
-        """PostgreSQL and MariaDB: every foreign key of ``schema`` from the
-        catalogue."""
-        if self._fk_facts is None:
+    def _catalogue_keys(self, schema: str) -> Mapping[str, list[dict[str, Any]]]:
+        """PostgreSQL and MariaDB: the foreign keys of ``schema``'s tables
+        from the catalogue, by table, as SQLAlchemy reports keys (copies
+        PostgreSQL keeps for partitions left out)."""
+        if self._fks_by_table is None:
             module = fast.postgresql if self.dialect == "postgresql" else fast.mysql
             with self.attempt():
-                self._fk_facts = module.foreign_key_facts(self.connection, schema)
-        return self._fk_facts
+                facts = module.foreign_key_facts(self.connection, schema)
+            by_table: dict[str, list[dict[str, Any]]] = {}
+            for (table, name), fact in facts.items():
+                if not fact.inherited:
+                    by_table.setdefault(table, []).append(fact.reflected(name))
+            self._fks_by_table = by_table
+        return self._fks_by_table
 
     def _foreign_keys(
         self, schema: str, table: str, fks: Sequence[Mapping[str, Any]]
@@ -837,6 +836,11 @@ _SEES_EVERY_TABLE = sa.text(
     ) AS me
     """
 )
+
+
+def _each(source: Callable[[str], Any], tables: Sequence[str]) -> Bulk:
+    """A bulk answer built table by table from a catalogue ``source``."""
+    return {table: source(table) for table in tables}
 
 
 def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:
