@@ -7,8 +7,11 @@ and with SQLAlchemy's Inspector, and the snapshots must be equal.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from functools import cache
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
-from thoth_db_elements.introspection import raw_types
+from thoth_db_elements.introspection import raw_types, read_schema
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 from thoth_db_elements.introspection.raw_types import read_catalogue
 
@@ -344,3 +347,106 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
             schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
     assert not seen.listing_complete
     assert [u.name for u in seen.table("hidden").unique_constraints] == ["ig"]
+
+
+# -- SQLite: primary keys that accept NULL --------------------------------------
+#: Tables whose key columns SQLite lets hold NULL, or not: an INTEGER
+#: PRIMARY KEY is the rowid; a key of a WITHOUT ROWID or STRICT table, or
+#: one declared NOT NULL, refuses NULL; any other key of a table with a
+#: rowid takes NULL (a legacy rule), though ``pragma_table_info`` reports
+#: all of them alike.
+SQLITE_KEYS = (
+    "CREATE TABLE rowid_alias (id integer PRIMARY KEY, x text)",
+    "CREATE TABLE text_key (id char(8) PRIMARY KEY, x text)",
+    "CREATE TABLE int_key (id int PRIMARY KEY)",
+    "CREATE TABLE desc_key (id integer PRIMARY KEY DESC, x text)",
+    "CREATE TABLE desc_alias (id INTEGER, PRIMARY KEY (id DESC))",
+    "CREATE TABLE no_rowid (id char(8) PRIMARY KEY, x text) WITHOUT ROWID",
+    "CREATE TABLE strict_key (id text PRIMARY KEY, x text) STRICT",
+    "CREATE TABLE declared (id text NOT NULL PRIMARY KEY)",
+    "CREATE TABLE pair (p int, q int NOT NULL, PRIMARY KEY (p, q))",
+    "CREATE TABLE gen (id int PRIMARY KEY, g int GENERATED ALWAYS AS (id + 1))",
+)
+
+
+def _takes_null(raw: sqlite3.Connection, schema: str, table: str, column: str) -> bool:
+    """Whether SQLite stores NULL in ``column`` (tried, then rolled back)."""
+    columns = [
+        name
+        for name, hidden in raw.execute(
+            "SELECT name, hidden FROM pragma_table_xinfo(?, ?)", (table, schema)
+        )
+        if hidden == 0
+    ]
+    values = ", ".join("NULL" if name == column else "1" for name in columns)
+    target = f'"{schema}"."{table}"'
+    try:
+        raw.execute("SAVEPOINT probe")
+        raw.execute(f"INSERT INTO {target} VALUES ({values})")
+        (count,) = raw.execute(
+            f'SELECT count(*) FROM {target} WHERE "{column}" IS NULL'
+        ).fetchone()
+        return bool(count)
+    except sqlite3.IntegrityError:
+        return False
+    finally:
+        raw.execute("ROLLBACK TO probe")
+        raw.execute("RELEASE probe")
+
+
+@pytest.mark.parametrize("schema", ["main", "other db"])
+def test_sqlite_key_columns_are_nullable_where_sqlite_takes_null(
+    tmp_path: Path, schema: str
+) -> None:
+    main, other = tmp_path / "main.sqlite", tmp_path / "other.sqlite"
+    with closing(sqlite3.connect(other if schema != "main" else main)) as raw, raw:
+        for statement in SQLITE_KEYS:
+            raw.execute(statement)
+    sqlite3.connect(main).close()
+    with connect(f"sqlite:///{main}") as connection:
+        connection.exec_driver_sql("ATTACH DATABASE ? AS ?", (str(other), "other db"))
+        snapshot = assert_same(connection, schema)
+        loose = raw_types.read_catalogue(connection, schema).loose_keys
+    with closing(sqlite3.connect(main, isolation_level=None)) as raw:
+        raw.execute("ATTACH DATABASE ? AS ?", (str(other), "other db"))
+        truth = {
+            (table.name, column.name): _takes_null(raw, schema, table.name, column.name)
+            for table in snapshot.tables
+            for column in table.columns
+            if column.primary_key_position
+        }
+    read = {
+        (table.name, column.name): column.nullable
+        for table in snapshot.tables
+        for column in table.columns
+        if column.primary_key_position
+    }
+    assert read == truth
+    assert {key for key, nullable in read.items() if nullable} == {
+        ("text_key", "id"),
+        ("int_key", "id"),
+        ("desc_key", "id"),
+        ("pair", "p"),
+        ("gen", "id"),
+    }
+    # Tables whose keys take NULL unless declared NOT NULL.
+    assert loose == {"text_key", "int_key", "desc_key", "pair", "gen", "declared"}
+
+
+def test_sqlite_keys_that_refuse_null_cost_no_statement(tmp_path: Path) -> None:
+    """The query for keys that take NULL runs only when a table may have one."""
+    path = tmp_path / "keys.sqlite"
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("CREATE TABLE a (id integer PRIMARY KEY)")
+        raw.execute("CREATE TABLE b (id text NOT NULL PRIMARY KEY)")
+        raw.execute("CREATE TABLE c (id text PRIMARY KEY) WITHOUT ROWID")
+    with connect(f"sqlite:///{path}") as connection:
+        statements: list[str] = []
+        sa.event.listen(
+            connection,
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2]),
+        )
+        read_schema(connection, method="fast")
+    assert not any("pragma_index_xinfo" in s for s in statements), statements
+    assert len(statements) == 4

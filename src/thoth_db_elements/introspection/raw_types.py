@@ -164,6 +164,9 @@ class Catalogue:
     #: an expression or bit default, ``COMPRESSED`` or ``DEFAULT NULL ON
     #: UPDATE``, and reads every view column as nullable).
     rules: dict[ColumnKey, ColumnRules] = field(default_factory=dict)
+    #: SQLite: the tables whose primary-key columns may hold NULL
+    #: (``sqlite_loose_keys``); every other primary-key column is NOT NULL.
+    loose_keys: frozenset[str] = frozenset()
     #: MariaDB: every table's primary and unique keys (None elsewhere:
     #: SQLAlchemy's are taken).
     keys: dict[str, TableKeys] | None = None
@@ -515,13 +518,15 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
             _read_sqlite(connection, schema),
             shadows=sqlite_shadow_tables(connection, schema),
             unique_columns=_read_sqlite_uniques(connection, schema),
+            loose_keys=sqlite_loose_keys(connection, schema),
         )
     return Catalogue()
 
 
-def _sqlite_can_tell_shadow_tables(connection: Connection) -> bool:
+def _sqlite_has_table_list(connection: Connection) -> bool:
     """Whether this SQLite has ``pragma_table_list`` (3.37+), which marks
-    shadow tables; older ones cannot tell them from tables."""
+    shadow tables (older ones cannot tell them from tables) and STRICT
+    tables (which older ones do not have)."""
     version = getattr(connection.dialect.dbapi, "sqlite_version_info", (0,))
     return tuple(version) >= (3, 37)
 
@@ -532,9 +537,48 @@ _SQLITE_SHADOWS = sa.text(
 )
 
 
+def _sqlite_loose_keys_query(connection: Connection, schema: str) -> sa.TextClause:
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    # A key column of a rowid table that is not the rowid itself has an
+    # index of its own (origin 'pk') that also holds the rowid (cid -1);
+    # the key of a WITHOUT ROWID table is the table, with no rowid.
+    not_strict = (
+        "AND m.name NOT IN (SELECT name FROM pragma_table_list "
+        "WHERE schema = :schema AND strict)"
+        if _sqlite_has_table_list(connection)
+        else ""  # before 3.37 there are no STRICT tables
+    )
+    return sa.text(
+        f"""
+        SELECT DISTINCT m.name
+        FROM {quote(schema)}.sqlite_master AS m
+        JOIN pragma_index_list(m.name, :schema) AS il
+        JOIN pragma_index_xinfo(il.name, :schema) AS ix
+        WHERE m.type = 'table' AND il.origin = 'pk' AND ix.cid = -1 {not_strict}
+        """
+    )
+
+
+def sqlite_loose_keys(connection: Connection, schema: str) -> frozenset[str]:
+    """SQLite: the tables of ``schema`` whose primary-key columns may hold
+    NULL unless declared NOT NULL.
+
+    A legacy rule of SQLite: in a table with a rowid that is not STRICT, a
+    primary key other than an ``INTEGER PRIMARY KEY`` (which is the rowid)
+    accepts NULL. ``pragma_table_info`` reports such a column as nullable,
+    but also the ``INTEGER PRIMARY KEY``, which never is, and the key
+    columns of ``WITHOUT ROWID`` and ``STRICT`` tables, which SQLite
+    refuses NULL.
+    """
+    found = connection.execute(
+        _sqlite_loose_keys_query(connection, schema), {"schema": schema}
+    )
+    return frozenset(str(name) for (name,) in found)
+
+
 def sqlite_shadow_tables(connection: Connection, schema: str) -> frozenset[str]:
     """The shadow tables of ``schema`` (empty where SQLite cannot tell)."""
-    if not _sqlite_can_tell_shadow_tables(connection):
+    if not _sqlite_has_table_list(connection):
         return frozenset()
     found = connection.execute(_SQLITE_SHADOWS, {"schema": schema})
     return frozenset(str(name) for (name,) in found)

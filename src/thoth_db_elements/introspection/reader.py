@@ -29,7 +29,9 @@ What ends up in the snapshot:
 * ``raw_type`` as the catalogue spells it (see ``ColumnSnapshot``) and
   ``data_format`` from ``normalise_type``. Primary-key columns are reported
   NOT NULL even where the catalogue says otherwise (SQLite's ``INTEGER
-  PRIMARY KEY``). On PostgreSQL and MariaDB 10.2.7+, NOT NULL, the default
+  PRIMARY KEY``), except SQLite's keys that do accept NULL: other keys of
+  tables with a rowid that are not STRICT (``raw_types.sqlite_loose_keys``).
+  On PostgreSQL and MariaDB 10.2.7+, NOT NULL, the default
   and the comment come from the catalogue (``raw_types.ColumnRules``): on
   PostgreSQL SQLAlchemy misses the NOT NULL of a domain a column's domain
   is built on, puts the harvested schema in front of a ``nextval``
@@ -595,7 +597,7 @@ class _Reader:
             ]
             if read and not isinstance(read[0], ReadColumn):
                 read = [self._inspected(name, column, catalogue) for column in read]
-            columns = self._columns(read, pk_columns)
+            columns = self._columns(read, pk_columns, name in catalogue.loose_keys)
         uniques = [
             UniqueConstraintSnapshot(
                 name=u.get("name") or None,
@@ -656,14 +658,15 @@ class _Reader:
         )
 
     def _columns(
-        self, read: Sequence[ReadColumn], pk_columns: Sequence[str]
+        self, read: Sequence[ReadColumn], pk_columns: Sequence[str], loose: bool
     ) -> tuple[ColumnSnapshot, ...]:
         """One table's column snapshots (the hot loop of a read: one pass,
-        the type families cached by spelling)."""
+        the type families cached by spelling); ``loose``: its key columns
+        may hold NULL (``Catalogue.loose_keys``)."""
         positions = key_positions(pk_columns)
         families = self._families
         return tuple(
-            snapshot_of(column, families, positions.get(column.name), ordinal)
+            snapshot_of(column, families, positions.get(column.name), ordinal, loose)
             for ordinal, column in enumerate(read, start=1)
         )
 

@@ -104,19 +104,20 @@ def snapshot_of(
     families: TypeFamilies,
     key_position: int | None,
     ordinal: int,
+    loose_key: bool = False,
 ) -> ColumnSnapshot:
     """The snapshot of a column at ``ordinal`` (1-based) in its table.
 
     ``key_position`` is its position in the primary key (a key column is
-    NOT NULL whatever the catalogue says); the comment is kept only when
-    not blank.
+    NOT NULL whatever the catalogue says, unless ``loose_key``: a SQLite
+    key that may hold NULL); the comment is kept only when not blank.
     """
     raw_type, base_type, is_enum = column[4:]
     return new_column(
         column.name,
         raw_type,
         families[(raw_type, base_type, is_enum) if base_type or is_enum else raw_type],
-        bool(column.nullable) and key_position is None,
+        bool(column.nullable) and (key_position is None or loose_key),
         column.default,
         comment_text(column.comment),
         key_position,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from thoth_db_elements.introspection.raw_types import (
     Catalogue,
     RawType,
+    sqlite_loose_keys,
     sqlite_shadow_tables,
 )
 from thoth_db_elements.introspection.snapshot import ColumnSnapshot, new_column
@@ -273,6 +274,8 @@ class _TableColumns:
     snapshots: list[ColumnSnapshot] = field(default_factory=list)
     #: (position in the primary key, column name)
     keyed: list[tuple[int, str]] = field(default_factory=list)
+    #: Indexes in ``snapshots`` of the key columns not declared NOT NULL.
+    loose: list[int] = field(default_factory=list)
     generated: bool = False
 
     @property
@@ -284,8 +287,9 @@ def _table_columns(
     rows: Iterable[ColumnRow], families: TypeFamilies
 ) -> dict[str, _TableColumns]:
     """Every table's columns, as the reader builds them from what
-    SQLAlchemy's ``get_columns`` reports: primary-key columns NOT NULL, no
-    comments; a virtual table's hidden columns left out.
+    SQLAlchemy's ``get_columns`` reports: primary-key columns NOT NULL
+    (``_loosen`` corrects the few that are not), no comments; a virtual
+    table's hidden columns left out.
 
     ``pk`` is a column's 1-based position in the primary key, 0 if none.
     """
@@ -317,6 +321,8 @@ def _table_columns(
         )
         if pk:
             current.keyed.append((pk, name))
+            if not not_null:
+                current.loose.append(ordinal - 1)
         if hidden:
             current.generated = True
     return found
@@ -439,6 +445,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     ).all():
         indexes.setdefault((table, index), []).append(column)
         origins[(table, index)] = origin
+    loose_keys = _loosen(connection, schema, columns, origins)
     autoindexes: dict[str, list[Signature]] = {}
     unique_columns: dict[str, list[tuple[str, ...]]] = {}
     for (table, index), names in indexes.items():
@@ -455,6 +462,7 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         catalogue=Catalogue(
             shadows=objects.shadows,
             unique_columns={t: tuple(c) for t, c in unique_columns.items()},
+            loose_keys=loose_keys,
         ),
         comments=None,
     )
@@ -501,6 +509,31 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             if hidden != 1 and table not in found.columns
         )
     return found
+
+
+def _loosen(
+    connection: Connection,
+    schema: str,
+    columns: Mapping[str, _TableColumns],
+    origins: Mapping[tuple[str, str], str],
+) -> frozenset[str]:
+    """Make nullable the key columns that may hold NULL and return their
+    tables (``raw_types.sqlite_loose_keys``). Only a table whose key has an
+    index of its own (origin 'pk') and a column not declared NOT NULL may
+    have such columns; without one, no query is made."""
+    candidates = {
+        table
+        for (table, _index), origin in origins.items()
+        if origin == "pk" and table in columns and columns[table].loose
+    }
+    if not candidates:
+        return frozenset()
+    loose = frozenset(candidates & sqlite_loose_keys(connection, schema))
+    for table in loose:
+        snapshots = columns[table].snapshots
+        for index in columns[table].loose:
+            snapshots[index] = replace(snapshots[index], nullable=True)
+    return loose
 
 
 def _generated_ok(columns: _TableColumns, sql: str | None) -> bool:
