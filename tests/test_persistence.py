@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from catalog import models as thoth
@@ -22,7 +22,11 @@ from thoth_db_elements.introspection.snapshot import (
     TableFailure,
     TableSnapshot,
 )
-from thoth_db_elements.persistence import derive_fk_fields, sync_snapshot
+from thoth_db_elements.persistence import (
+    derive_fk_fields,
+    sync_snapshot,
+    without_nul,
+)
 from thoth_db_elements.report import HarvestReport
 
 pytestmark = pytest.mark.django_db
@@ -723,3 +727,121 @@ def test_the_mysql_session_lock_timeout_is_put_back(sql_db: models.Model) -> Non
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
         assert cursor.fetchone()[0] == 77
+
+
+def test_incomplete_read_deletes_no_relationship_between_tables_read(
+    sql_db: models.Model,
+) -> None:
+    """A key no foreign key backs (added by hand, or dropped meanwhile)
+    stays after an incomplete read, whose tables were read or not."""
+    sync(sql_db, shop())
+    c = cat(sql_db)
+    customers = c.table._default_manager.get(sql_db=sql_db, name="customers")
+    email = c.column._default_manager.get(
+        sql_table=customers, original_column_name="email"
+    )
+    ident = c.column._default_manager.get(
+        sql_table=customers, original_column_name="id"
+    )
+    c.relationship._default_manager.create(
+        source_table=customers,
+        source_column=email,
+        target_table=customers,
+        target_column=ident,
+    )
+    failure = TableFailure(name="a_view", error="OperationalError: no such table")
+    report = sync(sql_db, shop(failures=(failure,)), force=True)
+    assert "customers.email->customers.id" in relationships(sql_db)
+    assert report.relationships.deleted == 0
+    assert report.deletions_skipped is True
+    assert report.forced is False  # nothing was deleted, so nothing forced
+    # The next complete read removes it.
+    report = sync(sql_db, shop())
+    assert "customers.email->customers.id" not in relationships(sql_db)
+    assert (report.relationships.deleted, report.deletions_skipped) == (1, False)
+
+
+def test_keys_of_merged_duplicates_count_as_duplicates_not_deletions() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    keeper = thoth.SqlColumn.objects.get(
+        sql_table=customers, original_column_name="referrer_id"
+    )
+    newer = thoth.SqlColumn.objects.create(
+        sql_table=customers, original_column_name="referrer_id"
+    )
+    # The key of an older tool's run points at the newer duplicate.
+    thoth.Relationship.objects.filter(source_column=keeper).update(source_column=newer)
+    report = sync(sql_db, shop())
+    assert report.duplicates_removed == 2  # the column and its key
+    assert report.relationships.deleted == 0
+    assert report.relationships.created == 1
+    key = thoth.Relationship.objects.get(source_table=customers)
+    assert key.source_column_id == keeper.pk
+
+
+def test_a_nul_character_reaches_a_postgresql_catalogue_as_u_fffd(
+    sql_db: models.Model,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL as Django's database (the tox environments)")
+    snapshot = shop(customer_comment="people\x00who buy", email_comment="a\x00b")
+    snapshot = dataclasses.replace(snapshot, dialect="mariadb")
+    sync(sql_db, snapshot)
+    email = cat(sql_db).column._default_manager.get(
+        sql_table__sql_db=sql_db, original_column_name="email"
+    )
+    # In db_comment where the model has one, else in the empty description.
+    assert getattr(email, "db_comment", email.column_description) == "a\ufffdb"
+    with CaptureQueriesContext(connection) as captured:
+        report = sync(sql_db, snapshot)
+    assert writes(captured) == []
+    assert report.columns.unchanged == 10
+
+
+def test_without_nul_reports_a_name_with_nul_and_keeps_the_rest() -> None:
+    snapshot = shop()
+    bad = dataclasses.replace(snapshot.tables[0], name="cust\x00omers")
+    odd = dataclasses.replace(
+        snapshot.tables[1],
+        comment="x\x00",
+        columns=(
+            dataclasses.replace(
+                snapshot.tables[1].columns[0], default="'\x00'", raw_type="t\x00"
+            ),
+            *snapshot.tables[1].columns[1:],
+        ),
+    )
+    cleaned = without_nul(
+        dataclasses.replace(snapshot, tables=(bad, odd, *snapshot.tables[2:]))
+    )
+    assert [f.name for f in cleaned.failures] == ["cust\ufffdomers"]
+    table = cleaned.tables[0]
+    assert (table.comment, table.columns[0].default, table.columns[0].raw_type) == (
+        "x\ufffd",
+        "'\ufffd'",
+        "t\ufffd",
+    )
+    assert cleaned.tables[1:] == snapshot.tables[2:]
+    assert without_nul(snapshot) is snapshot
+
+
+def test_the_postgresql_lock_timeout_of_a_callers_transaction_is_put_back(
+    sql_db: models.Model,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL as Django's database (the tox environments)")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '77s'")
+        sync(sql_db, shop())
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "77s"
+        # A sync that fails leaves it as it was too.
+        with pytest.raises(DeletionThresholdError):
+            sync(sql_db, shop(drop=("customers", "orders", "order_lines")))
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "77s"

@@ -31,10 +31,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, connections, models, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, TextField
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Q,
+    TextField,
+    Value,
+    When,
+)
 
 from ._bulk import fetch_values, insert_values
 from ._fields import model_has_field
@@ -162,11 +171,14 @@ class _ColumnRow:
         )
 
 
+def _empty(name: str) -> Q:
+    """Field ``name`` is empty: "" or NULL."""
+    return Q(**{name: ""}) | Q(**{f"{name}__isnull": True})
+
+
 def _empty_flag(name: str) -> ExpressionWrapper[Q]:
     """SELECT-side test of emptiness, so annotation text is never loaded."""
-    return ExpressionWrapper(
-        Q(**{name: ""}) | Q(**{f"{name}__isnull": True}), output_field=BooleanField()
-    )
+    return ExpressionWrapper(_empty(name), output_field=BooleanField())
 
 
 def derive_fk_fields(snapshot: SchemaSnapshot) -> dict[tuple[str, str], str]:
@@ -372,6 +384,9 @@ class _Sync:
         self.pairs = list(_catalogued_pairs(snapshot))
         #: MySQL: the session's lock time-out before the sync changed it.
         self._mysql_lock_timeout: Any = None
+        #: PostgreSQL inside a caller's transaction: its lock time-out
+        #: before the sync changed it (``SET LOCAL`` would outlive the sync).
+        self._pg_lock_timeout: str | None = None
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -398,8 +413,9 @@ class _Sync:
             self._restore_lock_timeout()
 
     def _run(self) -> None:
+        nested = connections[self.using].in_atomic_block
         with transaction.atomic(using=self.using):
-            self._set_lock_timeout()
+            self._set_lock_timeout(nested)
             self._take_write_lock()
             tables = self._load_tables()
             columns = self._load_columns()
@@ -415,20 +431,41 @@ class _Sync:
             new_columns = self._write_columns(table_ids, column_plan)
             self._tick(2 * self.total // 3)
             self._write_relationships(
-                table_ids, plan.columns, new_columns, set(unseen.values())
+                table_ids, plan, new_columns, set(unseen.values())
             )
             self._delete(plan, gone_columns)
             self._tick(self.total)
+        if self._pg_lock_timeout is not None:
+            # The caller's transaction goes on: its own time-out again.
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [self._pg_lock_timeout],
+                )
 
-    def _set_lock_timeout(self) -> None:
-        """Wait at most CATALOGUE_LOCK_TIMEOUT for locks held by others."""
+    def _set_lock_timeout(self, nested: bool) -> None:
+        """Wait at most CATALOGUE_LOCK_TIMEOUT for locks held by others.
+
+        On PostgreSQL the setting is local to the transaction; when the
+        sync runs inside a caller's (``nested``), the caller's value is
+        read in the same statement and put back when the sync ends (a
+        rolled-back sync takes the setting back with it).
+        """
         connection = connections[self.using]
         seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # At least 1 ms: PostgreSQL's 0 means waiting for ever.
-                milliseconds = max(1, round(seconds * 1000))
-                cursor.execute(f"SET LOCAL lock_timeout = '{milliseconds}ms'")
+                milliseconds = f"{max(1, round(seconds * 1000))}ms"
+                if nested:
+                    cursor.execute(
+                        "SELECT current_setting('lock_timeout'), "
+                        "set_config('lock_timeout', %s, true)",
+                        [milliseconds],
+                    )
+                    self._pg_lock_timeout = cursor.fetchone()[0]
+                else:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{milliseconds}'")
             elif connection.vendor == "mysql":
                 # Session-wide on MySQL: put back when the sync ends.
                 cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
@@ -567,9 +604,14 @@ class _Sync:
         """Copy non-empty annotations of duplicates into the keeper's empty ones."""
         names = tuple(n for n in names if model_has_field(model, n))
         ids = {row.pk for pair in pairs for row in pair}
+        # Locked until the sync commits: a text written meanwhile by someone
+        # else would be overwritten by the merged one.
         texts = {
             row["pk"]: row
-            for row in self._q(model).filter(pk__in=ids).values("pk", *names)
+            for row in self._q(model)
+            .select_for_update()
+            .filter(pk__in=ids)
+            .values("pk", *names)
         }
         # Long texts are joined (nobody's words are lost); a short field
         # (``column_name``) keeps the keeper's, when it has one.
@@ -674,6 +716,7 @@ class _Sync:
             if plan.gone_tables or gone_columns:
                 self.report.deletions_skipped = True
             plan.gone_tables = []
+            self.report.forced = False  # nothing to force: nothing deleted
             return []
         # Rows of tables left out on purpose (SQLite shadow tables an older
         # version catalogued) go, without counting as deletions.
@@ -725,7 +768,7 @@ class _Sync:
             else:
                 counts.unchanged += 1
         self._bulk_update(self.cat.table, to_update, self.table_fields)
-        self._bulk_update(self.cat.table, to_fill, ["description"])
+        self._fill_empty(self.cat.table, to_fill, "description")
         created = self._bulk_create(
             self.cat.table, to_create, "name", {"sql_db": self.sql_db}
         )
@@ -758,7 +801,7 @@ class _Sync:
         """Write the plan; return the ids of the new columns by key."""
         counts = self.report.columns
         self._bulk_update(self.cat.column, plan.update, self.update_fields)
-        self._bulk_update(self.cat.column, plan.fill, ["column_description"])
+        self._fill_empty(self.cat.column, plan.fill, "column_description")
         counts.updated = len(plan.update)
         counts.unchanged = plan.unchanged
         counts.created = len(plan.new)
@@ -804,13 +847,22 @@ class _Sync:
     def _write_relationships(
         self,
         table_ids: dict[str, Any],
-        existing_columns: dict[ColumnKey, ColumnRow],
+        plan: _Plan,
         new_columns: dict[ColumnKey, Any],
         unseen: set[Any],
     ) -> None:
-        """Relationships for ``self.pairs``; those from the ``unseen``
-        tables (ids) are kept as they are: their keys were not read."""
+        """Relationships for ``self.pairs``.
+
+        Those from the ``unseen`` tables (ids) are kept as they are: their
+        keys were not read. After any incomplete read no relationship is
+        deleted, as no table or column is; one that named a duplicate row
+        goes with it (the merged row's relationships are made again).
+        """
         counts = self.report.relationships
+        existing_columns = plan.columns
+        merged = {c.pk for c in plan.duplicate_columns}
+        merged_tables = {t.pk for t in plan.duplicate_tables}
+        complete = self.snapshot.complete
 
         def column_id(table: str, column: str) -> Any:
             key = (table_ids[table], column)
@@ -837,12 +889,20 @@ class _Sync:
         stale: list[Any] = []
         for pk, source_col, target_col, source_tab, target_tab in existing:
             key = (source_col, target_col)
-            if key in seen:
+            if (
+                key in seen
+                or source_col in merged
+                or target_col in merged
+                or source_tab in merged_tables
+                or target_tab in merged_tables
+            ):
                 self.report.duplicates_removed += 1
                 stale.append(pk)
             elif (key in wanted and wanted[key] == (source_tab, target_tab)) or (
-                source_tab in unseen
+                key not in wanted and (source_tab in unseen or not complete)
             ):
+                if key not in wanted and source_tab not in unseen:
+                    self.report.deletions_skipped = True
                 seen.add(key)
                 counts.unchanged += 1
             else:
@@ -912,6 +972,44 @@ class _Sync:
                 for row in rows
             ]
             self._q(model).bulk_update(instances, fields, batch_size=self.batch_size)
+
+    def _fill_empty(
+        self, model: type[models.Model], rows: Sequence[_Row], name: str
+    ) -> None:
+        """Write each row's ``name`` (a description filled from a comment)
+        where it is still empty.
+
+        It was empty when the rows were loaded, but these rows are not
+        locked: someone may have written a description since. The test is
+        made again by the UPDATE itself, which waits for a writer's
+        transaction to end, so a person's words are never replaced.
+        """
+        if not rows:
+            return
+        field = cast("models.Field[Any, Any]", model._meta.get_field(name))
+        size = min(
+            self.batch_size,
+            max(1, connections[self.using].ops.bulk_batch_size(["pk", "pk"], rows)),
+        )
+        written = 0
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            text = Case(
+                *(When(pk=row.pk, then=Value(getattr(row, name))) for row in batch),
+                default=F(name),
+                output_field=field,
+            )
+            written += (
+                self._q(model)
+                .filter(_empty(name), pk__in=[row.pk for row in batch])
+                .update(**{name: text})
+            )
+        if written < len(rows):
+            logger.info(
+                "%d %s descriptions were written during the run and were kept",
+                len(rows) - written,
+                model._meta.model_name,
+            )
 
     def _bulk_create(
         self,
@@ -1042,6 +1140,59 @@ def fit_to_catalogue(snapshot: SchemaSnapshot, catalogue: Catalogue) -> SchemaSn
     return dataclasses.replace(snapshot, tables=tuple(kept), failures=tuple(failures))
 
 
+#: What stands for a NUL character in text a PostgreSQL catalogue keeps.
+NUL_REPLACEMENT = "\ufffd"
+
+
+def _has_nul(*texts: str | None) -> bool:
+    return any(text is not None and "\x00" in text for text in texts)
+
+
+def _no_nul(text: str | None) -> str | None:
+    return None if text is None else text.replace("\x00", NUL_REPLACEMENT)
+
+
+def without_nul(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """``snapshot`` as a PostgreSQL catalogue can keep it: a NUL character
+    (which MariaDB and SQLite allow in comments and defaults, and
+    PostgreSQL refuses in any text) becomes U+FFFD; a table whose name or
+    a column's name holds one is reported among the failures, like a name
+    too long (``fit_to_catalogue``)."""
+    tables: list[TableSnapshot] = []
+    failures = list(snapshot.failures)
+    for table in snapshot.tables:
+        if _has_nul(table.name, *(c.name for c in table.columns)):
+            failures.append(
+                TableFailure(
+                    str(_no_nul(table.name))[:200],
+                    "A table or column name holds a NUL character, which the "
+                    "catalogue cannot store",
+                )
+            )
+            continue
+        columns = tuple(
+            dataclasses.replace(
+                column,
+                raw_type=str(_no_nul(column.raw_type)),
+                default=_no_nul(column.default),
+                comment=_no_nul(column.comment),
+            )
+            if _has_nul(column.raw_type, column.default, column.comment)
+            else column
+            for column in table.columns
+        )
+        if _has_nul(table.comment) or columns != table.columns:
+            table = dataclasses.replace(
+                table, columns=columns, comment=_no_nul(table.comment)
+            )
+        tables.append(table)
+    if len(failures) == len(snapshot.failures) and all(
+        kept is table for kept, table in zip(tables, snapshot.tables, strict=True)
+    ):
+        return snapshot  # no NUL anywhere, the usual case
+    return dataclasses.replace(snapshot, tables=tuple(tables), failures=tuple(failures))
+
+
 def sync_snapshot(
     sql_db: models.Model,
     snapshot: SchemaSnapshot,
@@ -1061,6 +1212,11 @@ def sync_snapshot(
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
+    if (
+        snapshot.dialect != "postgresql"  # which has no NUL in text
+        and connections[sql_db._state.db or "default"].vendor == "postgresql"
+    ):
+        snapshot = without_nul(snapshot)
     with collector_paused():
         _Sync(
             sql_db,

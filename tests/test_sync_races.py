@@ -1,0 +1,91 @@
+"""The sync against people writing the catalogue at the same time.
+
+Runs on PostgreSQL and MariaDB as Django's database (the tox environments
+``*-postgres`` and ``*-mariadb``); SQLite's sync holds the write lock from
+its first read, so nobody writes in between there.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from catalog import models as thoth
+from tests.snapshots import shop
+from thoth_db_elements.catalogue import catalogue_for
+from thoth_db_elements.persistence import sync_snapshot
+from thoth_db_elements.report import HarvestReport
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor not in ("postgresql", "mysql"),
+        reason="needs PostgreSQL or MariaDB as Django's database (see tox.ini)",
+    ),
+]
+
+
+def _write_by_hand(table_pk: Any, column_pk: Any, hold: float) -> threading.Thread:
+    """Another session writes both descriptions and commits after ``hold``
+    seconds, keeping the rows locked until then."""
+    started = threading.Event()
+
+    def write() -> None:
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                thoth.SqlTable.objects.filter(pk=table_pk).update(
+                    description="Customers, by hand"
+                )
+                thoth.SqlColumn.objects.filter(pk=column_pk).update(
+                    column_description="Verified e-mail, by hand"
+                )
+                started.set()
+                threading.Event().wait(hold)
+        finally:
+            started.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    started.wait(10)
+    return thread
+
+
+@pytest.mark.parametrize("hold", [0.0, 0.5], ids=["committed", "still-locked"])
+def test_a_description_written_during_the_run_is_not_filled_over(hold: float) -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    # First run: no comments, so the descriptions stay empty.
+    quiet = shop(customer_comment=None, email_comment=None)
+    sync_snapshot(sql_db, quiet, catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    table = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    column = thoth.SqlColumn.objects.get(sql_table=table, original_column_name="email")
+    threads: list[threading.Thread] = []
+    calls: list[int] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # inside the transaction, rows loaded, no write yet
+            threads.append(_write_by_hand(table.pk, column.pk, hold))
+
+    # The comments have appeared: they would fill the empty descriptions.
+    report = sync_snapshot(
+        sql_db,
+        shop(),
+        catalogue,
+        HarvestReport(sqldb_id=sql_db.pk),
+        checkpoint=checkpoint,
+    )
+    for thread in threads:
+        thread.join(30)
+    assert threads, "the checkpoint inside the transaction was not called"
+    table.refresh_from_db()
+    column.refresh_from_db()
+    assert table.description == "Customers, by hand"
+    assert column.column_description == "Verified e-mail, by hand"
+    assert report.columns.created == 0
