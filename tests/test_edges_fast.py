@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
+from thoth_db_elements.exceptions import IntrospectionError
 from thoth_db_elements.introspection import raw_types, read_schema
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 from thoth_db_elements.introspection.raw_types import read_catalogue
@@ -450,3 +452,94 @@ def test_sqlite_keys_that_refuse_null_cost_no_statement(tmp_path: Path) -> None:
         read_schema(connection, method="fast")
     assert not any("pragma_index_xinfo" in s for s in statements), statements
     assert len(statements) == 4
+
+
+# -- PostgreSQL: what the session and the driver must not change ---------------
+def test_postgres_domain_defaults_name_what_was_renamed_since() -> None:
+    require_postgres()
+    ddl = (
+        "CREATE SEQUENCE s1",
+        "CREATE DOMAIN d1 AS integer DEFAULT nextval('s1')",
+        "CREATE FUNCTION f0() RETURNS int LANGUAGE sql AS 'select 5'",
+        "CREATE DOMAIN fd AS int DEFAULT f0()",
+        "CREATE TABLE t (id int PRIMARY KEY, a d1, z fd)",
+        "ALTER SEQUENCE s1 RENAME TO s1_renamed",
+        "ALTER FUNCTION f0() RENAME TO f1",
+    )
+    with schemas.pg_database(ddl) as url, connect(url) as connection:
+        columns = {
+            c.name: c.default for c in assert_same(connection).table("t").columns
+        }
+    assert columns == {
+        "id": None,
+        "a": "nextval('s1_renamed'::regclass)",
+        "z": "f1()",
+    }
+
+
+def test_postgres_default_schema_is_the_connections_own() -> None:
+    require_postgres()
+    ddl = (
+        "CREATE TABLE t (id int)",
+        "CREATE SCHEMA other",
+        "CREATE TABLE other.o (x int)",
+    )
+    with schemas.pg_database(ddl) as url, connect(url) as connection:
+        assert read_schema(connection).schema == "public"
+        connection.exec_driver_sql("SET search_path TO other")
+        snapshot = assert_same(connection)
+    assert (snapshot.schema, [t.name for t in snapshot.tables]) == ("other", ["o"])
+
+
+def test_postgres_keys_read_with_pg8000() -> None:
+    """pg8000 parses no array written with its bounds (``[0:1]={1,2}``)."""
+    require_postgres()
+    pytest.importorskip("pg8000")
+    ddl = (
+        "CREATE TABLE p (a int, b int, c int, PRIMARY KEY (b, a), UNIQUE (c, a))",
+        "CREATE TABLE r (x int, y int, FOREIGN KEY (x, y) REFERENCES p (b, a))",
+    )
+    with schemas.pg_database(ddl) as url:
+        with connect(url) as connection:
+            expected = read_schema(connection, method="fast")
+        other = sa.make_url(url).set(drivername="postgresql+pg8000")
+        with connect(other.render_as_string(hide_password=False)) as connection:
+            assert read_schema(connection, method="fast") == expected
+    assert expected.table("p").primary_key == ("b", "a")
+
+
+def test_postgres_schema_changed_between_two_queries_falls_back_to_the_inspector() -> (
+    None
+):
+    """On a READ COMMITTED connection a column and a key added between the
+    fast path's queries surprise it: ``auto`` reads with the Inspector
+    instead, ``fast`` says so as an ``IntrospectionError``."""
+    require_postgres()
+    with schemas.pg_database(["CREATE TABLE a (id int PRIMARY KEY)"]) as url:
+        other = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            for method in ("auto", "fast"):
+                with connect(url) as connection:
+                    done: list[bool] = []
+
+                    def migrate(
+                        *args: Any, done: list[bool] = done, column: str = method
+                    ) -> None:
+                        if not done and "con.contype IN ('p', 'u')" in args[2]:
+                            done.append(True)
+                            with other.connect() as c:
+                                c.exec_driver_sql(
+                                    f"ALTER TABLE a ADD COLUMN {column} text UNIQUE"
+                                )
+
+                    sa.event.listen(connection, "before_cursor_execute", migrate)
+                    if method == "fast":
+                        with pytest.raises(IntrospectionError, match="KeyError"):
+                            read_schema(connection, method=method)
+                    else:
+                        snapshot = read_schema(connection, method=method)
+                        names = [c.name for c in snapshot.table("a").columns]
+                        assert names == ["id", "auto"]
+                assert done
+        finally:
+            other.dispose()

@@ -429,12 +429,13 @@ def on_sqlite(path: Path, *statements: str) -> None:
 LOST = "Lost the connection while reading the schema: "
 
 
-@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5, 6])
 def test_pg_backend_terminated_mid_read_fails_cleanly(
     pg_source: str, secret: str, statement: int, log_dir: Path, sightings: Sightings
 ) -> None:
-    # PostgreSQL's read is five catalogue statements in a savepoint; ending
-    # the backend after the fifth still fails the RELEASE of the savepoint.
+    # PostgreSQL's read is the connection's current schema, then five
+    # catalogue statements in a savepoint; ending the backend after the
+    # last still fails the RELEASE of the savepoint.
     db = pg_row(pg_source, secret)
     before = harvest_annotated(db)
     kill = after_statements(carries(secret), number(statement), terminate_pg_backend)
@@ -452,7 +453,7 @@ def test_pg_backend_terminated_mid_read_fails_cleanly(
     assert_recovers(db, before)
 
 
-@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5, 6])
 def test_maria_thread_killed_mid_read_fails_cleanly(
     maria_source: MariaSource,
     secret: str,
@@ -518,7 +519,7 @@ def assert_orders_gone_on_the_next_run(db: SqlDb) -> None:
     assert_annotations_kept(db)
 
 
-@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("statement", [1, 2, 3, 4, 5, 6])
 def test_pg_table_dropped_mid_read_is_read_as_it_was(
     pg_source: str, secret: str, statement: int, log_dir: Path, sightings: Sightings
 ) -> None:
@@ -531,7 +532,7 @@ def test_pg_table_dropped_mid_read_is_read_as_it_was(
     )
     with drop as seen:
         harvest(db)
-    assert len(seen) == 5
+    assert len(seen) == 6
     report = assert_completed(db)
     assert report["failed_tables"] == []
     assert_unchanged(db, before)
@@ -539,8 +540,9 @@ def test_pg_table_dropped_mid_read_is_read_as_it_was(
     assert_orders_gone_on_the_next_run(db)
 
 
-# After each statement of the read but the closing listing of the tables.
-@pytest.mark.parametrize("statement", [1, 2, 3, 4])
+# After each statement of the read but the first (the current database)
+# and the closing listing of the tables.
+@pytest.mark.parametrize("statement", [2, 3, 4, 5])
 def test_maria_table_dropped_mid_read_is_read_again(
     maria_source: MariaSource,
     secret: str,
@@ -558,8 +560,9 @@ def test_maria_table_dropped_mid_read_is_read_again(
     )
     with drop as seen:
         harvest(db)
-    # read once, listed again, read once more, then the privilege check
-    assert len(seen) == 2 * 5
+    # the current database, read once, listed again, read once more, then
+    # the privilege check
+    assert len(seen) == 1 + 2 * 5
     report = assert_completed(db)
     assert report["failed_tables"] == []
     assert (report["tables"]["deleted"], report["columns"]["deleted"]) == (1, 3)

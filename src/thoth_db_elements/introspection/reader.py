@@ -217,13 +217,30 @@ class _Reader:
                     f"Schema '{requested}' does not exist in this database"
                 )
             return requested
-        default = self.inspector.default_schema_name
+        default = self._current_schema()
         if not default:
             raise SchemaNotFoundError(
                 "No schema was given and the connection has no default schema; "
                 "name the schema (for MySQL/MariaDB, the database) to read"
             )
         return default
+
+    def _current_schema(self) -> str | None:
+        """The connection's own default schema: PostgreSQL's first schema of
+        the ``search_path`` that exists, MySQL/MariaDB's current database.
+
+        SQLAlchemy's ``default_schema_name`` is the one of the engine's first
+        connection, not of this one after a ``SET search_path`` or ``USE``.
+        """
+        current = {
+            "postgresql": "SELECT current_schema()",
+            "mysql": "SELECT DATABASE()",
+            "mariadb": "SELECT DATABASE()",
+        }.get(self.dialect)
+        if current is None:
+            return self.inspector.default_schema_name
+        found = self.connection.exec_driver_sql(current).scalar()
+        return None if found is None else str(found)
 
     # -- savepoints -------------------------------------------------------------
     def _needs_savepoints(self) -> bool:
@@ -362,10 +379,11 @@ class _Reader:
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
 
-        With ``method="auto"`` a database error on the fast path (say, no
-        privilege on a catalogue view) falls back to the Inspector with a
-        warning; with ``method="fast"`` it is raised. A lost connection is
-        raised either way.
+        With ``method="auto"`` an error on the fast path (say, no privilege
+        on a catalogue view, or an answer it did not expect) falls back to
+        the Inspector with a warning; with ``method="fast"`` it is raised
+        (as ``IntrospectionError`` when not a database error). A lost
+        connection is raised either way.
         """
         if self.method == INSPECTOR or (
             self.method == AUTO
@@ -375,10 +393,20 @@ class _Reader:
         try:
             with self.attempt():
                 return fast.read_fast(self.connection, schema, self.include_views)
-        except sa.exc.SQLAlchemyError as exc:
+        except IntrospectionError:
+            raise
+        except Exception as exc:
+            # A database error, or an answer the fast path did not expect
+            # (a driver that returns a type in its own way, a schema changed
+            # between two queries of a READ COMMITTED connection).
             self.check_fatal(exc)
             if self.method == FAST:
-                raise
+                if isinstance(exc, sa.exc.SQLAlchemyError):
+                    raise
+                raise IntrospectionError(
+                    f"Fast reading of {self.dialect} schema {schema!r} failed: "
+                    f"{error_text(exc)}"
+                ) from exc
             logger.warning(
                 "Fast reading of %s schema %r failed (%s); reading it with "
                 "SQLAlchemy's Inspector instead",

@@ -138,14 +138,17 @@ _PLAIN_TYPE: Final = (False, None)
 
 def _keys_query(key_columns: str) -> sa.TextClause:
     """Primary keys and unique constraints: their columns as attribute
-    numbers in key order (the column query has the names)."""
+    numbers in key order (the column query has the names). The slice
+    renumbers the array from 1: cast from ``int2vector`` it starts at 0,
+    which PostgreSQL writes ``[0:1]={1,2}``, text not every driver parses
+    (pg8000 does not)."""
     return sa.text(
         f"""
         SELECT con.conrelid,
                con.contype,
                con.conname,
                {key_columns},
-               i.indkey::pg_catalog.int2[]
+               (i.indkey::pg_catalog.int2[])[:]
         FROM pg_catalog.pg_constraint AS con
         JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
