@@ -543,3 +543,42 @@ def test_postgres_schema_changed_between_two_queries_falls_back_to_the_inspector
                 assert done
         finally:
             other.dispose()
+
+
+def test_sqlite_generated_columns_and_a_comment_before_strict(tmp_path: Path) -> None:
+    """SQLAlchemy's check of the CREATE text of a table with generated
+    columns fails on a comment before STRICT or WITHOUT ROWID, and so does
+    its reading of a key to that table without a column list; the pragmas
+    tell everything, and the fast path reads both tables."""
+    path = tmp_path / "generated.sqlite"
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.executescript(
+            """
+            CREATE TABLE orders (id INTEGER PRIMARY KEY, qty INT, price REAL,
+              total REAL AS (qty * price)
+            ) /* strict typing */ STRICT;
+            CREATE TABLE lines (id INTEGER PRIMARY KEY,
+              order_id INT REFERENCES orders) -- the key
+              WITHOUT ROWID;
+            """
+        )
+    with connect(f"sqlite:///{path}") as connection:
+        inspector = read_schema(connection, method="inspector")
+        fast = read_schema(connection, method="fast")
+        auto = read_schema(connection)
+    assert {f.name for f in inspector.failures} == {"orders", "lines"}
+    assert auto == fast
+    assert not fast.failures
+    orders, lines = fast.table("orders"), fast.table("lines")
+    assert [(c.name, c.raw_type) for c in orders.columns] == [
+        ("id", "INTEGER"),
+        ("qty", "INT"),
+        ("price", "REAL"),
+        ("total", "REAL"),
+    ]
+    (key,) = lines.foreign_keys
+    assert (key.columns, key.referred_table, key.referred_columns) == (
+        ("order_id",),
+        "orders",
+        ("id",),
+    )

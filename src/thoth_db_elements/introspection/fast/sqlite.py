@@ -147,11 +147,6 @@ _INLINE_UNIQUE = re.compile(
     re.I,
 )
 _NAMES = re.compile(r'(?:"(.+?)")|([a-z0-9_]+)', re.I)
-#: SQLAlchemy asserts this of a table with generated columns.
-_CREATE_TABLE = re.compile(
-    r"create table .*?\((.*)\)(?:\s*,?\s*(?:WITHOUT\s+ROWID|STRICT))*$",
-    re.DOTALL | re.IGNORECASE,
-)
 
 
 class _Unmodelled(Exception):
@@ -276,7 +271,6 @@ class _TableColumns:
     keyed: list[tuple[int, str]] = field(default_factory=list)
     #: Indexes in ``snapshots`` of the key columns not declared NOT NULL.
     loose: list[int] = field(default_factory=list)
-    generated: bool = False
 
     @property
     def primary_key(self) -> list[str]:
@@ -323,8 +317,6 @@ def _table_columns(
             current.keyed.append((pk, name))
             if not not_null:
                 current.loose.append(ordinal - 1)
-        if hidden:
-            current.generated = True
     return found
 
 
@@ -466,12 +458,14 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
         ),
         comments=None,
     )
+    # A table with generated columns is read here even where SQLAlchemy's
+    # Inspector fails on it: a comment between its last ")" and STRICT or
+    # WITHOUT ROWID fails SQLAlchemy's check of the CREATE text, which the
+    # pragmas do without.
     unreadable = {
         name
         for name in objects.tables
-        if name not in columns
-        or not columns[name].snapshots
-        or not _generated_ok(columns[name], objects.sql.get(name))
+        if name not in columns or not columns[name].snapshots
     }
     for name in objects.tables:
         if name in unreadable:
@@ -534,10 +528,3 @@ def _loosen(
         for index in columns[table].loose:
             snapshots[index] = replace(snapshots[index], nullable=True)
     return loose
-
-
-def _generated_ok(columns: _TableColumns, sql: str | None) -> bool:
-    """False where SQLAlchemy's check of a generated column's table fails."""
-    if not columns.generated:
-        return True
-    return sql is not None and _CREATE_TABLE.match(sql.strip()) is not None
