@@ -16,7 +16,8 @@ from django.db import connection, connections
 from catalog import models as thoth
 from tests.snapshots import shop
 from thoth_db_elements.catalogue import catalogue_for
-from thoth_db_elements.persistence import sync_snapshot
+from thoth_db_elements.exceptions import CatalogueLockedError
+from thoth_db_elements.persistence import sync_lock_name, sync_snapshot
 from thoth_db_elements.report import HarvestReport
 
 pytestmark = [
@@ -89,3 +90,79 @@ def test_a_description_written_during_the_run_is_not_filled_over(hold: float) ->
     assert table.description == "Customers, by hand"
     assert column.column_description == "Verified e-mail, by hand"
     assert report.columns.created == 0
+
+
+def test_two_syncs_of_one_database_take_turns() -> None:
+    """The second waits for the first to commit, then finds its rows: no
+    row twice (ThothAI's models have no unique constraint to refuse one)."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    inside = threading.Event()
+    reports: list[HarvestReport] = []
+    errors: list[BaseException] = []
+
+    def first_checkpoint(done: int, total: int) -> None:
+        if done == 0 and not inside.is_set() and connection_in_atomic():
+            inside.set()  # the first holds the lock: let the second start
+            threading.Event().wait(1.0)
+
+    def run(checkpoint: Any = None) -> None:
+        try:
+            reports.append(
+                sync_snapshot(
+                    thoth.SqlDb.objects.get(pk=sql_db.pk),
+                    shop(),
+                    catalogue_for(sql_db),
+                    HarvestReport(sqldb_id=sql_db.pk),
+                    checkpoint=checkpoint,
+                )
+            )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=run, args=(first_checkpoint,))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=run)
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert errors == []
+    assert thoth.SqlTable.objects.filter(sql_db=sql_db).count() == 4
+    assert thoth.SqlColumn.objects.filter(sql_table__sql_db=sql_db).count() == 10
+    assert sorted(r.tables.created for r in reports) == [0, 4]
+
+
+def connection_in_atomic() -> bool:
+    """Whether this thread's sync is inside its transaction."""
+    return connection.in_atomic_block
+
+
+def test_a_sync_waiting_too_long_for_another_fails_with_nothing_changed(
+    settings: Any,
+) -> None:
+    settings.THOTH_DB_ELEMENTS_CATALOGUE_LOCK_TIMEOUT = 0.5
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    name = sync_lock_name(sql_db)
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name]
+                )
+            else:
+                cursor.execute("SELECT GET_LOCK(%s, 1)", [name])
+        with pytest.raises(CatalogueLockedError, match="nothing was changed"):
+            sync_snapshot(
+                sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=1)
+            )
+        assert not thoth.SqlTable.objects.filter(sql_db=sql_db).exists()
+    finally:
+        holder.close()
+    # Let go, the next run goes through.
+    report = sync_snapshot(
+        sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=1)
+    )
+    assert report.tables.created == 4

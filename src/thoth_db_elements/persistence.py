@@ -23,6 +23,7 @@ queries does not grow with the number of tables (beyond batch splitting).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import operator
 import sys
@@ -65,7 +66,9 @@ __all__ = [
     "Checkpoint",
     "derive_fk_fields",
     "fit_to_catalogue",
+    "sync_lock_name",
     "sync_snapshot",
+    "without_nul",
 ]
 
 logger = logging.getLogger(__name__)
@@ -387,6 +390,8 @@ class _Sync:
         #: PostgreSQL inside a caller's transaction: its lock time-out
         #: before the sync changed it (``SET LOCAL`` would outlive the sync).
         self._pg_lock_timeout: str | None = None
+        #: MySQL: the name of the session lock this sync holds, if any.
+        self._mysql_lock: str | None = None
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -410,13 +415,13 @@ class _Sync:
                 ) from None
             raise
         finally:
-            self._restore_lock_timeout()
+            self._end_session_settings()
 
     def _run(self) -> None:
         nested = connections[self.using].in_atomic_block
         with transaction.atomic(using=self.using):
             self._set_lock_timeout(nested)
-            self._take_write_lock()
+            self._take_lock()
             tables = self._load_tables()
             columns = self._load_columns()
             plan = self._plan_duplicates(tables, columns)
@@ -474,22 +479,65 @@ class _Sync:
                     f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"
                 )
 
-    def _restore_lock_timeout(self) -> None:
+    def _end_session_settings(self) -> None:
         """MySQL: the session's own lock time-out again (Django's connection
-        goes on serving the process)."""
-        previous = self._mysql_lock_timeout
-        if previous is None:
-            return
-        self._mysql_lock_timeout = None
+        goes on serving the process), and the sync's lock let go."""
+        previous, lock = self._mysql_lock_timeout, self._mysql_lock
+        self._mysql_lock_timeout = self._mysql_lock = None
         try:
             with connections[self.using].cursor() as cursor:
-                cursor.execute(
-                    f"SET SESSION innodb_lock_wait_timeout = {int(previous)}"
-                )
-        except DatabaseError:  # the connection is gone, and the setting with it
-            logger.warning("Could not restore innodb_lock_wait_timeout", exc_info=True)
+                if lock is not None:
+                    cursor.execute("DO RELEASE_LOCK(%s)", [lock])
+                if previous is not None:
+                    cursor.execute(
+                        f"SET SESSION innodb_lock_wait_timeout = {int(previous)}"
+                    )
+        except DatabaseError:  # the connection is gone, and the session with it
+            logger.warning("Could not restore the MySQL session", exc_info=True)
 
-    def _take_write_lock(self) -> None:
+    def _take_lock(self) -> None:
+        """One sync of this ``SqlDb`` at a time, the other waiting.
+
+        The task layer claims a database before harvesting it, but two
+        direct calls of ``create_db_elements`` could otherwise both load an
+        empty catalogue and both write it (ThothAI's models, which have no
+        unique constraints, would then hold every row twice). The second
+        waits here, at most ``CATALOGUE_LOCK_TIMEOUT``, and then finds the
+        first one's rows.
+
+        * PostgreSQL: an advisory lock of the transaction (it blocks no
+          other statement, and goes with the caller's transaction when the
+          sync runs inside one).
+        * MySQL/MariaDB: a named lock of the session, let go when the sync
+          ends (inside a caller's transaction, before that one commits).
+        * SQLite: the database's write lock, taken before reading.
+        """
+        connection = connections[self.using]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    [sync_lock_name(self.sql_db)],
+                )
+            return
+        if connection.vendor == "mysql":
+            seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
+            name = sync_lock_name(self.sql_db)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT GET_LOCK(%s, %s)", [name, seconds])
+                (taken,) = cursor.fetchone()
+            if taken != 1:
+                raise CatalogueLockedError(
+                    "Another run is writing this database's catalogue (waited "
+                    f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s); nothing was "
+                    "changed. Run again when it has finished."
+                )
+            self._mysql_lock = name
+            return
+        if connection.vendor == "sqlite":
+            self._take_sqlite_write_lock()
+
+    def _take_sqlite_write_lock(self) -> None:
         """On SQLite in deferred mode, take the write lock before reading.
 
         A deferred SQLite transaction that reads first and writes later fails
@@ -499,8 +547,6 @@ class _Sync:
         (recommended) the lock is already held and nothing is sent.
         """
         connection = connections[self.using]
-        if connection.vendor != "sqlite":
-            return
         if str(
             connection.settings_dict.get("OPTIONS", {}).get("transaction_mode", "")
         ).upper() in (
@@ -1030,6 +1076,14 @@ class _Sync:
             .values_list(key, "pk")
         )
         return dict(found)
+
+
+def sync_lock_name(sql_db: models.Model) -> str:
+    """The name of the lock a sync of ``sql_db`` holds (``_Sync._take_lock``;
+    64 characters at most, MySQL's limit). On PostgreSQL the advisory lock's
+    key is ``hashtextextended(name, 0)``."""
+    label = f"{sql_db._meta.label_lower}:{sql_db.pk}"
+    return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
 
 
 def _is_lock_timeout(exc: DatabaseError) -> bool:
