@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -845,3 +846,49 @@ def test_the_postgresql_lock_timeout_of_a_callers_transaction_is_put_back(
         with connection.cursor() as cursor:
             cursor.execute("SHOW lock_timeout")
             assert cursor.fetchone()[0] == "77s"
+
+
+def test_the_report_names_deleted_rows_that_carried_annotations(
+    sql_db: models.Model,
+) -> None:
+    sync(sql_db, shop(customer_comment=None, email_comment=None))
+    c = cat(sql_db)
+    c.table._default_manager.filter(sql_db=sql_db, name="order_lines").update(
+        description="One line of an order"
+    )
+    c.column._default_manager.filter(
+        sql_table__sql_db=sql_db, original_column_name="email"
+    ).update(column_name="E-mail")
+    snapshot = shop(drop=("order_lines",), customer_comment=None, email_comment=None)
+    customers = snapshot.table("customers")
+    snapshot = dataclasses.replace(
+        snapshot,
+        tables=tuple(
+            dataclasses.replace(
+                t, columns=tuple(x for x in t.columns if x.name != "email")
+            )
+            if t is customers
+            else t
+            for t in snapshot.tables
+        ),
+    )
+    report = sync(sql_db, snapshot)
+    assert report.tables.deleted == 1
+    assert report.annotated_deleted == ["customers.email", "order_lines"]
+    assert report.to_dict()["annotated_deleted"] == ["customers.email", "order_lines"]
+    # Nothing deleted, nothing named.
+    assert sync(sql_db, snapshot).annotated_deleted == []
+
+
+def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from thoth_db_elements.harvest import _log_counts
+
+    report = HarvestReport(sqldb_id=1)
+    report.annotated_deleted = [f"t{n:02d}" for n in range(23)]
+    with caplog.at_level("WARNING", logger="thoth_db_elements.test"):
+        _log_counts(logging.getLogger("thoth_db_elements.test"), report)
+    (record,) = [r for r in caplog.records if "annotations" in r.getMessage()]
+    assert record.getMessage().endswith("t18, t19 and 3 more")
+    assert "t20" not in record.getMessage()

@@ -25,6 +25,9 @@ __all__ = ["create_db_elements", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
+#: Names of deleted annotated rows written to the log (the report has all).
+_SHOWN = 20
+
 
 def read_snapshot(sql_db: models.Model) -> SchemaSnapshot:
     """Read ``sql_db``'s schema into a snapshot (no catalogue write)."""
@@ -100,6 +103,14 @@ def _log_counts(log: logging.Logger, report: HarvestReport) -> None:
         )
     if report.duplicates_removed:
         log.info("Removed %d duplicate catalogue rows", report.duplicates_removed)
+    if report.annotated_deleted:
+        shown = report.annotated_deleted[:_SHOWN]
+        more = len(report.annotated_deleted) - len(shown)
+        log.warning(
+            "Deleted with their annotations, gone from the database: %s%s",
+            ", ".join(shown),
+            f" and {more} more" if more else "",
+        )
     if report.deletions_skipped:
         log.warning(
             "Some tables could not be read, or the user may not see them all: "

@@ -179,6 +179,14 @@ def _empty(name: str) -> Q:
     return Q(**{name: ""}) | Q(**{f"{name}__isnull": True})
 
 
+def _any_text(names: Iterable[str]) -> Q:
+    """Some field of ``names`` is not empty (no field: nothing matches)."""
+    found = Q(pk__in=[])
+    for name in names:
+        found |= ~_empty(name)
+    return found
+
+
 def _empty_flag(name: str) -> ExpressionWrapper[Q]:
     """SELECT-side test of emptiness, so annotation text is never loaded."""
     return ExpressionWrapper(_empty(name), output_field=BooleanField())
@@ -969,7 +977,46 @@ class _Sync:
         self._insert(self.cat.relationship, new)
         counts.created = len(new)
 
+    def _annotated(
+        self, gone_tables: list[_Row], gone_columns: list[ColumnRow]
+    ) -> list[str]:
+        """The gone tables and columns (not duplicates) that carry
+        annotations, by name; one query a kind, only when some go."""
+        found: list[str] = []
+        table_names = [
+            n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
+        ]
+        ids = [t.pk for t in gone_tables]
+        for start in range(0, len(ids) if table_names else 0, self.batch_size):
+            found.extend(
+                self._q(self.cat.table)
+                .filter(
+                    _any_text(table_names), pk__in=ids[start : start + self.batch_size]
+                )
+                .values_list("name", flat=True)
+            )
+        texts = [
+            n
+            for n in COLUMN_ANNOTATIONS
+            if n != "column_name" and model_has_field(self.cat.column, n)
+        ]
+        # A column_name of its own; it starts as the column's name.
+        renamed = ~_empty("column_name") & ~Q(column_name=F("original_column_name"))
+        ids = [c[_PK] for c in gone_columns]
+        for start in range(0, len(ids), self.batch_size):
+            rows = (
+                self._q(self.cat.column)
+                .filter(
+                    _any_text(texts) | renamed,
+                    pk__in=ids[start : start + self.batch_size],
+                )
+                .values_list("sql_table__name", "original_column_name")
+            )
+            found.extend(f"{table}.{column}" for table, column in rows)
+        return sorted(found)
+
     def _delete(self, plan: _Plan, gone_columns: list[ColumnRow]) -> None:
+        self.report.annotated_deleted = self._annotated(plan.gone_tables, gone_columns)
         if plan.reparented_columns:
             self._bulk_update(
                 self.cat.column, plan.reparented_columns, ["sql_table_id"]

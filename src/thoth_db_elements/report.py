@@ -40,6 +40,10 @@ class HarvestReport:
     duplicates_removed: int = 0
     failed_tables: list[dict[str, str]] = field(default_factory=list)
     deletions_skipped: bool = False
+    #: Deleted tables (``table``) and columns (``table.column``), gone from
+    #: the database, whose annotations went with them (a description, a
+    #: generated comment, a value description, a column name of its own).
+    annotated_deleted: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
 
     @property
