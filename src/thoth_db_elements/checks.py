@@ -24,6 +24,7 @@ from .logging import run_log_dir
 from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES
 
 __all__ = [
+    "CATALOGUE_OPTIONAL_FIELDS",
     "CATALOGUE_REQUIRED_FIELDS",
     "check_catalogue_models",
     "check_log_dir",
@@ -32,6 +33,7 @@ __all__ = [
     "check_runner",
     "check_sqldb_model",
     "register",
+    "unfilled_required_fields",
 ]
 
 #: Fields the harvest writes on each catalogue model (ThothAI's names).
@@ -55,6 +57,43 @@ CATALOGUE_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
         "target_column",
     ),
 }
+
+
+#: Fields the harvest also writes where a catalogue model has them.
+CATALOGUE_OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "TABLE_MODEL": ("db_comment", "is_view"),
+    "COLUMN_MODEL": (
+        "data_type",
+        "is_nullable",
+        "default_value",
+        "db_comment",
+        "ordinal_position",
+    ),
+    "RELATIONSHIP_MODEL": (),
+}
+
+
+def unfilled_required_fields(model: type[models.Model], setting: str) -> list[str]:
+    """Fields of ``model`` that a new row cannot do without (NOT NULL, no
+    default of Django's or of the database's, not set on save) and that the
+    harvest does not write: creating a row fails on them."""
+    written = {*CATALOGUE_REQUIRED_FIELDS[setting], *CATALOGUE_OPTIONAL_FIELDS[setting]}
+    found: list[str] = []
+    for field in model._meta.concrete_fields:
+        if (
+            field.primary_key
+            or field.name in written
+            or field.null
+            or field.has_default()
+            or field.has_db_default()
+            or getattr(field, "generated", False)
+            or getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+            or field.empty_strings_allowed  # text fields take "" (Django's default)
+        ):
+            continue
+        found.append(field.name)
+    return found
 
 
 def _resolve_model(
@@ -117,7 +156,8 @@ def check_sqldb_model(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_catalogue_models(**kwargs: Any) -> list[checks.CheckMessage]:
-    """E003: each catalogue model is installed and has ThothAI's fields."""
+    """E003: each catalogue model is installed and has ThothAI's fields;
+    E007: it has no field a new row needs and the harvest does not fill."""
     messages: list[checks.CheckMessage] = []
     if not app_settings.SQLDB_MODEL:
         return messages  # E001 already says what to do.
@@ -127,6 +167,18 @@ def check_catalogue_models(**kwargs: Any) -> list[checks.CheckMessage]:
         messages.extend(errors)
         if model is None:
             continue
+        unfilled = unfilled_required_fields(model, setting)
+        if unfilled:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label} ({PREFIX}{setting}) has required "
+                    f"field(s) the harvest does not fill: {', '.join(unfilled)}; "
+                    "every new catalogue row would fail.",
+                    hint="Give them a default (or db_default), or allow NULL.",
+                    obj=model,
+                    id="thoth_db_elements.E007",
+                )
+            )
         missing = [name for name in required if not model_has_field(model, name)]
         if missing:
             messages.append(
