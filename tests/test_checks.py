@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core import checks
 from django.test import override_settings
+from django.test.utils import isolate_apps
 
 from thoth_db_elements.checks import (
     check_catalogue_models,
@@ -192,3 +193,30 @@ def test_e005_only_applies_to_the_django_q_runner() -> None:
 def test_e006_runner_not_importable() -> None:
     with override_settings(THOTH_DB_ELEMENTS_RUNNER="nowhere.Runner"):
         assert ids(check_runner()) == ["thoth_db_elements.E006"]
+
+
+@isolate_apps("tests.testapp")
+def test_e007_required_fields_the_harvest_does_not_fill_are_named() -> None:
+    from django.db import models
+
+    from thoth_db_elements.checks import unfilled_required_fields
+
+    class Owner(models.Model):
+        class Meta:
+            app_label = "testapp"
+
+    class Table(models.Model):
+        name = models.CharField(max_length=255)
+        priority = models.IntegerField()
+        owner = models.ForeignKey(Owner, on_delete=models.CASCADE)
+        note = models.CharField(max_length=10)  # takes ""
+        flag = models.BooleanField(default=False)
+        rank = models.IntegerField(db_default=0)
+        created = models.DateTimeField(auto_now_add=True)
+        maybe = models.IntegerField(null=True)
+        is_view = models.BooleanField()  # the harvest writes it
+
+        class Meta:
+            app_label = "testapp"
+
+    assert unfilled_required_fields(Table, "TABLE_MODEL") == ["priority", "owner"]

@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
-from django.test.utils import isolate_apps
 
 from thoth_db_elements.checks import check_catalogue_models, check_sqldb_model
 from thoth_db_elements.conf import app_settings
@@ -61,33 +60,6 @@ def test_the_sqldb_model_setting_is_matched_whatever_its_case() -> None:
         THOTH_DB_ELEMENTS_TABLE_MODEL="testapp.SqlTable",
     ):
         assert catalogue_for(SqlDb(name="x")).table is fresh.SqlTable
-
-
-@isolate_apps("tests.testapp")
-def test_required_fields_the_harvest_does_not_fill_are_named() -> None:
-    from django.db import models
-
-    from thoth_db_elements.checks import unfilled_required_fields
-
-    class Owner(models.Model):
-        class Meta:
-            app_label = "testapp"
-
-    class Table(models.Model):
-        name = models.CharField(max_length=255)
-        priority = models.IntegerField()
-        owner = models.ForeignKey(Owner, on_delete=models.CASCADE)
-        note = models.CharField(max_length=10)  # takes ""
-        flag = models.BooleanField(default=False)
-        rank = models.IntegerField(db_default=0)
-        created = models.DateTimeField(auto_now_add=True)
-        maybe = models.IntegerField(null=True)
-        is_view = models.BooleanField()  # the harvest writes it
-
-        class Meta:
-            app_label = "testapp"
-
-    assert unfilled_required_fields(Table, "TABLE_MODEL") == ["priority", "owner"]
 
 
 def test_the_shipped_catalogue_models_need_nothing_the_harvest_does_not_fill() -> None:
