@@ -347,3 +347,42 @@ def test_a_cancel_sent_during_the_read_stops_the_run_before_it_writes(
     )
     assert not SqlTable.objects.filter(sql_db=shop).exists()
     assert heartbeat_threads() == []
+
+
+def test_a_run_the_worker_times_out_is_recorded_failed(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    """django-q2 stops a task past Q_CLUSTER's timeout by raising its
+    TimeoutException (a SystemExit) from a SIGALRM handler: the row is
+    FAILED with the reason, the catalogue untouched, the exception let
+    through to the worker."""
+    from django_q.exceptions import TimeoutException
+    from django_q.timeout import TimeoutHandler
+
+    path = tmp_path / "big.sqlite"
+    with sqlite3.connect(path) as conn:
+        # About 120,000 columns: seconds to harvest, a second to create.
+        conn.executescript(
+            "BEGIN;"
+            + ";".join(
+                f"CREATE TABLE t{n:04d} (id INTEGER PRIMARY KEY, "
+                + ", ".join(f"c{c} TEXT" for c in range(30))
+                + ")"
+                for n in range(4000)
+            )
+            + ";COMMIT;"
+        )
+    conn.close()
+    big = SqlDb.objects.create(name="big", db_type="SQLite", db_name=str(path))
+    runner = RecordingRunner()
+    start_db_elements_creation([big], runner=runner)
+    with pytest.raises(TimeoutException), TimeoutHandler(1):
+        run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    big.refresh_from_db()
+    assert big.db_elements_status == TaskStatus.FAILED
+    assert big.db_elements_error == (
+        "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)"
+    )
+    assert big.db_elements_log_file
+    assert not SqlTable.objects.filter(sql_db=big).exists()
+    assert heartbeat_threads() == []

@@ -171,18 +171,63 @@ def test_redelivery_of_a_finished_task_is_ignored(source: SqlDb, log_dir: Path) 
     ) == {"curated"}
 
 
+@pytest.mark.django_db(transaction=True)
+@override_settings(
+    THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.2,
+    THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS=30,
+)
 def test_duplicate_delivery_while_running_is_ignored(
-    source: SqlDb, log_dir: Path
+    source: SqlDb, log_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    import threading
+
+    from django.db import connections
+    from django.utils import timezone
+
     runner = RecordingRunner()
     start_db_elements_creation([source], runner=runner)
     [job] = runner.jobs
+    # A live worker beats for this run: a second delivery must not start.
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(0.1):
+                SqlDb.objects.filter(pk=source.pk).update(
+                    db_elements_heartbeat=timezone.now()
+                )
+        finally:
+            connections.close_all()
+
+    SqlDb.objects.filter(pk=source.pk).update(db_elements_heartbeat=timezone.now())
+    beating = threading.Thread(target=beat)
+    beating.start()
+    try:
+        assert deliver(job)["status"] == "ignored"
+    finally:
+        stop.set()
+        beating.join()
+    assert not SqlTable.objects.filter(sql_db=source).exists()
+    assert "its run is alive in another worker" in caplog.text
+
+
+@override_settings(
+    THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.2,
+    THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS=1,
+)
+def test_redelivery_soon_after_a_worker_died_waits_and_recovers(
+    source: SqlDb, log_dir: Path
+) -> None:
+    """The broker's retry came before the dead worker's last beat was
+    HEARTBEAT_TIMEOUT old: the delivery waits for it to go stale."""
     from django.utils import timezone
 
-    # A live worker beats for this run: a second delivery must not start.
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
     SqlDb.objects.filter(pk=source.pk).update(db_elements_heartbeat=timezone.now())
-    assert deliver(job)["status"] == "ignored"
-    assert not SqlTable.objects.filter(sql_db=source).exists()
+    assert deliver(job)["status"] == "completed"
+    assert SqlTable.objects.filter(sql_db=source).exists()
 
 
 def test_redelivery_after_a_dead_worker_recovers(source: SqlDb, log_dir: Path) -> None:

@@ -272,8 +272,8 @@ def check_log_dir(**kwargs: Any) -> list[checks.CheckMessage]:
         if not (probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)):
             return [
                 checks.Warning(
-                    f"Log directory {directory} cannot be written: run logs "
-                    "will be lost.",
+                    f"Log directory {directory} cannot be written: every "
+                    "harvest will fail with 'Cannot open the run log'.",
                     hint=f"Create it with write permission, or set {PREFIX}LOG_DIR.",
                     id="thoth_db_elements.W001",
                 )

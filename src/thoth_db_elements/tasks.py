@@ -279,6 +279,9 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
+#: No heartbeat read yet (``AsyncDbElementsTask._take``).
+_UNSEEN = object()
+
 
 def _finish(
     model: type[models.Model],
@@ -377,6 +380,8 @@ class AsyncDbElementsTask:
         self.user_id = user_id
         self.force = force
         self.model = _sqldb_model(model)
+        #: Why this delivery was not run (``_take``).
+        self._ignored = "not its current run"
 
     def _take(self) -> models.Model | None:
         """The row, if this delivery may run it; None for a duplicate or late one.
@@ -385,30 +390,60 @@ class AsyncDbElementsTask:
         take-over is one conditional UPDATE that succeeds only when no live
         worker beats for this run: a second delivery while the first runs is
         ignored, while a redelivery after a dead worker recovers the run.
+
+        A redelivery can come before the dead worker's last beat is
+        ``HEARTBEAT_TIMEOUT_SECONDS`` old (the broker's ``retry`` is shorter
+        than the run's time plus that time-out). It then waits: a heartbeat
+        that moves is a live worker's (ignored), one that goes stale a dead
+        one's (taken over).
         """
         mine = self.model._default_manager.filter(
             pk=self.sqldb_id,
             db_elements_task_id=self.task_id,
             db_elements_status=TaskStatus.RUNNING,
         )
-        if model_has_field(self.model, "db_elements_heartbeat"):
+        if not model_has_field(self.model, "db_elements_heartbeat"):
+            return mine.first()
+        timeout = float(app_settings.HEARTBEAT_TIMEOUT_SECONDS)
+        interval = float(app_settings.HEARTBEAT_INTERVAL_SECONDS)
+        waited_since = time.monotonic()
+        seen: Any = _UNSEEN
+        while True:
             now = timezone.now()
-            window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
             free = Q(db_elements_heartbeat__isnull=True) | Q(
-                db_elements_heartbeat__lt=now - window
+                db_elements_heartbeat__lt=now - timedelta(seconds=timeout)
             )
-            if mine.filter(free).update(db_elements_heartbeat=now) != 1:
+            if mine.filter(free).update(db_elements_heartbeat=now) == 1:
+                return mine.first()
+            beats = list(mine.values_list("db_elements_heartbeat", flat=True))
+            if not beats:
+                self._ignored = "not its current run"
                 return None
-        return mine.first()
+            if seen is not _UNSEEN and beats[0] != seen:
+                self._ignored = "its run is alive in another worker"
+                return None
+            if time.monotonic() - waited_since > timeout + interval:
+                self._ignored = "its run still looks alive"
+                return None
+            if seen is _UNSEEN:
+                logger.info(
+                    "Task %s for SqlDb %s: its run looks alive; waiting for its "
+                    "heartbeat to move (a live worker) or go stale (a dead one)",
+                    self.task_id,
+                    self.sqldb_id,
+                )
+            seen = beats[0]
+            time.sleep(interval)
 
     def run(self) -> dict[str, Any]:
         """Run the harvest; returns the report as a dict (stored by the broker)."""
         sql_db = self._take()
         if sql_db is None:
             logger.warning(
-                "Ignoring delivery of task %s for SqlDb %s: not its current run",
+                "Ignoring delivery of task %s for SqlDb %s: %s",
                 self.task_id,
                 self.sqldb_id,
+                self._ignored,
             )
             return {
                 "status": "ignored",
@@ -439,6 +474,7 @@ class AsyncDbElementsTask:
         except Exception:  # the harvest below meets it again, and records it
             pass
         status, error = TaskStatus.FAILED, ""
+        stopped_by: BaseException | None = None
         clock = time.monotonic()
         opened = ExitStack()
         try:
@@ -504,6 +540,15 @@ class AsyncDbElementsTask:
             except Exception as exc:
                 error = redact(f"{type(exc).__name__}: {exc}", password)
                 log.exception("Failed with an unexpected error: %s", error)
+            except BaseException as exc:
+                # The worker stopping the task: django-q2's time-out (its
+                # TimeoutException is a SystemExit), a shutdown. Recorded
+                # below, then let through to the worker.
+                stopped_by = exc
+                error = redact(
+                    f"Stopped by the worker: {exc or type(exc).__name__}", password
+                )
+                log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
             report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
@@ -528,6 +573,8 @@ class AsyncDbElementsTask:
                     "Finished as %s, but the row was reset meanwhile: not recorded",
                     status,
                 )
+        if stopped_by is not None:
+            raise stopped_by
         return report.to_dict()
 
 
