@@ -427,3 +427,26 @@ def test_immediate_runner_end_to_end_through_the_admin(
         )
     target.refresh_from_db()
     assert target.db_elements_status == TaskStatus.COMPLETED
+
+
+class RefusingRunner(RecordingRunner):
+    """A broker that is down."""
+
+    def enqueue(self, job: Any) -> str:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6390.")
+
+
+def test_a_job_the_broker_refuses_is_reported_not_started() -> None:
+    target = db("target", db_elements_report={"tables": {"created": 7}})
+    client = client_for(user_with("change_sqldb"))
+    with override_settings(THOTH_DB_ELEMENTS_RUNNER="tests.test_admin.RefusingRunner"):
+        shown = run_action(client, "create_db_elements_async", [target.pk])
+    assert not any(m.startswith("Started") for m in shown), shown
+    assert shown == [
+        "Could not queue the task of 1 database(s):",
+        "  - target: Could not queue the task: Error 111 connecting to 127.0.0.1:6390.",
+    ]
+    target.refresh_from_db()
+    assert target.db_elements_status == TaskStatus.FAILED
+    # The last run's report and log are not this run's.
+    assert (target.db_elements_report, target.db_elements_log_file) == ({}, "")

@@ -156,7 +156,9 @@ def test_running_without_start_time_shows_progress_only(client: Client) -> None:
 
 def test_status_endpoint_ignores_ids_that_are_not_numbers(client: Client) -> None:
     target = SqlDb.objects.create(name="x", db_elements_status=TaskStatus.IDLE)
-    rows = status_rows(client, f"abc,,{target.pk}, 1 OR 1=1,-5")
+    rows = status_rows(
+        client, f"abc,,{target.pk}, 1 OR 1=1,-5,\u00b2,99999999999999999999"
+    )
     assert [r["id"] for r in rows] == [target.pk]
     assert rows[0]["detail"] == ""
     assert status_rows(client, "") == []
@@ -233,3 +235,24 @@ def test_log_viewer_shows_the_end_of_a_large_file(
     assert "the very last line" in text
     assert "first line, long gone" not in text
     assert "Only the end of a large file is shown." in text
+
+
+def test_log_files_of_runs_in_the_same_second_are_listed_newest_first(
+    tmp_path: Path,
+) -> None:
+    target = SqlDb.objects.create(name="x")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        from thoth_db_elements.logging import ensure_log_directories
+
+        directory = ensure_log_directories()[-1]
+        names = [
+            f"db_elements_ws_1_db_{target.pk}_20261130_184351.log",
+            f"db_elements_ws_1_db_{target.pk}_20261130_184352.log",
+            f"db_elements_ws_1_db_{target.pk}_20261130_184352_2.log",
+            f"db_elements_ws_1_db_{target.pk}_20261130_184352_10.log",
+            f"db_elements_ws_1_db_{target.pk}1_20261130_184353.log",  # another db
+        ]
+        for name in names:
+            (directory / name).write_text("x")
+        found = [p.name for p in DbElementsAdminMixin._log_files(target)]
+    assert found == [names[3], names[2], names[1], names[0]]

@@ -275,3 +275,30 @@ def test_all_without_any_database_says_so_and_succeeds(extra: list[str]) -> None
     out, err = run("--all", *extra)
     assert err.strip() == "No databases to harvest."
     assert out.strip() == ("[]" if extra else "")
+
+
+class RefusingRunner(RecordingRunner):
+    """A broker that is down."""
+
+    def enqueue(self, job: Job) -> str:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6390.")
+
+
+def test_a_refused_job_fails_the_command_without_the_last_runs_report(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    shop = source(tmp_path, "shop", "customers")
+    run("shop", "--sync")
+    err = io.StringIO()
+    with (
+        override_settings(
+            THOTH_DB_ELEMENTS_RUNNER="tests.test_edges_command.RefusingRunner"
+        ),
+        pytest.raises(CommandError, match="could not start"),
+    ):
+        run("shop", "--json", stderr=err)
+    assert "Not queued shop: Could not queue the task: Error 111" in err.getvalue()
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_report == {}
+    assert shop.db_elements_error.startswith("Could not queue the task: Error 111")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,19 @@ def test_run_log_is_echoed_on_the_console_without_host_logging(
     assert "Reading schema of sqlite:/tmp/x.sqlite" in run_log.path.read_text()
     assert run_log.handlers == []
     assert logging.getLogger("thoth_db_elements.runs.db_42").handlers == []
+
+
+def test_runs_started_in_the_same_second_get_a_file_each(log_dir: Path) -> None:
+    started = datetime(2026, 11, 30, 18, 43, 52)
+    paths = []
+    for number in range(3):
+        with open_run_log(22, 7, started=started) as run_log:
+            run_log.logger.info("run %d", number)
+            paths.append(run_log.path)
+    assert [p.name for p in paths] == [
+        "db_elements_ws_7_db_22_20261130_184352.log",
+        "db_elements_ws_7_db_22_20261130_184352_2.log",
+        "db_elements_ws_7_db_22_20261130_184352_3.log",
+    ]
+    assert [p.read_text().count(" - INFO - run ") for p in paths] == [1, 1, 1]
+    assert [oct(p.stat().st_mode & 0o777) for p in paths] == ["0o640"] * 3

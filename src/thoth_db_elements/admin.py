@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import (
     Http404,
@@ -139,14 +139,22 @@ class DbElementsAdminMixin(_Base):
             )
             return
         skipped.extend((s.name, s.reason) for s in result.skipped)
-        if result.started:
+        queued = result.queued
+        if queued:
             messages.success(
                 request,
-                f"Started async database elements creation for {len(result.started)} "
+                f"Started async database elements creation for {len(queued)} "
                 f"database(s). Task ID: {result.batch_id}. Progress is shown in the list; "
                 "each database has its own log.",
             )
-        else:
+        if result.refused:
+            messages.error(
+                request,
+                f"Could not queue the task of {len(result.refused)} database(s):",
+            )
+            for refused in result.refused:
+                messages.error(request, f"  - {refused.name}: {refused.reason}")
+        if not result.started:
             messages.error(
                 request,
                 f"No databases are ready for processing. Skipped: {len(skipped)}",
@@ -408,15 +416,18 @@ class DbElementsAdminMixin(_Base):
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
         pattern = re.compile(
-            rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(obj.pk))}_\d{{8}}_\d{{6}}\.log$"
+            rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(obj.pk))}"
+            r"_(\d{8}_\d{6})(?:_(\d+))?\.log$"
         )
         directory = run_log_dir()
         if not directory.is_dir():
             return []
-        files = [
-            p for p in directory.iterdir() if pattern.match(p.name) and p.is_file()
-        ]
-        return sorted(files, key=lambda p: p.name[-19:], reverse=True)
+        found: list[tuple[str, int, Path]] = []
+        for file in directory.iterdir():
+            match = pattern.match(file.name)
+            if match and file.is_file():
+                found.append((match[1], int(match[2] or 1), file))
+        return [file for *_, file in sorted(found, reverse=True)]
 
 
 def _status_view(
@@ -427,9 +438,26 @@ def _status_view(
     if not model_admin.has_view_or_change_permission(request):
         raise PermissionDenied
     raw = str(request.GET.get("ids", ""))
-    ids = [part for part in raw.split(",") if part.strip().isdigit()][:500]
+    ids = _keys(model_admin.model, raw.split(",")[:500])
     rows = model_admin.get_queryset(request).filter(pk__in=ids)
     return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
+
+
+def _keys(model: type[models.Model], parts: list[str]) -> list[Any]:
+    """The parts that are keys of ``model`` (whatever the key's type: ``"²"``
+    is a digit to ``str.isdigit`` but no integer), the others left out."""
+    pk = model._meta.pk
+    assert pk is not None
+    keys: list[Any] = []
+    for part in parts:
+        try:
+            key = pk.to_python(part.strip())
+            if key is not None and key != "":
+                pk.run_validators(key)  # an integer out of range, say
+                keys.append(key)
+        except (ValidationError, ValueError, TypeError, OverflowError):
+            continue
+    return keys
 
 
 class DbElementsModelAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]

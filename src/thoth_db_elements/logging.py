@@ -97,7 +97,8 @@ class RedactingFilter(logging.Filter):
 def run_log_name(
     sqldb_id: object, workspace_id: object | None, started: datetime
 ) -> str:
-    """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``."""
+    """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``
+    (a second run of the database in the same second adds ``_2``, ...)."""
     workspace = f"ws_{workspace_id}" if workspace_id is not None else "no_workspace"
     return f"db_elements_{workspace}_db_{sqldb_id}_{started:%Y%m%d_%H%M%S}.log"
 
@@ -118,10 +119,20 @@ class RunLog:
         self.handlers.clear()
 
 
-def _open_private(path: Path) -> None:
-    # Create the file owner-readable only before logging opens it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-    os.close(fd)
+def _create_private(directory: Path, name: str) -> Path:
+    """Create the run's file, owner-readable only, before logging opens it,
+    under a name no other run has: ``name``, else with ``_2``, ``_3``...
+    before ``.log`` (runs of one database started in the same second)."""
+    stem = name.removesuffix(".log")
+    for number in range(1, 1000):
+        path = directory / (name if number == 1 else f"{stem}_{number}.log")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"Too many run logs named {name} in {directory}")
 
 
 @contextmanager
@@ -140,8 +151,7 @@ def open_run_log(
     """
     started = started or datetime.now()
     directory = ensure_log_directories()[-1]
-    path = directory / run_log_name(sqldb_id, workspace_id, started)
-    _open_private(path)
+    path = _create_private(directory, run_log_name(sqldb_id, workspace_id, started))
     run_logger = logging.getLogger(f"thoth_db_elements.runs.db_{sqldb_id}")
     run_logger.setLevel(logging.INFO)
     formatter = logging.Formatter(LOG_FORMAT)

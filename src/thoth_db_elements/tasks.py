@@ -97,6 +97,17 @@ class StartResult:
     batch_id: str
     started: list[StartedDatabase] = field(default_factory=list)
     skipped: list[SkippedDatabase] = field(default_factory=list)
+    #: Started databases whose job the broker refused (their rows are
+    #: FAILED), with the error. Known when the jobs were queued before the
+    #: call returned, i.e. outside a caller's transaction; inside one they
+    #: are queued when it commits, and only the rows tell.
+    refused: list[SkippedDatabase] = field(default_factory=list)
+
+    @property
+    def queued(self) -> list[StartedDatabase]:
+        """The started databases whose job was not refused (so far)."""
+        refused = {r.sqldb_id for r in self.refused}
+        return [s for s in self.started if s.sqldb_id not in refused]
 
 
 def _sqldb_model(model: type[models.Model] | str | None) -> type[models.Model]:
@@ -206,24 +217,28 @@ def start_db_elements_creation(
             )
             pending.append((job, row, task_id))
         if pending:
-            transaction.on_commit(partial(_enqueue_all, runner, pending), using=using)
+            transaction.on_commit(
+                partial(_enqueue_all, runner, pending, result), using=using
+            )
     return result
 
 
 def _enqueue_all(
-    runner: TaskRunner, pending: list[tuple[Job, models.Model, str]]
+    runner: TaskRunner,
+    pending: list[tuple[Job, models.Model, str]],
+    result: StartResult,
 ) -> None:
     """Queue every job; a job the broker refuses leaves its row FAILED."""
     enqueue_many = getattr(runner, "enqueue_many", None)
     if enqueue_many is None:
         for job, row, task_id in pending:
-            _enqueue(runner, job, row, task_id)
+            _enqueue(runner, job, row, task_id, result)
         return
     try:
         backend_ids = enqueue_many([job for job, _, _ in pending])
     except Exception as exc:
         for _, row, task_id in pending:
-            _refused(row, task_id, exc)
+            _refused(row, task_id, exc, result)
         return
     for (_, row, task_id), backend_id in zip(pending, backend_ids, strict=True):
         logger.info(
@@ -231,17 +246,35 @@ def _enqueue_all(
         )
 
 
-def _refused(row: models.Model, task_id: str, exc: BaseException) -> None:
+def _refused(
+    row: models.Model, task_id: str, exc: BaseException, result: StartResult
+) -> None:
     message = f"Could not queue the task: {scrub(str(exc))}"
     logger.error("SqlDb %s: %s", row.pk, message)
-    _finish(type(row), row.pk, task_id, TaskStatus.FAILED, row._state.db, error=message)
+    result.refused.append(
+        SkippedDatabase(row.pk, str(getattr(row, "name", row)), message)
+    )
+    # No report and no log file of this run: the previous run's must not
+    # pass for its own.
+    _finish(
+        type(row),
+        row.pk,
+        task_id,
+        TaskStatus.FAILED,
+        row._state.db,
+        error=message,
+        report={},
+        log_file="",
+    )
 
 
-def _enqueue(runner: TaskRunner, job: Job, row: models.Model, task_id: str) -> None:
+def _enqueue(
+    runner: TaskRunner, job: Job, row: models.Model, task_id: str, result: StartResult
+) -> None:
     try:
         backend_id = runner.enqueue(job)
     except Exception as exc:
-        _refused(row, task_id, exc)
+        _refused(row, task_id, exc, result)
         return
     logger.info(
         "Queued db_elements task %s for SqlDb %s (%s)", task_id, row.pk, backend_id
@@ -496,6 +529,7 @@ class AsyncDbElementsTask:
                 using,
                 error=error,
                 report=report.to_dict(),
+                log_file="",  # none of this run's
             )
             return report.to_dict()
         with opened:

@@ -91,7 +91,9 @@ class Command(BaseCommand):
                 bar.stop()
         for skipped in result.skipped:
             self.stderr.write(f"Skipped {skipped.name}: {skipped.reason}")
-        failed = bool(result.skipped) and not result.started
+        for refused in result.refused:
+            self.stderr.write(f"Not queued {refused.name}: {refused.reason}")
+        failed = bool(result.refused) or (bool(result.skipped) and not result.started)
         reports: list[dict[str, Any]] = []
         for started in result.started:
             row = model._default_manager.get(pk=started.sqldb_id)
