@@ -11,6 +11,7 @@ read-only: the mixin must fill in what is missing and never duplicate.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from tests.testapp.models import SeedOnlySqlDb, SqlDb
 from thoth_db_elements.admin import (
     FIELDSET_TITLE,
+    STALE_DETAIL,
     DbElementsAdminMixin,
     DbElementsModelAdmin,
 )
@@ -141,7 +143,10 @@ def test_finished_run_shows_its_last_progress(client: Client) -> None:
     assert "0/7 tables" in page.content.decode()
 
 
-def test_running_without_start_time_shows_progress_only(client: Client) -> None:
+def test_running_without_start_time_shows_progress_and_is_stale(
+    client: Client,
+) -> None:
+    # The seed's defect: such a row was never cleaned up; here it is stale.
     target = SqlDb.objects.create(
         name="queued",
         db_elements_status=TaskStatus.RUNNING,
@@ -150,8 +155,26 @@ def test_running_without_start_time_shows_progress_only(client: Client) -> None:
         db_elements_progress_total=10,
     )
     [row] = status_rows(client, f"{target.pk}")
-    assert row["detail"] == "3/10 tables"
+    assert row["detail"] == f"3/10 tables, {STALE_DETAIL}"
     assert row["label"] == "Running"
+
+
+def test_a_run_whose_worker_stopped_beating_says_so(client: Client) -> None:
+    now = timezone.now()
+    alive, dead = (
+        SqlDb.objects.create(
+            name=name,
+            db_elements_status=TaskStatus.RUNNING,
+            db_elements_start_time=now - timedelta(minutes=20),
+            db_elements_heartbeat=now - timedelta(seconds=seconds),
+        )
+        for name, seconds in (("alive", 3), ("dead", 400))
+    )
+    rows = {r["id"]: r["detail"] for r in status_rows(client, f"{alive.pk},{dead.pk}")}
+    assert rows[alive.pk].startswith("20m ")
+    assert STALE_DETAIL not in rows[alive.pk]
+    assert rows[dead.pk].startswith("20m ")
+    assert rows[dead.pk].endswith(f", {STALE_DETAIL}")
 
 
 def test_status_endpoint_ignores_ids_that_are_not_numbers(client: Client) -> None:

@@ -48,11 +48,17 @@ from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_crea
 from .validation import (
     check_sqldb_db_elements_can_start,
     force_reset_sqldb_db_elements_task_status,
+    is_stale,
 )
+
+#: Shown beside a RUNNING row whose worker stopped beating (or that is older
+#: than STALE_TIMEOUT_HOURS): nothing will end it but a start or a reset.
+STALE_DETAIL = "not responding: starting it again marks it failed and restarts it"
 
 __all__ = [
     "ACTION_DESCRIPTION",
     "FIELDSET_TITLE",
+    "STALE_DETAIL",
     "DbElementsAdminMixin",
     "DbElementsModelAdmin",
 ]
@@ -328,6 +334,8 @@ class DbElementsAdminMixin(_Base):
         if start:
             seconds = int((timezone.now() - start).total_seconds())
             parts.append(f"{seconds // 60}m {seconds % 60:02d}s")
+        if is_stale(obj):
+            parts.append(STALE_DETAIL)
         return ", ".join(parts)
 
     @property
