@@ -15,7 +15,11 @@ from django.utils import timezone
 
 from catalog.admin import SqlDbAdmin
 from catalog.models import SqlDb
-from thoth_db_elements.admin import ACTION_DESCRIPTION, FIELDSET_TITLE
+from thoth_db_elements.admin import (
+    ACTION_DESCRIPTION,
+    FIELDSET_TITLE,
+    FORCE_DESCRIPTION,
+)
 from thoth_db_elements.models import TaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -450,3 +454,44 @@ def test_a_job_the_broker_refuses_is_reported_not_started() -> None:
     assert target.db_elements_status == TaskStatus.FAILED
     # The last run's report and log are not this run's.
     assert (target.db_elements_report, target.db_elements_log_file) == ({}, "")
+
+
+def test_force_action_confirms_then_queues_forced_runs() -> None:
+    target = db("target")
+    client = client_for(user_with("change_sqldb"))
+    page = client.post(
+        reverse(CHANGELIST),
+        {"action": "create_db_elements_force", "_selected_action": [target.pk]},
+    )
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "harvested <strong>with force</strong>" in text
+    assert "more than 50% of its catalogue" in text
+    assert RecordingRunner.jobs == []  # nothing queued before the confirmation
+    target.refresh_from_db()
+    assert target.db_elements_status == TaskStatus.IDLE
+    shown = run_action_confirmed(client, "create_db_elements_force", [target.pk])
+    assert shown[0].startswith("Started async database elements creation for 1 ")
+    [job] = RecordingRunner.jobs
+    assert job.kwargs["force"] is True
+    # The ordinary action does not force.
+    other = db("other")
+    run_action(client, "create_db_elements_async", [other.pk])
+    assert RecordingRunner.jobs[-1].kwargs["force"] is False
+
+
+def test_force_action_needs_the_change_permission() -> None:
+    client = client_for(user_with("view_sqldb"))
+    db("listed")
+    response = client.get(reverse(CHANGELIST))
+    assert FORCE_DESCRIPTION not in response.content.decode()
+
+
+def run_action_confirmed(client: Client, action: str, ids: list[int]) -> list[str]:
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [str(i) for i in ids], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in get_messages(response.wsgi_request)]

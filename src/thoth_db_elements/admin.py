@@ -58,6 +58,7 @@ STALE_DETAIL = "not responding: starting it again marks it failed and restarts i
 __all__ = [
     "ACTION_DESCRIPTION",
     "FIELDSET_TITLE",
+    "FORCE_DESCRIPTION",
     "STALE_DETAIL",
     "DbElementsAdminMixin",
     "DbElementsModelAdmin",
@@ -71,7 +72,16 @@ FIELDSET_DESCRIPTION = (
     "Status of the last database elements creation task: progress, report and log."
 )
 _STATUS_DISPLAY = "db_elements_status_badge"
-_ACTIONS = ("create_db_elements_async", "cancel_db_elements", "force_reset_db_elements")
+_ACTIONS = (
+    "create_db_elements_async",
+    "create_db_elements_force",
+    "cancel_db_elements",
+    "force_reset_db_elements",
+)
+FORCE_DESCRIPTION = (
+    "Create all database elements, deleting what the database lost "
+    "whatever the deletion threshold (force) - ASYNC"
+)
 _EXTRA_READONLY = (
     "db_elements_progress",
     "db_elements_report_summary",
@@ -114,6 +124,52 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> None:
         """Queue one harvest per selected database (the seed's admin action)."""
+        self._start_harvests(request, queryset, force=False)
+
+    @admin.action(description=FORCE_DESCRIPTION, permissions=["change"])
+    def create_db_elements_force(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> TemplateResponse | None:
+        """After a confirmation page, queue harvests that may delete more than
+        ``DELETE_THRESHOLD`` of a catalogue (``force=True``)."""
+        if request.POST.get("post") == "yes":
+            self._start_harvests(request, queryset, force=True)
+            return None
+        return self._confirmation(
+            request,
+            queryset,
+            "force_harvest",
+            "Create database elements with force",
+            action_name="create_db_elements_force",
+            submit_label="Harvest with force",
+            threshold=f"{float(app_settings.DELETE_THRESHOLD):.0%}",
+        )
+
+    def _confirmation(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet[Any],
+        page: str,
+        title: str,
+        **extra: Any,
+    ) -> TemplateResponse:
+        """The confirmation page ``<page>_confirmation.html`` of an action."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "page_class": f"thoth-db-elements-{page.replace('_', '-')}",
+            **extra,
+        }
+        return TemplateResponse(
+            request, f"admin/thoth_db_elements/{page}_confirmation.html", context
+        )
+
+    def _start_harvests(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], *, force: bool
+    ) -> None:
         if not queryset.exists():
             messages.error(request, "Please select at least one database.")
             return
@@ -138,6 +194,7 @@ class DbElementsAdminMixin(_Base):
                 ready,
                 workspace_id=_workspace_id(request),
                 user_id=getattr(request.user, "pk", None),
+                force=force,
             )
         except Exception as exc:
             messages.error(
@@ -209,17 +266,15 @@ class DbElementsAdminMixin(_Base):
             )
             messages.success(request, f"Reset {done} database(s) to Idle.")
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Force reset the database elements task status",
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "reason": reason,
-            "missing_reason": request.POST.get("post") == "yes" and not reason,
-        }
-        return TemplateResponse(
-            request, "admin/thoth_db_elements/force_reset_confirmation.html", context
+        return self._confirmation(
+            request,
+            queryset,
+            "force_reset",
+            "Force reset the database elements task status",
+            action_name="force_reset_db_elements",
+            submit_label="Reset to Idle",
+            reason=reason,
+            missing_reason=request.POST.get("post") == "yes" and not reason,
         )
 
     # -- change list and form ---------------------------------------------
