@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -389,6 +390,18 @@ def test_cancel_action() -> None:
     ]
     running.refresh_from_db()
     assert running.db_elements_cancel_requested is True
+    # A run whose worker stopped beating: the cancel is set, but nobody acts.
+    dead = db(
+        "d",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=timezone.now(),
+        db_elements_heartbeat=timezone.now() - timedelta(hours=1),
+    )
+    assert run_action(client, "cancel_db_elements", [dead.pk]) == [
+        "Cancel requested for 1 database(s).",
+        "d is not responding: no worker will act on the cancel. Start it again, "
+        "or force reset it.",
+    ]
 
 
 def test_change_form_shows_report_and_log_link(tmp_path: Path) -> None:

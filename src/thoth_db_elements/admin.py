@@ -239,13 +239,23 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> None:
         """Ask the selected RUNNING tasks to stop at their next step."""
-        cancelled = [s for s in queryset if request_cancel_sqldb_db_elements_task(s)]
+        rows = list(queryset)
+        cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
         if cancelled:
             messages.success(
                 request, f"Cancel requested for {len(cancelled)} database(s)."
             )
         else:
             messages.warning(request, "None of the selected databases is running.")
+        for row in cancelled:
+            if is_stale(row):
+                # No worker is there to hear it.
+                messages.warning(
+                    request,
+                    f"{getattr(row, 'name', row)} is not responding: no worker "
+                    "will act on the cancel. "
+                    "Start it again, or force reset it.",
+                )
 
     @admin.action(
         description="Force reset the database elements task status",
