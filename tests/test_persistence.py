@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -814,10 +815,14 @@ def test_without_nul_reports_a_name_with_nul_and_keeps_the_rest() -> None:
             *snapshot.tables[1].columns[1:],
         ),
     )
+    unread = TableFailure("v\x00", "OperationalError: no such table: v\x00")
     cleaned = without_nul(
-        dataclasses.replace(snapshot, tables=(bad, odd, *snapshot.tables[2:]))
+        dataclasses.replace(
+            snapshot, tables=(bad, odd, *snapshot.tables[2:]), failures=(unread,)
+        )
     )
-    assert [f.name for f in cleaned.failures] == ["cust\ufffdomers"]
+    assert [f.name for f in cleaned.failures] == ["v\ufffd", "cust\ufffdomers"]
+    assert cleaned.failures[0].error == "OperationalError: no such table: v\ufffd"
     table = cleaned.tables[0]
     assert (table.comment, table.columns[0].default, table.columns[0].raw_type) == (
         "x\ufffd",
@@ -892,3 +897,38 @@ def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
     (record,) = [r for r in caplog.records if "annotations" in r.getMessage()]
     assert record.getMessage().endswith("t18, t19 and 3 more")
     assert "t20" not in record.getMessage()
+
+
+def test_fills_keep_to_sqlites_parameter_limit() -> None:
+    """Builds of SQLite before 3.32 take at most 999 parameters a statement."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite as Django's database")
+    sql_db = thoth.SqlDb.objects.create(name="many")
+
+    def tables(comment: str | None) -> SchemaSnapshot:
+        return SchemaSnapshot(
+            dialect="sqlite",
+            schema="main",
+            tables=tuple(
+                TableSnapshot(
+                    name=f"t{i:04d}", comment=comment, columns=(col("id", pk=1),)
+                )
+                for i in range(600)
+            ),
+        )
+
+    sync(sql_db, tables(None))
+    connection.ensure_connection()
+    raw = connection.connection
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    try:
+        report = sync(sql_db, tables("filled from the comment"))
+    finally:
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    assert report.tables.updated == 600
+    assert set(
+        thoth.SqlTable.objects.filter(sql_db=sql_db).values_list(
+            "description", flat=True
+        )
+    ) == {"filled from the comment"}

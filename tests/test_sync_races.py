@@ -166,3 +166,20 @@ def test_a_sync_waiting_too_long_for_another_fails_with_nothing_changed(
         sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=1)
     )
     assert report.tables.created == 4
+
+
+def test_the_lock_belongs_to_one_django_database() -> None:
+    """MySQL's named locks are the server's: a project's lock on its row 1
+    must not hold up another project's row 1 on the same server."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    ours = sync_lock_name(sql_db)
+    settings_dict = connection.settings_dict
+    name = settings_dict["NAME"]
+    try:
+        settings_dict["NAME"] = f"{name}_other"
+        theirs = sync_lock_name(sql_db)
+    finally:
+        settings_dict["NAME"] = name
+    assert ours != theirs
+    assert ours == sync_lock_name(thoth.SqlDb.objects.get(pk=sql_db.pk))
+    assert len(ours) <= 64

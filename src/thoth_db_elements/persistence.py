@@ -1080,9 +1080,11 @@ class _Sync:
         if not rows:
             return
         field = cast("models.Field[Any, Any]", model._meta.get_field(name))
+        # Per row: its key twice (CASE WHEN and IN) and its text; plus the
+        # empty string of the test, counted as a fourth per row.
         size = min(
             self.batch_size,
-            max(1, connections[self.using].ops.bulk_batch_size(["pk", "pk"], rows)),
+            max(1, connections[self.using].ops.bulk_batch_size(["pk"] * 4, rows)),
         )
         written = 0
         for start in range(0, len(rows), size):
@@ -1128,8 +1130,15 @@ class _Sync:
 def sync_lock_name(sql_db: models.Model) -> str:
     """The name of the lock a sync of ``sql_db`` holds (``_Sync._take_lock``;
     64 characters at most, MySQL's limit). On PostgreSQL the advisory lock's
-    key is ``hashtextextended(name, 0)``."""
-    label = f"{sql_db._meta.label_lower}:{sql_db.pk}"
+    key is ``hashtextextended(name, 0)``.
+
+    The name holds the Django database's name: MySQL's named locks are the
+    whole server's, and two projects (or a project and its tests) on one
+    server must not wait for each other's rows of the same key.
+    """
+    using = sql_db._state.db or "default"
+    database = connections[using].settings_dict.get("NAME")
+    label = f"{database}:{sql_db._meta.label_lower}:{sql_db.pk}"
     return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
 
 
@@ -1260,7 +1269,12 @@ def without_nul(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     a column's name holds one is reported among the failures, like a name
     too long (``fit_to_catalogue``)."""
     tables: list[TableSnapshot] = []
-    failures = list(snapshot.failures)
+    failures = [
+        TableFailure(str(_no_nul(f.name)), str(_no_nul(f.error)))
+        if _has_nul(f.name, f.error)
+        else f
+        for f in snapshot.failures
+    ]
     for table in snapshot.tables:
         if _has_nul(table.name, *(c.name for c in table.columns)):
             failures.append(
@@ -1287,8 +1301,12 @@ def without_nul(snapshot: SchemaSnapshot) -> SchemaSnapshot:
                 table, columns=columns, comment=_no_nul(table.comment)
             )
         tables.append(table)
-    if len(failures) == len(snapshot.failures) and all(
-        kept is table for kept, table in zip(tables, snapshot.tables, strict=True)
+    if (
+        len(failures) == len(snapshot.failures)
+        and all(f is g for f, g in zip(failures, snapshot.failures, strict=True))
+        and all(
+            kept is table for kept, table in zip(tables, snapshot.tables, strict=True)
+        )
     ):
         return snapshot  # no NUL anywhere, the usual case
     return dataclasses.replace(snapshot, tables=tuple(tables), failures=tuple(failures))
