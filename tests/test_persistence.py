@@ -20,6 +20,7 @@ from tests.testapp import models as fresh
 from thoth_db_elements.catalogue import Catalogue, catalogue_for
 from thoth_db_elements.exceptions import DeletionThresholdError, HarvestCancelledError
 from thoth_db_elements.introspection.snapshot import (
+    ForeignKeySnapshot,
     SchemaSnapshot,
     TableFailure,
     TableSnapshot,
@@ -899,36 +900,55 @@ def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
     assert "t20" not in record.getMessage()
 
 
-def test_fills_keep_to_sqlites_parameter_limit() -> None:
-    """Builds of SQLite before 3.32 take at most 999 parameters a statement."""
+@contextmanager
+def sqlite_parameter_limit(limit: int) -> Iterator[None]:
+    """Django's SQLite connection limited to ``limit`` parameters a statement,
+    as builds of SQLite before 3.32 are (999)."""
     if connection.vendor != "sqlite":
         pytest.skip("SQLite as Django's database")
-    sql_db = thoth.SqlDb.objects.create(name="many")
-
-    def tables(comment: str | None) -> SchemaSnapshot:
-        return SchemaSnapshot(
-            dialect="sqlite",
-            schema="main",
-            tables=tuple(
-                TableSnapshot(
-                    name=f"t{i:04d}", comment=comment, columns=(col("id", pk=1),)
-                )
-                for i in range(600)
-            ),
-        )
-
-    sync(sql_db, tables(None))
     connection.ensure_connection()
     raw = connection.connection
-    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    before = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
     try:
-        report = sync(sql_db, tables("filled from the comment"))
+        yield
     finally:
-        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
-    assert report.tables.updated == 600
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+def chain(count: int, fmt: str = "INT", comment: str | None = None) -> SchemaSnapshot:
+    """``count`` tables, each with a key to the one before."""
+    return SchemaSnapshot(
+        dialect="sqlite",
+        schema="main",
+        tables=tuple(
+            TableSnapshot(
+                name=f"t{i:04d}",
+                comment=comment,
+                columns=(col("id", fmt, pk=1), col("ref", fmt, pos=2)),
+                foreign_keys=(
+                    ForeignKeySnapshot(None, ("ref",), None, f"t{i - 1:04d}", ("id",)),
+                )
+                if i
+                else (),
+            )
+            for i in range(count)
+        ),
+    )
+
+
+def test_every_statement_keeps_to_sqlites_parameter_limit() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="many")
+    with sqlite_parameter_limit(999):
+        report = sync(sql_db, chain(1500))
+        assert (report.tables.created, report.relationships.created) == (1500, 1499)
+        report = sync(sql_db, chain(1500, "BIGINT", comment="filled"))
+        assert (report.columns.updated, report.tables.updated) == (3000, 1500)
+        report = sync(sql_db, chain(700), force=True)
+        assert (report.tables.deleted, report.columns.deleted) == (800, 1600)
+        assert report.relationships.deleted == 800
     assert set(
         thoth.SqlTable.objects.filter(sql_db=sql_db).values_list(
             "description", flat=True
         )
-    ) == {"filled from the comment"}
+    ) == {"filled"}

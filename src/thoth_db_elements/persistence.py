@@ -662,9 +662,10 @@ class _Sync:
         # else would be overwritten by the merged one.
         texts = {
             row["pk"]: row
+            for chunk in self._chunks(ids)
             for row in self._q(model)
             .select_for_update()
-            .filter(pk__in=ids)
+            .filter(pk__in=chunk)
             .values("pk", *names)
         }
         # Long texts are joined (nobody's words are lost); a short field
@@ -891,12 +892,15 @@ class _Sync:
             (values["sql_table_id"], values["original_column_name"])
             for values in created
         }
-        rows = (
-            self._q(self.cat.column)
-            .filter(sql_table_id__in={table for table, _name in keys})
-            .values_list("pk", "sql_table_id", "original_column_name")
-        )
-        return {(t, n): pk for pk, t, n in rows if (t, n) in keys}
+        found: dict[ColumnKey, Any] = {}
+        for chunk in self._chunks({table for table, _name in keys}):
+            rows = (
+                self._q(self.cat.column)
+                .filter(sql_table_id__in=chunk)
+                .values_list("pk", "sql_table_id", "original_column_name")
+            )
+            found.update(((t, n), pk) for pk, t, n in rows if (t, n) in keys)
+        return found
 
     def _write_relationships(
         self,
@@ -962,8 +966,8 @@ class _Sync:
             else:
                 counts.deleted += 1
                 stale.append(pk)
-        if stale:
-            self._q(self.cat.relationship).filter(pk__in=stale).delete()
+        for chunk in self._chunks(stale):
+            self._q(self.cat.relationship).filter(pk__in=chunk).delete()
         new = [
             {
                 "source_column_id": source_col,
@@ -986,13 +990,10 @@ class _Sync:
         table_names = [
             n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
         ]
-        ids = [t.pk for t in gone_tables]
-        for start in range(0, len(ids) if table_names else 0, self.batch_size):
+        for chunk in self._chunks([t.pk for t in gone_tables] if table_names else []):
             found.extend(
                 self._q(self.cat.table)
-                .filter(
-                    _any_text(table_names), pk__in=ids[start : start + self.batch_size]
-                )
+                .filter(_any_text(table_names), pk__in=chunk)
                 .values_list("name", flat=True)
             )
         texts = [
@@ -1002,14 +1003,10 @@ class _Sync:
         ]
         # A column_name of its own; it starts as the column's name.
         renamed = ~_empty("column_name") & ~Q(column_name=F("original_column_name"))
-        ids = [c[_PK] for c in gone_columns]
-        for start in range(0, len(ids), self.batch_size):
+        for chunk in self._chunks([c[_PK] for c in gone_columns]):
             rows = (
                 self._q(self.cat.column)
-                .filter(
-                    _any_text(texts) | renamed,
-                    pk__in=ids[start : start + self.batch_size],
-                )
+                .filter(_any_text(texts) | renamed, pk__in=chunk)
                 .values_list("sql_table__name", "original_column_name")
             )
             found.extend(f"{table}.{column}" for table, column in rows)
@@ -1024,14 +1021,14 @@ class _Sync:
         doomed_columns = [c[_PK] for c in gone_columns] + [
             c.pk for c in plan.duplicate_columns
         ]
-        if doomed_columns:
-            self._q(self.cat.column).filter(pk__in=doomed_columns).delete()
+        for chunk in self._chunks(doomed_columns):
+            self._q(self.cat.column).filter(pk__in=chunk).delete()
         gone_table_ids = {t.pk for t in plan.gone_tables}
         self.report.columns.deleted = len(gone_columns)
         self.report.tables.deleted = len(gone_table_ids)
         doomed_tables = gone_table_ids | {t.pk for t in plan.duplicate_tables}
-        if doomed_tables:
-            self._q(self.cat.table).filter(pk__in=doomed_tables).delete()
+        for chunk in self._chunks(doomed_tables):
+            self._q(self.cat.table).filter(pk__in=chunk).delete()
 
     # -- small pieces ------------------------------------------------------
     @staticmethod
@@ -1064,7 +1061,24 @@ class _Sync:
                 model(pk=row.pk, **{name: getattr(row, name) for name in fields})
                 for row in rows
             ]
-            self._q(model).bulk_update(instances, fields, batch_size=self.batch_size)
+            # A row takes its key in the IN list and, for each field, its key
+            # and value in a CASE: more than Django's own batch size counts
+            # (on SQLite builds limited to 999 parameters a statement).
+            per_row = ["pk"] * (1 + 2 * len(fields))
+            ops = connections[self.using].ops
+            size = min(self.batch_size, max(1, ops.bulk_batch_size(per_row, instances)))
+            self._q(model).bulk_update(instances, fields, batch_size=size)
+
+    def _chunks(self, keys: Iterable[Any]) -> Iterator[list[Any]]:
+        """``keys`` in lists one statement's ``IN (...)`` can hold: all of
+        them where the database has no limit, else fewer than its limit of
+        parameters a statement, a few left for the query's other values
+        (SQLite builds before 3.32 take 999)."""
+        keys = list(keys)
+        limit = connections[self.using].features.max_query_params
+        size = max(1, limit - 16) if limit else len(keys)
+        for start in range(0, len(keys), max(1, size)):
+            yield keys[start : start + size]
 
     def _fill_empty(
         self, model: type[models.Model], rows: Sequence[_Row], name: str
