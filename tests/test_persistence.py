@@ -952,3 +952,29 @@ def test_every_statement_keeps_to_sqlites_parameter_limit() -> None:
             "description", flat=True
         )
     ) == {"filled"}
+
+
+def test_merging_takes_a_duplicates_own_column_name_over_the_default() -> None:
+    """Every column's column_name starts as its name: only another value is
+    someone's, and survives a merge into a keeper that has none."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    thoth.SqlColumn.objects.create(
+        sql_table=customers, original_column_name="id", column_name="Customer number"
+    )
+    thoth.SqlColumn.objects.filter(
+        sql_table=customers, original_column_name="email"
+    ).update(column_name="E-mail")
+    thoth.SqlColumn.objects.create(
+        sql_table=customers, original_column_name="email", column_name="Mail"
+    )
+    report = sync(sql_db, shop())
+    assert report.duplicates_removed == 2
+    names = dict(
+        thoth.SqlColumn.objects.filter(sql_table=customers).values_list(
+            "original_column_name", "column_name"
+        )
+    )
+    assert names["id"] == "Customer number"
+    assert names["email"] == "E-mail"  # the keeper's own is kept

@@ -658,6 +658,9 @@ class _Sync:
         """Copy non-empty annotations of duplicates into the keeper's empty ones."""
         names = tuple(n for n in names if model_has_field(model, n))
         ids = {row.pk for pair in pairs for row in pair}
+        # A column_name equal to the column's name is where every column
+        # starts, not someone's word for it.
+        own_names = ("original_column_name",) if "column_name" in names else ()
         # Locked until the sync commits: a text written meanwhile by someone
         # else would be overwritten by the merged one.
         texts = {
@@ -666,16 +669,20 @@ class _Sync:
             for row in self._q(model)
             .select_for_update()
             .filter(pk__in=chunk)
-            .values("pk", *names)
+            .values("pk", *names, *own_names)
         }
         # Long texts are joined (nobody's words are lost); a short field
-        # (``column_name``) keeps the keeper's, when it has one.
+        # (``column_name``) keeps the keeper's, when it has one of its own.
         joined = {n for n in names if isinstance(model._meta.get_field(n), TextField)}
         changed: dict[Any, dict[str, Any]] = {}
         for keeper, duplicate in pairs:
             for name in names:
                 current = changed.get(keeper.pk, {}).get(name, texts[keeper.pk][name])
                 extra = texts[duplicate.pk][name]
+                if name == "column_name":
+                    given = texts[keeper.pk]["original_column_name"]
+                    current = "" if current == given else current
+                    extra = "" if extra == given else extra
                 if not extra or (current and extra in current):
                     continue
                 if not current:
