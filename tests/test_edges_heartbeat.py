@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalog.models import SqlDb
 from tests.testapp.models import SeedOnlySqlDb
-from thoth_db_elements.heartbeat import CANCELLED, LOST, Heartbeat
+from thoth_db_elements.heartbeat import CANCELLED, DELETED, LOST, Heartbeat
 from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.validation import force_reset_sqldb_db_elements_task_status
 
@@ -182,3 +182,17 @@ def test_the_thread_ends_when_the_run_lost_its_row() -> None:
         heartbeat.join(timeout=10)
     assert not heartbeat.is_alive()
     assert heartbeat.stop_reason == LOST
+
+
+@pytest.mark.parametrize("model", [SqlDb, SeedOnlySqlDb])
+def test_beat_and_check_hear_that_the_row_was_deleted(model: type[RowT]) -> None:
+    row = running(model)
+    for hear in ("beat", "check"):
+        heartbeat = Heartbeat(model, row.pk, TASK, "default")
+        getattr(heartbeat, hear)()
+        assert heartbeat.stop_reason is None
+    model._default_manager.filter(pk=row.pk).delete()
+    for hear in ("beat", "check"):
+        heartbeat = Heartbeat(model, row.pk, TASK, "default")
+        getattr(heartbeat, hear)()
+        assert heartbeat.stop_reason == DELETED == "The database's row was deleted"

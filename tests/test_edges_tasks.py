@@ -187,7 +187,7 @@ def test_run_reset_meanwhile_is_not_recorded(shop: SqlDb, log_dir: Path) -> None
     assert shop.db_elements_report is None
     [log] = (log_dir / "db_elements").iterdir()
     text = log.read_text()
-    assert "but the row was reset meanwhile: not recorded" in text
+    assert "but the row was reset or deleted meanwhile: not recorded" in text
     assert "Finished with status" not in text
 
 

@@ -22,12 +22,13 @@ from ._fields import model_has_field
 from .conf import app_settings
 from .models import TaskStatus
 
-__all__ = ["CANCELLED", "LOST", "Heartbeat"]
+__all__ = ["CANCELLED", "DELETED", "LOST", "Heartbeat"]
 
 logger = logging.getLogger(__name__)
 
 CANCELLED = "Cancelled"
 LOST = "The task was reset or taken over by another run"
+DELETED = "The database's row was deleted"
 
 
 class Heartbeat(threading.Thread):
@@ -67,7 +68,7 @@ class Heartbeat(threading.Thread):
         mine = self._mine()
         still_mine = mine.update(**values) == 1 if values else mine.exists()
         if not still_mine:
-            self.stop_reason = LOST
+            self.stop_reason = self._lost()
         elif (
             self._has_cancel and mine.filter(db_elements_cancel_requested=True).exists()
         ):
@@ -80,9 +81,14 @@ class Heartbeat(threading.Thread):
         flags = ("db_elements_cancel_requested",) if self._has_cancel else ("pk",)
         row = self._mine().values_list(*flags).first()
         if row is None:
-            self.stop_reason = LOST
+            self.stop_reason = self._lost()
         elif self._has_cancel and row[0]:
             self.stop_reason = CANCELLED
+
+    def _lost(self) -> str:
+        """Why the row is no longer this run's: deleted, or reset/taken."""
+        rows = self.model._default_manager.using(self.using).filter(pk=self.pk)
+        return LOST if rows.exists() else DELETED
 
     def run(self) -> None:
         interval = float(app_settings.HEARTBEAT_INTERVAL_SECONDS)
@@ -95,7 +101,7 @@ class Heartbeat(threading.Thread):
                     # A broken connection stays broken: the next beat opens
                     # a new one, or the row would look dead while it runs.
                     self._close_connection()
-                if self.stop_reason == LOST:
+                if self.stop_reason in (LOST, DELETED):
                     return  # nothing of this run's is left to keep alive
         finally:
             self._close_connection()

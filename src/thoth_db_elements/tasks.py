@@ -604,7 +604,7 @@ class AsyncDbElementsTask:
                 )
             else:
                 log.warning(
-                    "Finished as %s, but the row was reset meanwhile: not recorded",
+                    "Finished as %s, but the row was reset or deleted meanwhile: not recorded",
                     status,
                 )
         if stopped_by is not None:
