@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from tests.services import MARIADB_URL, PG_URL, require_mariadb, require_postgres
+from thoth_db_elements._secrets import WITHHELD
 from thoth_db_elements.connection import build_url, describe, get_url, source_connection
 from thoth_db_elements.exceptions import (
     ConfigurationError,
@@ -327,3 +328,35 @@ def test_text_the_mariadb_protocol_cannot_encode() -> None:
     with pytest.raises(ConfigurationError, match="UnicodeEncodeError"):
         with source_connection(sql_db):
             pass
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["YES", "USER_NAME", "127.0.0.1", "for", "denied"],
+    ids=["yes", "user", "host", "for", "denied"],
+)
+def test_a_password_equal_to_a_word_of_the_error_is_not_shown_in_place(
+    maria_user: str, password: str
+) -> None:
+    """MariaDB says "Access denied for user 'x'@'host' (using password: YES)":
+    a ``***`` where the password stood would tell it."""
+    password = maria_user if password == "USER_NAME" else password
+    with pytest.raises(ConnectionFailedError) as info:
+        with source_connection(maria(user_name=maria_user, password=password)):
+            pass
+    text = str(info.value)
+    assert text.endswith(f": {WITHHELD}"), text
+    assert "***" not in text
+    assert text.startswith("Cannot connect to mariadb://127.0.0.1:3306/")
+
+
+def test_a_password_the_driver_cannot_encode_is_not_shown_in_part() -> None:
+    """PyMySQL names the character and its position in the password."""
+    require_mariadb()
+    with pytest.raises(ConfigurationError) as info:
+        with source_connection(maria(password="pässwörd€")):
+            pass
+    text = str(info.value)
+    assert "UnicodeEncodeError: a character its encoding does not have" in text
+    for shown in ("€", "\\u20ac", "position"):
+        assert shown not in text

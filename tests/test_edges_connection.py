@@ -13,6 +13,7 @@ from django.test import override_settings
 from sqlalchemy.engine import URL, make_url
 
 from tests.services import PG_URL, require_postgres
+from thoth_db_elements._secrets import WITHHELD
 from thoth_db_elements.connection import (
     build_url,
     describe,
@@ -179,7 +180,8 @@ def test_describe_never_shows_credentials(url: str, label: str) -> None:
 
 
 def test_redact_skips_empty_secrets() -> None:
-    assert redact("user reader pw s3cr3t", None, "", "s3cr3t") == "user reader pw ***"
+    assert redact("user reader pw s3cr3t", None, "", "s3cr3t") == WITHHELD
+    assert redact("user reader", None, "") == "user reader"
 
 
 def test_postgres_client_encoding_from_the_url_is_kept() -> None:
@@ -194,10 +196,19 @@ def test_postgres_client_encoding_from_the_url_is_kept() -> None:
     assert encoding == "UTF8"
 
 
-def test_redact_hides_a_secret_where_it_stands_alone_not_inside_words() -> None:
+def test_redact_withholds_a_text_where_the_secret_stands_alone() -> None:
+    """A ``***`` in its place would tell the password wherever it equals a
+    word the reader knows: the user, the database, "YES" in "using password:
+    YES". The whole text goes."""
     text = 'Cannot connect to postgresql://127.0.0.1:5432/db: no password "postgres"'
-    assert redact(text, "postgres") == (
-        'Cannot connect to postgresql://127.0.0.1:5432/db: no password "***"'
+    assert redact(text, "postgres") == WITHHELD
+    assert redact("Access denied for user 'root' (using password: YES)", "YES") == (
+        WITHHELD
     )
-    assert redact("pw=a.b*c; a.b*cd", "a.b*c") == "pw=***; a.b*cd"
-    assert redact("s3cr3t_key s3cr3t", "s3cr3t") == "***_key ***"
+    assert redact("pw=a.b*c", "a.b*c") == WITHHELD
+    assert redact("s3cr3t_key", "s3cr3t") == WITHHELD  # "_" ends a word
+    # Inside a longer word it is not there.
+    assert redact("connect to postgresql://h/db", "postgres") == (
+        "connect to postgresql://h/db"
+    )
+    assert redact("a.b*cd", "a.b*c") == "a.b*cd"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from thoth_db_elements._secrets import WITHHELD
 from thoth_db_elements.logging import RedactingFilter, open_run_log
 
 SECRET = "hunter2-secret"
@@ -46,7 +47,7 @@ def test_arguments_are_merged_and_scrubbed() -> None:
         "x", logging.INFO, __file__, 1, "user %s password %s", ("u", SECRET), None
     )
     RedactingFilter((SECRET,)).filter(record)
-    assert (record.msg, record.args) == ("user u password ***", None)
+    assert (record.msg, record.args) == (WITHHELD, None)
 
 
 @contextmanager

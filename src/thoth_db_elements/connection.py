@@ -202,8 +202,8 @@ def describe(url: URL) -> str:
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every non-empty secret replaced by ``***`` (where it
-    stands as a word of its own; see ``_secrets.hide``)."""
+    """``text``, or ``_secrets.WITHHELD`` when a non-empty secret stands in
+    it as a word of its own (see ``_secrets.hide``)."""
     return hide(text, secrets)
 
 
@@ -333,7 +333,13 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
         # exist in a SQLite path. That is a matter of the settings.
         if engine is not None:
             engine.dispose()
-        reason = redact(_first_line(exc), password)
+        # A UnicodeError names the character and its position in the value,
+        # which may be the password: only its kind is told.
+        reason = (
+            "a character its encoding does not have"
+            if isinstance(exc, UnicodeError)
+            else redact(_first_line(exc), password)
+        )
         raise ConfigurationError(
             f"Cannot connect to {describe(url)}: the connection settings hold "
             f"a value the driver refuses ({type(exc).__name__}: {reason})"

@@ -70,8 +70,10 @@ _URL_CREDENTIALS = re.compile(
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` without credentials: given secrets and URL passwords become ``***``."""
-    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", hide(text, secrets))
+    """``text`` without credentials: a URL's password becomes ``***`` (its
+    place tells nothing), then a text still holding a given secret is
+    withheld whole (``_secrets.hide``)."""
+    return hide(_URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text), secrets)
 
 
 class RedactingFilter(logging.Filter):

@@ -572,7 +572,7 @@ class AsyncDbElementsTask:
                 error = redact(str(exc), password)
                 log.error("Failed: %s", error)
             except Exception as exc:
-                error = redact(f"{type(exc).__name__}: {exc}", password)
+                error = f"{type(exc).__name__}: {redact(str(exc), password)}"
                 log.exception("Failed with an unexpected error: %s", error)
             except BaseException as exc:
                 # The worker stopping the task: django-q2's time-out (its
