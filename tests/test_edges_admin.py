@@ -42,12 +42,31 @@ class SeedOnlyAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[typ
     readonly_fields = ("db_elements_status",)
 
 
+class GuardedAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A host that refuses changes to some rows, row by row."""
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return obj is None or not str(obj.name).startswith("ro-")
+
+
+class NoActionsAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A host that turned the change list's actions off."""
+
+    actions = None
+
+
 site = admin.AdminSite(name="edges")
 site.register(SqlDb, DbElementsModelAdmin)
 site.register(SeedOnlySqlDb, SeedOnlyAdmin)
+guarded = admin.AdminSite(name="guarded")
+guarded.register(SqlDb, GuardedAdmin)
+no_actions = admin.AdminSite(name="noactions")
+no_actions.register(SqlDb, NoActionsAdmin)
 
 urlpatterns = [
     path("edges/", site.urls),
+    path("guarded/", guarded.urls),
+    path("noactions/", no_actions.urls),
     path("admin/", include("example.urls")),
 ]
 
@@ -245,8 +264,9 @@ def test_log_viewer_shows_the_end_of_a_large_file(
     client: Client, tmp_path: Path
 ) -> None:
     target = SqlDb.objects.create(name="x")
-    logs = tmp_path / "db_elements"
-    logs.mkdir()
+    # Not the SQLDB_MODEL: its logs have a directory of their own.
+    logs = tmp_path / "db_elements" / "testapp.sqldb"
+    logs.mkdir(parents=True)
     big = logs / f"db_elements_no_workspace_db_{target.pk}_20260101_101010.log"
     with big.open("w") as handle:
         handle.write("first line, long gone\n")
@@ -265,9 +285,10 @@ def test_log_files_of_runs_in_the_same_second_are_listed_newest_first(
 ) -> None:
     target = SqlDb.objects.create(name="x")
     with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
-        from thoth_db_elements.logging import ensure_log_directories
+        from thoth_db_elements.logging import run_log_dir
 
-        directory = ensure_log_directories()[-1]
+        directory = run_log_dir(SqlDb._meta.label_lower)
+        directory.mkdir(parents=True)
         names = [
             f"db_elements_ws_1_db_{target.pk}_20261130_184351.log",
             f"db_elements_ws_1_db_{target.pk}_20261130_184352.log",
@@ -279,3 +300,75 @@ def test_log_files_of_runs_in_the_same_second_are_listed_newest_first(
             (directory / name).write_text("x")
         found = [p.name for p in DbElementsAdminMixin._log_files(target)]
     assert found == [names[3], names[2], names[1], names[0]]
+
+
+def test_log_viewer_shows_no_log_of_another_model_or_a_link(
+    client: Client, tmp_path: Path
+) -> None:
+    """Row 7 of the SQLDB_MODEL and row 7 of another model with the mixin
+    have logs of their own; a link in the directory is not followed."""
+    from catalog.models import SqlDb as ThothSqlDb
+    from thoth_db_elements.logging import open_run_log, run_log_dir
+
+    ours = SqlDb.objects.create(name="ours")
+    theirs = ThothSqlDb.objects.create(pk=ours.pk, name="theirs")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        with open_run_log(theirs.pk, 1, model_label="catalog.sqldb") as run_log:
+            run_log.logger.info("the other model's run")
+        assert run_log.path.parent == run_log_dir()
+        with open_run_log(ours.pk, 1, model_label="testapp.sqldb") as mine:
+            mine.logger.info("this model's run")
+        assert mine.path.parent == tmp_path / "db_elements" / "testapp.sqldb"
+        link = mine.path.parent / f"db_elements_ws_1_db_{ours.pk}_20990101_000000.log"
+        link.symlink_to("/etc/hostname")
+        page = client.get(reverse(f"{PLAIN}_db_elements_logs", args=[ours.pk]))
+        listed = [p.name for p in DbElementsAdminMixin._log_files(ours)]
+    text = page.content.decode()
+    assert "this model&#x27;s run" in text or "this model's run" in text
+    assert "the other model" not in text
+    assert listed == [mine.path.name]
+
+
+def test_actions_leave_the_rows_the_host_refuses_to_change(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each action asks ``has_change_permission(request, obj)`` as the
+    change form does."""
+    from django.contrib.messages import get_messages
+
+    free = SqlDb.objects.create(name="free", db_elements_status=TaskStatus.RUNNING)
+    locked = SqlDb.objects.create(name="ro-db", db_elements_status=TaskStatus.RUNNING)
+    changelist = reverse("guarded:testapp_sqldb_changelist")
+    for action, extra in (
+        ("cancel_db_elements", {}),
+        ("force_reset_db_elements", {"post": "yes", "reason": "two\nlines"}),
+    ):
+        response = client.post(
+            changelist,
+            {"action": action, "_selected_action": [free.pk, locked.pk], **extra},
+            follow=True,
+        )
+        shown = [str(m) for m in get_messages(response.wsgi_request)]
+        assert (
+            "You may not change 1 of the selected database(s), left as they are: ro-db"
+        ) in shown, shown
+    free.refresh_from_db()
+    locked.refresh_from_db()
+    assert (free.db_elements_status, locked.db_elements_status) == (
+        TaskStatus.IDLE,
+        TaskStatus.RUNNING,
+    )
+    assert locked.db_elements_cancel_requested is False
+    # The reason went to the log on one line.
+    assert f"SqlDb {free.pk}: two lines (by edges)" in caplog.text
+    assert f"SqlDb {locked.pk}:" not in caplog.text
+
+
+def test_a_host_without_actions_or_a_popup_gets_none_of_ours(client: Client) -> None:
+    SqlDb.objects.create(name="x")
+    page = client.get(reverse("noactions:testapp_sqldb_changelist"))
+    assert "create_db_elements_async" not in page.content.decode()
+    page = client.get(reverse(f"{PLAIN}_changelist"), {"_popup": "1"})
+    assert "create_db_elements_async" not in page.content.decode()
+    page = client.get(reverse(f"{PLAIN}_changelist"))
+    assert "create_db_elements_async" in page.content.decode()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import (
@@ -112,6 +113,8 @@ class DbElementsAdminMixin(_Base):
         # ``action_location`` exists from Django 6.1 on; pass it only when given.
         extra = {} if action_location is None else {"action_location": action_location}
         actions = super().get_actions(request, **extra)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return actions  # the host turned actions off, or a popup
         if self.has_change_permission(request):
             for name in _ACTIONS:
                 action = self.get_action(name, **extra)
@@ -167,6 +170,27 @@ class DbElementsAdminMixin(_Base):
             request, f"admin/thoth_db_elements/{page}_confirmation.html", context
         )
 
+    def _changeable(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> list[models.Model]:
+        """The selected rows this user may change, in key order. A host may
+        refuse some row by row (``has_change_permission(request, obj)``), as
+        its change form does; a message names the ones left alone."""
+        rows: list[models.Model] = []
+        refused: list[str] = []
+        for obj in queryset.order_by("pk"):
+            if self.has_change_permission(request, obj):
+                rows.append(obj)
+            else:
+                refused.append(str(getattr(obj, "name", obj)))
+        if refused:
+            messages.error(
+                request,
+                f"You may not change {len(refused)} of the selected database(s), "
+                f"left as they are: {', '.join(refused)}",
+            )
+        return rows
+
     def _start_harvests(
         self, request: HttpRequest, queryset: models.QuerySet[Any], *, force: bool
     ) -> None:
@@ -175,7 +199,7 @@ class DbElementsAdminMixin(_Base):
             return
         ready: list[models.Model] = []
         skipped: list[tuple[str, str]] = []
-        for sql_db in queryset.order_by("pk"):
+        for sql_db in self._changeable(request, queryset):
             can_start, reason = check_sqldb_db_elements_can_start(sql_db)
             if can_start:
                 ready.append(sql_db)
@@ -239,7 +263,7 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> None:
         """Ask the selected RUNNING tasks to stop at their next step."""
-        rows = list(queryset)
+        rows = self._changeable(request, queryset)
         cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
         if cancelled:
             messages.success(
@@ -265,14 +289,15 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> TemplateResponse | None:
         """Confirm with a reason, then put the selected rows back to IDLE."""
-        reason = str(request.POST.get("reason", "")).strip()
+        # One line in the log, whatever was typed.
+        reason = " ".join(str(request.POST.get("reason", "")).split())
         if request.POST.get("post") == "yes" and reason:
             user = getattr(request.user, "get_username", lambda: "?")()
             done = sum(
                 force_reset_sqldb_db_elements_task_status(
                     s, reason=f"{reason} (by {user})"
                 )
-                for s in queryset
+                for s in self._changeable(request, queryset)
             )
             messages.success(request, f"Reset {done} database(s) to Idle.")
             return None
@@ -492,13 +517,14 @@ class DbElementsAdminMixin(_Base):
             rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(obj.pk))}"
             r"_(\d{8}_\d{6})(?:_(\d+))?\.log$"
         )
-        directory = run_log_dir()
+        directory = run_log_dir(obj._meta.label_lower)
         if not directory.is_dir():
             return []
         found: list[tuple[str, int, Path]] = []
         for file in directory.iterdir():
             match = pattern.match(file.name)
-            if match and file.is_file():
+            # Not a link: the library writes none, and one could point anywhere.
+            if match and file.is_file() and not file.is_symlink():
                 found.append((match[1], int(match[2] or 1), file))
         return [file for *_, file in sorted(found, reverse=True)]
 

@@ -40,9 +40,16 @@ LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 RUN_LOG_SUBDIR = "db_elements"
 
 
-def run_log_dir() -> Path:
-    """Directory of the per-run log files (``LOG_DIR/db_elements``)."""
-    return app_settings.LOG_DIR / RUN_LOG_SUBDIR
+def run_log_dir(model_label: str | None = None) -> Path:
+    """Directory of the per-run log files: ``LOG_DIR/db_elements`` for the
+    ``SQLDB_MODEL`` (or no label), ``LOG_DIR/db_elements/<app_label.model>``
+    for another model with the mixin, whose rows have keys of their own
+    (row 7 of one must not see the logs of row 7 of the other)."""
+    base = app_settings.LOG_DIR / RUN_LOG_SUBDIR
+    default = str(app_settings.SQLDB_MODEL or "").lower()
+    if model_label is None or model_label.lower() == default:
+        return base
+    return base / model_label.lower()
 
 
 def ensure_log_directories(*, raise_errors: bool = True) -> list[Path]:
@@ -144,8 +151,10 @@ def open_run_log(
     *,
     started: datetime | None = None,
     secrets: tuple[str, ...] = (),
+    model_label: str | None = None,
 ) -> Iterator[RunLog]:
-    """A logger for one run, its file under ``LOG_DIR/db_elements``; closed on exit.
+    """A logger for one run, its file under ``LOG_DIR/db_elements`` (see
+    ``run_log_dir`` for ``model_label``); closed on exit.
 
     Records also propagate to the ``thoth_db_elements`` logger, so the host's
     logging configuration sees them; when the host configured no handler, a
@@ -153,6 +162,9 @@ def open_run_log(
     """
     started = started or datetime.now()
     directory = ensure_log_directories()[-1]
+    if model_label is not None:
+        directory = run_log_dir(model_label)
+        directory.mkdir(mode=0o750, exist_ok=True)
     path = _create_private(directory, run_log_name(sqldb_id, workspace_id, started))
     run_logger = logging.getLogger(f"thoth_db_elements.runs.db_{sqldb_id}")
     run_logger.setLevel(logging.INFO)

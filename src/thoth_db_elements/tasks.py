@@ -513,7 +513,11 @@ class AsyncDbElementsTask:
         try:
             run_log = opened.enter_context(
                 open_run_log(
-                    sql_db.pk, self.workspace_id, started=started, secrets=(password,)
+                    sql_db.pk,
+                    self.workspace_id,
+                    started=started,
+                    secrets=(password,),
+                    model_label=self.model._meta.label_lower,
                 )
             )
         except Exception as exc:
