@@ -18,7 +18,11 @@ from catalog import models as thoth
 from tests.snapshots import col, shop
 from tests.testapp import models as fresh
 from thoth_db_elements.catalogue import Catalogue, catalogue_for
-from thoth_db_elements.exceptions import DeletionThresholdError, HarvestCancelledError
+from thoth_db_elements.exceptions import (
+    CatalogueLockedError,
+    DeletionThresholdError,
+    HarvestCancelledError,
+)
 from thoth_db_elements.introspection.snapshot import (
     ForeignKeySnapshot,
     SchemaSnapshot,
@@ -978,3 +982,33 @@ def test_merging_takes_a_duplicates_own_column_name_over_the_default() -> None:
     )
     assert names["id"] == "Customer number"
     assert names["email"] == "E-mail"  # the keeper's own is kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sqlite_catalogue_locked_by_another_connection_says_how_long_it_waited(
+    sql_db: models.Model,
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite as Django's database")
+    connection.ensure_connection()
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+    other.isolation_level = None
+    other.execute("BEGIN IMMEDIATE")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        (before,) = cursor.fetchone()
+        cursor.execute("PRAGMA busy_timeout = 200")
+    try:
+        with pytest.raises(CatalogueLockedError) as info:
+            sync(sql_db, shop())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(before)}")
+    assert str(info.value) == (
+        "The catalogue is locked by another transaction (waited as long as the "
+        "database connection's timeout option); nothing was changed. Run again "
+        "when it is free."
+    )
+    assert columns(sql_db) == {}

@@ -416,10 +416,14 @@ class _Sync:
             self._run()
         except DatabaseError as exc:
             if _is_lock_timeout(exc):
+                waited = (
+                    "as long as the database connection's timeout option"
+                    if connections[self.using].vendor == "sqlite"
+                    else f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s"
+                )
                 raise CatalogueLockedError(
-                    "The catalogue is locked by another transaction (waited "
-                    f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s); nothing was changed. "
-                    "Run again when it is free."
+                    f"The catalogue is locked by another transaction (waited "
+                    f"{waited}); nothing was changed. Run again when it is free."
                 ) from None
             raise
         finally:

@@ -11,8 +11,9 @@ reproduce exactly (a broken view, for one) is read with the Inspector alone.
 
 With the Inspector, ``read_schema`` reads a whole schema in bulk: its ``get_multi_*``
 calls (columns, primary keys, foreign keys, unique constraints, table
-comments), plus one catalogue query of our own for the raw column types
-(``raw_types.read_catalogue``). The number of queries does not grow with the
+comments), plus a few catalogue queries of our own for what SQLAlchemy
+misses or misreads (``raw_types.read_catalogue``: one on PostgreSQL and
+MySQL, two or three on SQLite, four on MariaDB 10.2.7+). The number of queries does not grow with the
 number of tables wherever SQLAlchemy's dialect reads in bulk (PostgreSQL,
 Oracle); SQLAlchemy's SQLite, MySQL/MariaDB and SQL Server dialects implement
 ``get_multi_*`` one table at a time internally.
