@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from django.test import override_settings
 from django.utils import timezone
 
@@ -386,3 +387,34 @@ def test_a_run_the_worker_times_out_is_recorded_failed(
     assert big.db_elements_log_file
     assert not SqlTable.objects.filter(sql_db=big).exists()
     assert heartbeat_threads() == []
+
+
+def vault_url_builder(sql_db: Any) -> str:
+    """A hook that connects with a password of its own, not the row's."""
+    from tests.services import PG_URL
+
+    server = sa.make_url(PG_URL)
+    return server.set(password="vaultpw", database="vaultpw").render_as_string(
+        hide_password=False
+    )
+
+
+def test_the_password_a_url_hook_uses_is_hidden_too(shop: SqlDb, log_dir: Path) -> None:
+    """Here the database is named like the password: every line naming it
+    would tell the password of the hook's URL, which the row does not hold."""
+    from tests.services import require_postgres
+    from thoth_db_elements._secrets import WITHHELD
+
+    require_postgres()
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    with override_settings(
+        THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_edges_tasks.vault_url_builder"
+    ):
+        result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert result["status"] == "failed"
+    assert shop.db_elements_error.endswith(WITHHELD)
+    log = next(log_dir.rglob(shop.db_elements_log_file)).read_text()
+    assert "vaultpw" not in log
+    assert WITHHELD in log

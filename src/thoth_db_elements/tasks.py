@@ -498,12 +498,17 @@ class AsyncDbElementsTask:
         self, sql_db: models.Model, heartbeat: Heartbeat, using: str
     ) -> dict[str, Any]:
         password = str(getattr(sql_db, "password", "") or "")
+        secrets = [password]
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
         try:
             # Named in the report even when the run fails before reading.
             url = get_url(sql_db)
             report.database, report.dialect = describe(url), url.get_backend_name()
+            # A URL hook may connect with another password than the row's
+            # (decrypted, from a vault): both are hidden.
+            if isinstance(url.password, str) and url.password not in secrets:
+                secrets.append(url.password)
         except Exception:  # the harvest below meets it again, and records it
             pass
         status, error = TaskStatus.FAILED, ""
@@ -516,12 +521,12 @@ class AsyncDbElementsTask:
                     sql_db.pk,
                     self.workspace_id,
                     started=started,
-                    secrets=(password,),
+                    secrets=tuple(secrets),
                     model_label=self.model._meta.label_lower,
                 )
             )
         except Exception as exc:
-            error = scrub(f"Cannot open the run log: {exc}", (password,))
+            error = scrub(f"Cannot open the run log: {exc}", tuple(secrets))
             logger.error("SqlDb %s: %s", sql_db.pk, error)
             heartbeat.stop()
             report.status, report.error = "failed", error
@@ -573,10 +578,10 @@ class AsyncDbElementsTask:
                 error = str(exc) or CANCELLED
                 log.warning("Stopped: %s; the catalogue was left as it was", error)
             except DbElementsError as exc:
-                error = redact(str(exc), password)
+                error = redact(str(exc), *secrets)
                 log.error("Failed: %s", error)
             except Exception as exc:
-                error = f"{type(exc).__name__}: {redact(str(exc), password)}"
+                error = f"{type(exc).__name__}: {redact(str(exc), *secrets)}"
                 log.exception("Failed with an unexpected error: %s", error)
             except BaseException as exc:
                 # The worker stopping the task: django-q2's time-out (its
@@ -584,13 +589,13 @@ class AsyncDbElementsTask:
                 # below, then let through to the worker.
                 stopped_by = exc
                 error = redact(
-                    f"Stopped by the worker: {exc or type(exc).__name__}", password
+                    f"Stopped by the worker: {exc or type(exc).__name__}", *secrets
                 )
                 log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
             report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
-            report.error = scrub(error, (password,))
+            report.error = scrub(error, tuple(secrets))
             report.duration_seconds = time.monotonic() - clock
             recorded = _finish(
                 self.model,
