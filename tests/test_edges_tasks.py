@@ -137,7 +137,8 @@ def test_seed_only_host_runs_and_records_failure(log_dir: Path) -> None:
     assert row.db_elements_status == TaskStatus.FAILED
     assert row.db_elements_task_id == started.task_id
     assert row.db_elements_end_time is not None
-    [log] = (log_dir / "db_elements").iterdir()
+    # Not the SQLDB_MODEL: its run logs have a directory of their own.
+    [log] = (log_dir / "db_elements" / "testapp.seedonlysqldb").iterdir()
     assert log.name.startswith(f"db_elements_no_workspace_db_{row.pk}_")
     assert "ERROR - Failed: The database has no db_type." in log.read_text()
 
