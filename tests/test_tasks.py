@@ -360,3 +360,29 @@ def test_django_q_runner_queues_ids_only(source: SqlDb) -> None:
     assert runner.cancel(queued.task_id()) is True
     assert runner.cancel(queued.task_id()) is False
     assert runner.is_active(queued.task_id()) is None
+
+
+@override_settings(
+    THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS=0.2,
+    THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS=30,
+)
+def test_a_redelivery_stopped_by_the_worker_while_waiting_ends_the_run_failed(
+    source: SqlDb, log_dir: Path
+) -> None:
+    """django-q2's timeout (1 s here) comes before the dead worker's
+    heartbeat is stale (30 s): the run ends FAILED, not RUNNING for good."""
+    from django.utils import timezone
+    from django_q.exceptions import TimeoutException
+    from django_q.timeout import TimeoutHandler
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    SqlDb.objects.filter(pk=source.pk).update(db_elements_heartbeat=timezone.now())
+    with pytest.raises(TimeoutException), TimeoutHandler(1):
+        deliver(job)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error == (
+        "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)"
+    )

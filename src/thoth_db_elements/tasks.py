@@ -470,7 +470,24 @@ class AsyncDbElementsTask:
 
     def run(self) -> dict[str, Any]:
         """Run the harvest; returns the report as a dict (stored by the broker)."""
-        sql_db = self._take()
+        try:
+            sql_db = self._take()
+        except BaseException as exc:
+            # Stopped by the worker while waiting for a dead run's heartbeat
+            # to go stale (django-q2's time-out is shorter than the wait):
+            # the run it came to take over ends FAILED, not RUNNING for good.
+            if not isinstance(exc, Exception):
+                error = f"Stopped by the worker: {exc or type(exc).__name__}"
+                logger.error("SqlDb %s: %s", self.sqldb_id, error)
+                _finish(
+                    self.model,
+                    self.sqldb_id,
+                    self.task_id,
+                    TaskStatus.FAILED,
+                    None,
+                    error=error,
+                )
+            raise
         if sql_db is None:
             logger.warning(
                 "Ignoring delivery of task %s for SqlDb %s: %s",
