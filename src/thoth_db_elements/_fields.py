@@ -1,11 +1,14 @@
-"""Small helpers about which optional fields a host model has."""
+"""Small helpers about a host model's fields: which optional ones it has,
+and what is a valid key of it."""
 
 from __future__ import annotations
 
-from django.core.exceptions import FieldDoesNotExist
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
-__all__ = ["model_has_field", "present_fields"]
+__all__ = ["key_of", "model_has_field", "present_fields"]
 
 
 def model_has_field(model: type[models.Model] | models.Model, name: str) -> bool:
@@ -24,3 +27,19 @@ def present_fields(
     return {
         name: value for name, value in values.items() if model_has_field(model, name)
     }
+
+
+def key_of(model: type[models.Model], value: Any) -> Any:
+    """``value`` as a primary key of ``model``, or None when it cannot be one
+    (``"abc"`` or ``"²"`` for an integer key, an integer out of the key's
+    range on this database, an empty text)."""
+    pk = model._meta.pk
+    assert pk is not None
+    try:
+        key = pk.to_python(value)
+        if key is None or key == "":
+            return None
+        pk.run_validators(key)  # the key's range (BigAutoField: 64 bits)
+    except (ValidationError, TypeError, ValueError, OverflowError):
+        return None
+    return key

@@ -27,7 +27,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import (
     Http404,
@@ -41,7 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ._fields import model_has_field
+from ._fields import key_of, model_has_field
 from .conf import app_settings
 from .logging import run_log_dir
 from .models import SEED_FIELD_NAMES, TaskStatus
@@ -543,20 +543,9 @@ def _status_view(
 
 
 def _keys(model: type[models.Model], parts: list[str]) -> list[Any]:
-    """The parts that are keys of ``model`` (whatever the key's type: ``"²"``
-    is a digit to ``str.isdigit`` but no integer), the others left out."""
-    pk = model._meta.pk
-    assert pk is not None
-    keys: list[Any] = []
-    for part in parts:
-        try:
-            key = pk.to_python(part.strip())
-            if key is not None and key != "":
-                pk.run_validators(key)  # an integer out of range, say
-                keys.append(key)
-        except (ValidationError, ValueError, TypeError, OverflowError):
-            continue
-    return keys
+    """The parts that are keys of ``model`` (``key_of``), the others left out."""
+    keys = (key_of(model, part.strip()) for part in parts)
+    return [key for key in keys if key is not None]
 
 
 class DbElementsModelAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]

@@ -1073,12 +1073,18 @@ class _Sync:
                 for row in rows
             ]
             # A row takes its key in the IN list and, for each field, its key
-            # and value in a CASE: more than Django's own batch size counts
-            # (on SQLite builds limited to 999 parameters a statement).
-            per_row = ["pk"] * (1 + 2 * len(fields))
-            ops = connections[self.using].ops
-            size = min(self.batch_size, max(1, ops.bulk_batch_size(per_row, instances)))
+            # and value in a CASE: more than Django's own batch size counts.
+            size = self._rows_per_statement(1 + 2 * len(fields), instances)
             self._q(model).bulk_update(instances, fields, batch_size=size)
+
+    def _rows_per_statement(self, parameters: int, rows: Sequence[Any]) -> int:
+        """How many ``rows`` of ``parameters`` bound values each one statement
+        takes: ``batch_size`` at most, fewer where the database limits the
+        parameters of a statement (SQLite builds before 3.32: 999)."""
+        ops = connections[self.using].ops
+        return min(
+            self.batch_size, max(1, ops.bulk_batch_size(["pk"] * parameters, rows))
+        )
 
     def _chunks(self, keys: Iterable[Any]) -> Iterator[list[Any]]:
         """``keys`` in lists one statement's ``IN (...)`` can hold: all of
@@ -1107,10 +1113,7 @@ class _Sync:
         field = cast("models.Field[Any, Any]", model._meta.get_field(name))
         # Per row: its key twice (CASE WHEN and IN) and its text; plus the
         # empty string of the test, counted as a fourth per row.
-        size = min(
-            self.batch_size,
-            max(1, connections[self.using].ops.bulk_batch_size(["pk"] * 4, rows)),
-        )
+        size = self._rows_per_statement(4, rows)
         written = 0
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]

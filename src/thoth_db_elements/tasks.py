@@ -26,7 +26,7 @@ from numbers import Number
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -38,7 +38,7 @@ from django.db import (
 from django.db.models import Q
 from django.utils import timezone
 
-from ._fields import model_has_field, present_fields
+from ._fields import key_of, model_has_field, present_fields
 from .conf import app_settings
 from .connection import describe, get_url, redact
 from .exceptions import DbElementsError, HarvestCancelledError
@@ -131,20 +131,11 @@ def _resolve(
     rows: list[models.Model] = []
     keys: list[tuple[Any, Any]] = []
     missing: list[Any] = []
-    pk_field = model._meta.pk
-    assert pk_field is not None
     for item in sql_dbs:
         if isinstance(item, models.Model):
             rows.append(item)
             continue
-        try:
-            value = pk_field.to_python(item)
-            if value is not None:
-                # The key's range on this database (BigAutoField: 64 bits).
-                pk_field.run_validators(value)
-        except (ValidationError, TypeError, ValueError, OverflowError):
-            missing.append(item)
-            continue
+        value = key_of(model, item)
         inexact = isinstance(item, Number) and not isinstance(item, int)
         if value is None or (inexact and value != item):
             missing.append(item)  # None, or 5.5 taken for 5
