@@ -303,6 +303,12 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
+
+def _stopped(exc: BaseException) -> str:
+    """The error of a run the worker stopped by raising ``exc`` in it."""
+    return f"Stopped by the worker: {exc or type(exc).__name__}"
+
+
 #: No heartbeat read yet (``AsyncDbElementsTask._take``).
 _UNSEEN = object()
 
@@ -463,21 +469,22 @@ class AsyncDbElementsTask:
         """Run the harvest; returns the report as a dict (stored by the broker)."""
         try:
             sql_db = self._take()
+        except Exception:
+            raise
         except BaseException as exc:
             # Stopped by the worker while waiting for a dead run's heartbeat
             # to go stale (django-q2's time-out is shorter than the wait):
             # the run it came to take over ends FAILED, not RUNNING for good.
-            if not isinstance(exc, Exception):
-                error = f"Stopped by the worker: {exc or type(exc).__name__}"
-                logger.error("SqlDb %s: %s", self.sqldb_id, error)
-                _finish(
-                    self.model,
-                    self.sqldb_id,
-                    self.task_id,
-                    TaskStatus.FAILED,
-                    None,
-                    error=error,
-                )
+            error = _stopped(exc)
+            logger.error("SqlDb %s: %s", self.sqldb_id, error)
+            _finish(
+                self.model,
+                self.sqldb_id,
+                self.task_id,
+                TaskStatus.FAILED,
+                None,
+                error=error,
+            )
             raise
         if sql_db is None:
             logger.warning(
@@ -596,9 +603,7 @@ class AsyncDbElementsTask:
                 # TimeoutException is a SystemExit), a shutdown. Recorded
                 # below, then let through to the worker.
                 stopped_by = exc
-                error = redact(
-                    f"Stopped by the worker: {exc or type(exc).__name__}", *secrets
-                )
+                error = redact(_stopped(exc), *secrets)
                 log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
