@@ -89,7 +89,23 @@ def test_a_description_written_during_the_run_is_not_filled_over(hold: float) ->
     column.refresh_from_db()
     assert table.description == "Customers, by hand"
     assert column.column_description == "Verified e-mail, by hand"
+    # The fill was the only change, and it did not happen: nothing counts
+    # as updated.
+    assert (report.tables.updated, report.tables.unchanged) == (0, 4)
+    assert (report.columns.updated, report.columns.unchanged) == (0, 10)
     assert report.columns.created == 0
+
+
+def test_a_fill_that_happens_counts_as_an_update() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    quiet = shop(customer_comment=None, email_comment=None)
+    sync_snapshot(sql_db, quiet, catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    report = sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    assert (report.tables.updated, report.tables.unchanged) == (1, 3)
+    assert (report.columns.updated, report.columns.unchanged) == (1, 9)
+    table = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    assert table.description == "People who buy"
 
 
 def test_two_syncs_of_one_database_take_turns() -> None:

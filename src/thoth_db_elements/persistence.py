@@ -317,7 +317,10 @@ class _Plan:
 class _ColumnPlan:
     """The snapshot's columns against the catalogue's, before any write."""
 
+    #: Columns whose values changed.
     update: list[_Row] = field(default_factory=list)
+    #: Columns whose empty description a comment fills (some also in
+    #: ``update``).
     fill: list[_Row] = field(default_factory=list)
     #: New columns: table name, column name, values, comment to fill with.
     new: list[tuple[str, str, tuple[Any, ...], str]] = field(default_factory=list)
@@ -757,7 +760,8 @@ class _Sync:
                     found.new.append((table.name, name, values, snap.comment or ""))
                     continue
                 fill = fills and bool(snap.comment) and bool(row[end])
-                if row[_VALUES:end] == values and not fill:
+                same = row[_VALUES:end] == values
+                if same and not fill:
                     unchanged += 1
                     continue
                 update = _Row(
@@ -768,7 +772,8 @@ class _Sync:
                         self._column_limits, "column_description", snap.comment or ""
                     )
                     found.fill.append(update)
-                found.update.append(update)
+                if not same:
+                    found.update.append(update)
         found.unchanged = unchanged
         found.gone = list(left.values())
         return found
@@ -819,22 +824,22 @@ class _Sync:
         to_create: list[models.Model] = []
         to_update: list[_Row] = []
         to_fill: list[_Row] = []
+        matched = 0
         for snap in self.snapshot.tables:
             row = plan.keep_tables.get(snap.name)
             if row is None:
                 to_create.append(self._new_table(snap))
                 continue
-            changed = self._apply(row, self._table_values(snap))
+            matched += 1
+            if self._apply(row, self._table_values(snap)):
+                to_update.append(row)
             if self._fill_description(row, snap.comment):
                 to_fill.append(row)
-                changed = True
-            if changed:
-                to_update.append(row)
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
         self._bulk_update(self.cat.table, to_update, self.table_fields)
-        self._fill_empty(self.cat.table, to_fill, "description")
+        kept = self._fill_empty(self.cat.table, to_fill, "description")
+        filled, _ = _filled_only(to_update, to_fill, kept)
+        counts.updated = len(to_update) + filled
+        counts.unchanged = matched - counts.updated
         created = self._bulk_create(
             self.cat.table, to_create, "name", {"sql_db": self.sql_db}
         )
@@ -867,9 +872,10 @@ class _Sync:
         """Write the plan; return the ids of the new columns by key."""
         counts = self.report.columns
         self._bulk_update(self.cat.column, plan.update, self.update_fields)
-        self._fill_empty(self.cat.column, plan.fill, "column_description")
-        counts.updated = len(plan.update)
-        counts.unchanged = plan.unchanged
+        kept = self._fill_empty(self.cat.column, plan.fill, "column_description")
+        filled, left = _filled_only(plan.update, plan.fill, kept)
+        counts.updated = len(plan.update) + filled
+        counts.unchanged = plan.unchanged + left
         counts.created = len(plan.new)
         if not plan.new:
             return {}
@@ -1099,22 +1105,23 @@ class _Sync:
 
     def _fill_empty(
         self, model: type[models.Model], rows: Sequence[_Row], name: str
-    ) -> None:
+    ) -> set[Any]:
         """Write each row's ``name`` (a description filled from a comment)
-        where it is still empty.
+        where it is still empty; return the keys of the rows kept as they
+        were.
 
         It was empty when the rows were loaded, but these rows are not
         locked: someone may have written a description since. The test is
         made again by the UPDATE itself, which waits for a writer's
         transaction to end, so a person's words are never replaced.
         """
+        kept: set[Any] = set()
         if not rows:
-            return
+            return kept
         field = cast("models.Field[Any, Any]", model._meta.get_field(name))
         # Per row: its key twice (CASE WHEN and IN) and its text; plus the
         # empty string of the test, counted as a fourth per row.
         size = self._rows_per_statement(4, rows)
-        written = 0
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             text = Case(
@@ -1122,17 +1129,22 @@ class _Sync:
                 default=F(name),
                 output_field=field,
             )
-            written += (
-                self._q(model)
-                .filter(_empty(name), pk__in=[row.pk for row in batch])
-                .update(**{name: text})
+            keys = [row.pk for row in batch]
+            written = (
+                self._q(model).filter(_empty(name), pk__in=keys).update(**{name: text})
             )
-        if written < len(rows):
+            if written < len(batch):
+                # Which: those not holding the text this run wrote.
+                ours = {row.pk: getattr(row, name) for row in batch}
+                now = self._q(model).filter(pk__in=keys).values_list("pk", name)
+                kept.update(pk for pk, value in now if value != ours[pk])
+        if kept:
             logger.info(
                 "%d %s descriptions were written during the run and were kept",
-                len(rows) - written,
+                len(kept),
                 model._meta.model_name,
             )
+        return kept
 
     def _bulk_create(
         self,
@@ -1153,6 +1165,17 @@ class _Sync:
             .values_list(key, "pk")
         )
         return dict(found)
+
+
+def _filled_only(
+    updated: list[_Row], filled: list[_Row], kept: set[Any]
+) -> tuple[int, int]:
+    """Of the rows of ``filled`` not in ``updated`` (the fill their only
+    change): how many were written, how many ``kept`` as they were."""
+    changed = {row.pk for row in updated}
+    only = [row.pk for row in filled if row.pk not in changed]
+    left = sum(1 for pk in only if pk in kept)
+    return len(only) - left, left
 
 
 def sync_lock_name(sql_db: models.Model) -> str:
