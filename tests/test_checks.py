@@ -159,6 +159,9 @@ def test_e004_threshold_is_a_share() -> None:
         ("BATCH_SIZE", 0),
         ("DELETE_THRESHOLD", -0.1),
         ("DELETE_THRESHOLD", "half"),
+        ("RUN_LOGS_KEPT", 0),
+        ("RUN_LOGS_KEPT", 2.5),
+        ("RUN_LOGS_KEPT", "3"),
     ],
 )
 def test_e004_catches_values_that_fail_at_run_time(name: str, value: object) -> None:

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from thoth_db_elements._secrets import WITHHELD
-from thoth_db_elements.logging import RedactingFilter, open_run_log
+from thoth_db_elements.logging import (
+    RedactingFilter,
+    open_run_log,
+    prune_run_logs,
+    run_log_files,
+)
 
 SECRET = "hunter2-secret"
 
@@ -97,3 +102,24 @@ def test_runs_started_in_the_same_second_get_a_file_each(log_dir: Path) -> None:
     ]
     assert [p.read_text().count(" - INFO - run ") for p in paths] == [1, 1, 1]
     assert [oct(p.stat().st_mode & 0o777) for p in paths] == ["0o640"] * 3
+
+
+def test_a_run_after_pruning_takes_a_number_past_the_highest(log_dir: Path) -> None:
+    """Not the first free name: with the oldest pruned, that would make the
+    newest run look like the oldest, and the next pruning remove it."""
+    started = datetime(2026, 11, 30, 18, 43, 52)
+    for _ in range(2):
+        with open_run_log(22, 7, started=started):
+            pass
+    assert prune_run_logs(22, keep=1)[0].name.endswith("184352.log")
+    with open_run_log(22, 7, started=started) as run_log:
+        pass
+    assert run_log.path.name.endswith("184352_3.log")
+    assert run_log_files(22) == [
+        run_log.path,
+        run_log.path.with_name("db_elements_ws_7_db_22_20261130_184352_2.log"),
+    ]
+    assert [p.name for p in prune_run_logs(22, keep=1)] == [
+        "db_elements_ws_7_db_22_20261130_184352_2.log"
+    ]
+    assert run_log_files(22) == [run_log.path]

@@ -19,7 +19,6 @@ endpoint and the log viewer need view permission.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ from django.utils.html import format_html
 
 from ._fields import key_of, model_has_field
 from .conf import app_settings
-from .logging import run_log_dir
+from .logging import run_log_files
 from .models import SEED_FIELD_NAMES, TaskStatus
 from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_creation
 from .validation import (
@@ -513,20 +512,7 @@ class DbElementsAdminMixin(_Base):
     @staticmethod
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
-        pattern = re.compile(
-            rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(obj.pk))}"
-            r"_(\d{8}_\d{6})(?:_(\d+))?\.log$"
-        )
-        directory = run_log_dir(obj._meta.label_lower)
-        if not directory.is_dir():
-            return []
-        found: list[tuple[str, int, Path]] = []
-        for file in directory.iterdir():
-            match = pattern.match(file.name)
-            # Not a link: the library writes none, and one could point anywhere.
-            if match and file.is_file() and not file.is_symlink():
-                found.append((match[1], int(match[2] or 1), file))
-        return [file for *_, file in sorted(found, reverse=True)]
+        return run_log_files(obj.pk, obj._meta.label_lower)
 
 
 def _status_view(

@@ -236,6 +236,15 @@ def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="thoth_db_elements.E004",
             )
         )
+    kept = app_settings.RUN_LOGS_KEPT
+    if kept is not None and not (_positive_number(kept) and int(kept) == kept):
+        messages.append(
+            checks.Error(
+                f"{PREFIX}RUN_LOGS_KEPT must be a positive whole number or None, "
+                f"not {kept!r}.",
+                id="thoth_db_elements.E004",
+            )
+        )
     threshold = app_settings.DELETE_THRESHOLD
     if not (_number(threshold) and 0 <= threshold <= 1):
         messages.append(

@@ -38,6 +38,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "HEARTBEAT_INTERVAL_SECONDS",
     "DEFAULT_WORKSPACE_ID",
     "CATALOGUE_LOCK_TIMEOUT",
+    "RUN_LOGS_KEPT",
 )
 
 
@@ -161,6 +162,11 @@ class AppSettings:
     def CATALOGUE_LOCK_TIMEOUT(self) -> float:
         """Seconds the sync waits for a lock on catalogue rows before failing."""
         return self._get("CATALOGUE_LOCK_TIMEOUT", 30)  # type: ignore[no-any-return]
+
+    @property
+    def RUN_LOGS_KEPT(self) -> int | None:
+        """Run logs kept for each database, the newest; ``None`` keeps all."""
+        return self._get("RUN_LOGS_KEPT", None)  # type: ignore[no-any-return]
 
 
 app_settings = AppSettings()

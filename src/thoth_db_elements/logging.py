@@ -26,7 +26,9 @@ __all__ = [
     "RunLog",
     "ensure_log_directories",
     "open_run_log",
+    "prune_run_logs",
     "run_log_dir",
+    "run_log_files",
     "run_log_name",
     "scrub",
 ]
@@ -112,6 +114,50 @@ def run_log_name(
     return f"db_elements_{workspace}_db_{sqldb_id}_{started:%Y%m%d_%H%M%S}.log"
 
 
+def run_log_files(sqldb_id: object, model_label: str | None = None) -> list[Path]:
+    """The run logs of row ``sqldb_id`` (``model_label``: see
+    ``run_log_dir``), newest first.
+
+    Links are left out: the library writes none, and one could point
+    anywhere.
+    """
+    pattern = re.compile(
+        rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(sqldb_id))}"
+        r"_(\d{8}_\d{6})(?:_(\d+))?\.log$"
+    )
+    directory = run_log_dir(model_label)
+    if not directory.is_dir():
+        return []
+    found: list[tuple[str, int, Path]] = []
+    for file in directory.iterdir():
+        match = pattern.match(file.name)
+        if match and file.is_file() and not file.is_symlink():
+            found.append((match[1], int(match[2] or 1), file))
+    return [file for *_, file in sorted(found, reverse=True)]
+
+
+def prune_run_logs(
+    sqldb_id: object, model_label: str | None = None, *, keep: int = 0
+) -> list[Path]:
+    """Remove the run logs of row ``sqldb_id`` but the ``keep`` newest
+    (``run_log_files``); return those removed.
+
+    A file that cannot be removed is logged and left; one already gone (a
+    second worker pruning too) is no error.
+    """
+    removed: list[Path] = []
+    for path in run_log_files(sqldb_id, model_label)[max(0, keep) :]:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            logger.warning("Cannot remove run log %s: %s", path, exc)
+            continue
+        removed.append(path)
+    return removed
+
+
 @dataclass
 class RunLog:
     """A per-run logger writing to the console and to its own file."""
@@ -131,9 +177,19 @@ class RunLog:
 def _create_private(directory: Path, name: str) -> Path:
     """Create the run's file, owner-readable only, before logging opens it,
     under a name no other run has: ``name``, else with ``_2``, ``_3``...
-    before ``.log`` (runs of one database started in the same second)."""
+    before ``.log`` (runs of one database started in the same second).
+
+    The number goes past the highest one there, not into a gap that pruning
+    left: the names must keep telling the runs' order (``run_log_files``).
+    """
     stem = name.removesuffix(".log")
-    for number in range(1, 1000):
+    taken = re.compile(rf"^{re.escape(stem)}(?:_(\d+))?\.log$")
+    numbers = [
+        int(match[1] or 1)
+        for match in map(taken.match, os.listdir(directory))
+        if match is not None
+    ]
+    for number in range(max(numbers, default=0) + 1, 1000):
         path = directory / (name if number == 1 else f"{stem}_{number}.log")
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)

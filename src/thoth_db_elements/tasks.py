@@ -44,7 +44,7 @@ from .connection import describe, get_url, redact
 from .exceptions import DbElementsError, HarvestCancelledError
 from .harvest import create_db_elements
 from .heartbeat import CANCELLED, Heartbeat
-from .logging import open_run_log, scrub
+from .logging import open_run_log, prune_run_logs, scrub
 from .models import TaskStatus
 from .report import HarvestReport
 from .runners import Job, TaskRunner, get_runner
@@ -629,9 +629,22 @@ class AsyncDbElementsTask:
                     "Finished as %s, but the row was reset or deleted meanwhile: not recorded",
                     status,
                 )
+        _prune(sql_db.pk, self.model._meta.label_lower)
         if stopped_by is not None:
             raise stopped_by
         return report.to_dict()
+
+
+def _prune(sqldb_id: Any, model_label: str) -> None:
+    """Keep the ``RUN_LOGS_KEPT`` newest run logs of the row (all when
+    unset); the run is over, a failure here is only logged."""
+    keep = app_settings.RUN_LOGS_KEPT
+    if keep is None:
+        return
+    try:
+        prune_run_logs(sqldb_id, model_label, keep=int(keep))
+    except Exception:
+        logger.exception("SqlDb %s: could not prune the run logs", sqldb_id)
 
 
 def run_db_elements_task(
