@@ -23,7 +23,6 @@ queries does not grow with the number of tables (beyond batch splitting).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import operator
 import sys
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.db import DatabaseError, connections, models, transaction
+from django.db import connections, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -47,11 +46,12 @@ from django.db.models import (
 )
 
 from ._bulk import fetch_values, insert_values
+from ._catalogue_lock import catalogue_transaction, sync_lock_name
 from ._fields import model_has_field
 from ._gc import collector_paused
 from .catalogue import Catalogue
 from .conf import app_settings
-from .exceptions import CatalogueLockedError, DeletionThresholdError
+from .exceptions import DeletionThresholdError
 from .introspection.snapshot import (
     DATA_FORMATS,
     SchemaSnapshot,
@@ -396,13 +396,6 @@ class _Sync:
         #: tables an incomplete read did not see are added once the
         #: catalogue is loaded (``_unseen_pairs``).
         self.pairs = list(_catalogued_pairs(snapshot))
-        #: MySQL: the session's lock time-out before the sync changed it.
-        self._mysql_lock_timeout: Any = None
-        #: PostgreSQL inside a caller's transaction: its lock time-out
-        #: before the sync changed it (``SET LOCAL`` would outlive the sync).
-        self._pg_lock_timeout: str | None = None
-        #: MySQL: the name of the session lock this sync holds, if any.
-        self._mysql_lock: str | None = None
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -415,165 +408,26 @@ class _Sync:
     # -- entry -------------------------------------------------------------
     def run(self) -> None:
         self._tick(0)
-        try:
+        with catalogue_transaction(self.sql_db):
             self._run()
-        except DatabaseError as exc:
-            if _is_lock_timeout(exc):
-                waited = (
-                    "as long as the database connection's timeout option"
-                    if connections[self.using].vendor == "sqlite"
-                    else f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s"
-                )
-                raise CatalogueLockedError(
-                    f"The catalogue is locked by another transaction (waited "
-                    f"{waited}); nothing was changed. Run again when it is free."
-                ) from None
-            raise
-        finally:
-            self._end_session_settings()
 
     def _run(self) -> None:
-        nested = connections[self.using].in_atomic_block
-        with transaction.atomic(using=self.using):
-            self._set_lock_timeout(nested)
-            self._take_lock()
-            tables = self._load_tables()
-            columns = self._load_columns()
-            plan = self._plan_duplicates(tables, columns)
-            unseen = self._unseen_tables(plan)
-            if unseen:
-                self.pairs.extend(_unseen_pairs(self.snapshot, unseen, plan.columns))
-            column_plan = self._compare_columns(plan)
-            gone_columns = self._plan_deletions(plan, column_plan)
-            self._tick(0)
-            table_ids = self._write_tables(plan)
-            self._tick(self.total // 3)
-            new_columns = self._write_columns(table_ids, column_plan)
-            self._tick(2 * self.total // 3)
-            self._write_relationships(
-                table_ids, plan, new_columns, set(unseen.values())
-            )
-            self._delete(plan, gone_columns)
-            self._tick(self.total)
-        if self._pg_lock_timeout is not None:
-            # The caller's transaction goes on: its own time-out again.
-            with connections[self.using].cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('lock_timeout', %s, true)",
-                    [self._pg_lock_timeout],
-                )
-
-    def _set_lock_timeout(self, nested: bool) -> None:
-        """Wait at most CATALOGUE_LOCK_TIMEOUT for locks held by others.
-
-        On PostgreSQL the setting is local to the transaction; when the
-        sync runs inside a caller's (``nested``), the caller's value is
-        read in the same statement and put back when the sync ends (a
-        rolled-back sync takes the setting back with it).
-        """
-        connection = connections[self.using]
-        seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # At least 1 ms: PostgreSQL's 0 means waiting for ever.
-                milliseconds = f"{max(1, round(seconds * 1000))}ms"
-                if nested:
-                    cursor.execute(
-                        "SELECT current_setting('lock_timeout'), "
-                        "set_config('lock_timeout', %s, true)",
-                        [milliseconds],
-                    )
-                    self._pg_lock_timeout = cursor.fetchone()[0]
-                else:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{milliseconds}'")
-            elif connection.vendor == "mysql":
-                # Session-wide on MySQL: put back when the sync ends.
-                cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
-                self._mysql_lock_timeout = cursor.fetchone()[0]
-                cursor.execute(
-                    f"SET SESSION innodb_lock_wait_timeout = {max(1, int(seconds))}"
-                )
-
-    def _end_session_settings(self) -> None:
-        """MySQL: the session's own lock time-out again (Django's connection
-        goes on serving the process), and the sync's lock let go."""
-        previous, lock = self._mysql_lock_timeout, self._mysql_lock
-        self._mysql_lock_timeout = self._mysql_lock = None
-        try:
-            with connections[self.using].cursor() as cursor:
-                if lock is not None:
-                    cursor.execute("DO RELEASE_LOCK(%s)", [lock])
-                if previous is not None:
-                    cursor.execute(
-                        f"SET SESSION innodb_lock_wait_timeout = {int(previous)}"
-                    )
-        except DatabaseError:  # the connection is gone, and the session with it
-            logger.warning("Could not restore the MySQL session", exc_info=True)
-
-    def _take_lock(self) -> None:
-        """One sync of this ``SqlDb`` at a time, the other waiting.
-
-        The task layer claims a database before harvesting it, but two
-        direct calls of ``create_db_elements`` could otherwise both load an
-        empty catalogue and both write it (ThothAI's models, which have no
-        unique constraints, would then hold every row twice). The second
-        waits here, at most ``CATALOGUE_LOCK_TIMEOUT``, and then finds the
-        first one's rows.
-
-        * PostgreSQL: an advisory lock of the transaction (it blocks no
-          other statement, and goes with the caller's transaction when the
-          sync runs inside one).
-        * MySQL/MariaDB: a named lock of the session, let go when the sync
-          ends (inside a caller's transaction, before that one commits).
-        * SQLite: the database's write lock, taken before reading.
-        """
-        connection = connections[self.using]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                    [sync_lock_name(self.sql_db)],
-                )
-            return
-        if connection.vendor == "mysql":
-            seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
-            name = sync_lock_name(self.sql_db)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT GET_LOCK(%s, %s)", [name, seconds])
-                (taken,) = cursor.fetchone()
-            if taken != 1:
-                raise CatalogueLockedError(
-                    "Another run is writing this database's catalogue (waited "
-                    f"{app_settings.CATALOGUE_LOCK_TIMEOUT} s); nothing was "
-                    "changed. Run again when it has finished."
-                )
-            self._mysql_lock = name
-            return
-        if connection.vendor == "sqlite":
-            self._take_sqlite_write_lock()
-
-    def _take_sqlite_write_lock(self) -> None:
-        """On SQLite in deferred mode, take the write lock before reading.
-
-        A deferred SQLite transaction that reads first and writes later fails
-        at once with "database is locked" when another connection (the
-        heartbeat, a worker) wrote in between. A first statement that writes
-        waits for the lock instead. With ``transaction_mode="IMMEDIATE"``
-        (recommended) the lock is already held and nothing is sent.
-        """
-        connection = connections[self.using]
-        if str(
-            connection.settings_dict.get("OPTIONS", {}).get("transaction_mode", "")
-        ).upper() in (
-            "IMMEDIATE",
-            "EXCLUSIVE",
-        ):
-            return
-        model = type(self.sql_db)
-        # Matches no row, but an UPDATE takes the write lock all the same.
-        self._q(model).filter(
-            pk=self.sql_db.pk, db_elements_status__isnull=True
-        ).update(db_elements_status=F("db_elements_status"))
+        tables = self._load_tables()
+        columns = self._load_columns()
+        plan = self._plan_duplicates(tables, columns)
+        unseen = self._unseen_tables(plan)
+        if unseen:
+            self.pairs.extend(_unseen_pairs(self.snapshot, unseen, plan.columns))
+        column_plan = self._compare_columns(plan)
+        gone_columns = self._plan_deletions(plan, column_plan)
+        self._tick(0)
+        table_ids = self._write_tables(plan)
+        self._tick(self.total // 3)
+        new_columns = self._write_columns(table_ids, column_plan)
+        self._tick(2 * self.total // 3)
+        self._write_relationships(table_ids, plan, new_columns, set(unseen.values()))
+        self._delete(plan, gone_columns)
+        self._tick(self.total)
 
     # -- loading -----------------------------------------------------------
     def _load_tables(self) -> list[_Row]:
@@ -1176,32 +1030,6 @@ def _filled_only(
     only = [row.pk for row in filled if row.pk not in changed]
     left = sum(1 for pk in only if pk in kept)
     return len(only) - left, left
-
-
-def sync_lock_name(sql_db: models.Model) -> str:
-    """The name of the lock a sync of ``sql_db`` holds (``_Sync._take_lock``;
-    64 characters at most, MySQL's limit). On PostgreSQL the advisory lock's
-    key is ``hashtextextended(name, 0)``.
-
-    The name holds the Django database's name: MySQL's named locks are the
-    whole server's, and two projects (or a project and its tests) on one
-    server must not wait for each other's rows of the same key.
-    """
-    using = sql_db._state.db or "default"
-    database = connections[using].settings_dict.get("NAME")
-    label = f"{database}:{sql_db._meta.label_lower}:{sql_db.pk}"
-    return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
-
-
-def _is_lock_timeout(exc: DatabaseError) -> bool:
-    """PostgreSQL 55P03 (lock_not_available), MySQL 1205, SQLite "locked"."""
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) == "55P03":
-        return True
-    args = getattr(cause, "args", ())
-    if args and args[0] == 1205:
-        return True
-    return "database is locked" in str(exc)
 
 
 def _char_limits(model: type[models.Model]) -> dict[str, int]:
