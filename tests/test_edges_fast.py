@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.pool import NullPool
 
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
@@ -317,17 +318,49 @@ def test_mariadb_session_modes_that_change_what_the_server_prints(mode: str) -> 
     assert [col.default for col in table.columns] == [None, "5", "''"]
 
 
+def test_mariadb_ansi_quotes_set_after_sqlalchemy_looked() -> None:
+    # SQLAlchemy reads sql_mode once, on its first connection, before a
+    # "connect" listener sets ANSI; its SHOW CREATE TABLE parser then finds
+    # no columns. The catalogue's columns stand in for them.
+    require_mariadb()
+    ddl = (
+        "CREATE TABLE parent (a int, b int, PRIMARY KEY (b, a))",
+        "CREATE TABLE child (id int PRIMARY KEY, a int, b int,"
+        " FOREIGN KEY (b, a) REFERENCES parent (b, a))",
+    )
+    with schemas.mariadb_database(ddl) as url:
+        engine = sa.create_engine(url, poolclass=NullPool)
+
+        @sa.event.listens_for(engine, "connect")
+        def ansi(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET SESSION sql_mode = 'ANSI'")
+            cursor.close()
+
+        try:
+            with engine.connect() as c:
+                snap = assert_same(c)
+        finally:
+            engine.dispose()
+    assert [col.name for col in snap.table("child").columns] == ["id", "a", "b"]
+    assert snap.table("parent").primary_key == ("b", "a")
+    assert snap.complete
+
+
 def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
     # A MERGE table over a missing one: information_schema gives the error
     # as its comment. A user with INDEX on a table sees it but none of its
-    # columns. Both paths read them alike: the first fails, the second
-    # takes its keys from STATISTICS.
+    # columns; with SELECT on some columns, those only. Both paths fail
+    # them alike: a table short of columns is not the table.
     require_mariadb()
     ddl = (
         "CREATE TABLE base1 (a int) ENGINE=MyISAM",
         "CREATE TABLE mrg (a int) ENGINE=MRG_MyISAM UNION=(base1, nosuch)"
         " COMMENT 'merge'",
         "CREATE TABLE hidden (id int PRIMARY KEY, x int, UNIQUE KEY ig (x) IGNORED)",
+        "CREATE TABLE part (id int PRIMARY KEY, secret varchar(10), pub int,"
+        " UNIQUE KEY us (secret))",
+        "CREATE TABLE whole (id int PRIMARY KEY)",
     )
     with schemas.mariadb_database(ddl) as url, connect(url) as c:
         snap = assert_same(c)
@@ -339,6 +372,9 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
             [
                 f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
                 f"GRANT INDEX ON `{name}`.hidden TO '{user}'@'%'",
+                f"GRANT SELECT (id, pub) ON `{name}`.part TO '{user}'@'%'",
+                f"GRANT INSERT (id) ON `{name}`.whole TO '{user}'@'%'",
+                f"GRANT SELECT ON `{name}`.whole TO '{user}'@'%'",
             ],
         )
         try:
@@ -348,7 +384,10 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
         finally:
             schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
     assert not seen.listing_complete
-    assert [u.name for u in seen.table("hidden").unique_constraints] == ["ig"]
+    assert [f.name for f in seen.failures] == ["hidden", "part"]
+    assert "sees only some of the table's columns" in seen.failures[1].error
+    # Column grants beside a table-wide SELECT: every column is seen.
+    assert [t.name for t in seen.tables] == ["whole"]
 
 
 # -- SQLite: primary keys that accept NULL --------------------------------------

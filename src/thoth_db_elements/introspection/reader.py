@@ -342,6 +342,16 @@ class _Reader:
                 failures.append(TableFailure(name, error_text(exc)))
         if self.dialect == "sqlite":
             snapshots = _sqlite_key_targets(snapshots, schema)
+        sees_every_table = self._sees_every_table(schema)
+        if not sees_every_table:
+            hidden = self._columns_hidden(schema)
+            if hidden:
+                snapshots = [t for t in snapshots if t.name not in hidden]
+                failures = sorted(
+                    [f for f in failures if f.name not in hidden]
+                    + [TableFailure(name, _COLUMNS_HIDDEN) for name in hidden],
+                    key=lambda failure: failure.name,
+                )
         logger.debug(
             "Read %d tables and views of %s schema %r (%d failed)",
             len(snapshots),
@@ -354,7 +364,7 @@ class _Reader:
             schema,
             tuple(snapshots),
             tuple(failures),
-            listing_complete=self._sees_every_table(schema),
+            listing_complete=sees_every_table,
             left_out=tuple(sorted(catalogue.shadows)),
         )
 
@@ -376,6 +386,34 @@ class _Reader:
             self.check_fatal(exc)
             logger.warning("Cannot read the privileges of this user: %s", exc)
             return False
+
+    def _columns_hidden(self, schema: str) -> set[str]:
+        """MySQL/MariaDB, for a user who may not see every table: the tables
+        of ``schema`` it sees with only some of their columns, or none.
+
+        ``information_schema`` shows a column to whom holds ``SELECT``,
+        ``INSERT``, ``UPDATE`` or ``REFERENCES`` on it, on its table, its
+        schema or the whole server. A user whose own grants on a table are
+        on some columns only, or of other kinds only (``INDEX``, say), sees
+        the table, short of columns. (Grants through roles are not looked
+        at: a user with none of its own on a table is left alone.)
+        """
+        try:
+            with self.attempt():
+                grants = self.connection.execute(_OWN_GRANTS, {"schema": schema}).all()
+        except Exception as exc:
+            self.check_fatal(exc)
+            logger.warning("Cannot read the privileges of this user: %s", exc)
+            return set()
+        seeing = {"SELECT", "INSERT", "UPDATE", "REFERENCES"}
+        sees_all: dict[str, bool] = {}
+        for level, table, privilege in grants:
+            if level == "wide" and privilege in seeing:
+                return set()  # every column of every table
+            if level in ("table", "column"):
+                sees = sees_all.get(table, False)
+                sees_all[table] = sees or (level == "table" and privilege in seeing)
+        return {table for table, sees in sees_all.items() if not sees}
 
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
@@ -595,10 +633,16 @@ class _Reader:
     ) -> None:
         """MariaDB: where SQLAlchemy's columns of ``table`` are not the
         catalogue's (a misreading ``read_catalogue`` did not foresee), take
-        the catalogue's."""
+        the catalogue's.
+
+        That includes none at all: SQLAlchemy reads ``sql_mode`` once, on
+        its first connection, and a session given ``ANSI_QUOTES`` later (by a
+        "connect" listener, say) prints ``SHOW CREATE TABLE`` in quotes its
+        parser does not take for columns.
+        """
         expected = catalogue.names.get(table)
         read = parts[COLUMNS]
-        if expected is None or not read or not isinstance(read[0], Mapping):
+        if expected is None or (read and not isinstance(read[0], Mapping)):
             return
         if tuple(str(column["name"]) for column in read) != expected:
             logger.warning(
@@ -852,21 +896,56 @@ def _sqlite_key_target(
     )
 
 
+#: Who ``CURRENT_USER()`` is as the privilege tables name a grantee:
+#: ``'user'@'host'``.
+_ME = (
+    "(SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+    "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS who) AS me"
+)
+
 _SEES_EVERY_TABLE = sa.text(
-    """
+    f"""
     SELECT EXISTS (
         SELECT 1 FROM information_schema.USER_PRIVILEGES
-        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.grantee
+        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.who
     ) OR EXISTS (
         SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES
-        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.grantee
+        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.who
           AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     )
-    FROM (
-        SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''',
-                      SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS grantee
-    ) AS me
+    FROM {_ME}
     """
+)
+
+
+#: The grants of the current user (``level``, table, privilege): ``wide``
+#: for the server's and the schema's, ``table`` and ``column`` for those on
+#: a table of the schema or some of its columns.
+_OWN_GRANTS = sa.text(
+    f"""
+    SELECT 'wide', NULL, PRIVILEGE_TYPE
+    FROM information_schema.USER_PRIVILEGES, {_ME}
+    WHERE GRANTEE = me.who
+    UNION ALL
+    SELECT 'wide', NULL, PRIVILEGE_TYPE
+    FROM information_schema.SCHEMA_PRIVILEGES, {_ME}
+    WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    UNION ALL
+    SELECT 'table', TABLE_NAME, PRIVILEGE_TYPE
+    FROM information_schema.TABLE_PRIVILEGES, {_ME}
+    WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    UNION ALL
+    SELECT 'column', TABLE_NAME, PRIVILEGE_TYPE
+    FROM information_schema.COLUMN_PRIVILEGES, {_ME}
+    WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    """
+)
+
+#: The failure of a table whose columns the user sees in part only.
+_COLUMNS_HIDDEN = (
+    "This user sees only some of the table's columns, or none (its grants on "
+    "the table are on some columns, or of kinds that show none); grant it "
+    "SELECT on the table, or on the schema, to read it"
 )
 
 
