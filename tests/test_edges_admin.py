@@ -30,7 +30,11 @@ from thoth_db_elements.admin import (
     DbElementsAdminMixin,
     DbElementsModelAdmin,
 )
-from thoth_db_elements.models import TaskStatus
+from thoth_db_elements.models import (
+    LIFECYCLE_FIELD_NAMES,
+    SEED_FIELD_NAMES,
+    TaskStatus,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,6 +124,74 @@ def test_plain_admin_gets_the_status_fieldset(client: Client, tmp_path: Path) ->
     # Status fields are shown, not editable.
     assert 'name="db_elements_status"' not in text
     assert 'name="name"' in text
+
+
+@pytest.mark.parametrize("page", ["add", "change"])
+def test_no_run_field_is_an_input_of_the_form(client: Client, page: str) -> None:
+    target = SqlDb.objects.create(name="plain")
+    args = [target.pk] if page == "change" else []
+    text = client.get(reverse(f"{PLAIN}_{page}", args=args)).content.decode()
+    for name in (*SEED_FIELD_NAMES, *LIFECYCLE_FIELD_NAMES):
+        assert f'name="{name}"' not in text, name
+    assert 'name="name"' in text
+
+
+def test_saving_the_form_keeps_what_a_run_wrote_meanwhile(client: Client) -> None:
+    """The form was opened before the run ended; saving it changes the
+    host's fields only."""
+    target = SqlDb.objects.create(
+        name="plain", db_elements_status=TaskStatus.RUNNING, db_elements_task_id="t1"
+    )
+    url = reverse(f"{PLAIN}_change", args=[target.pk])
+    assert client.get(url).status_code == 200
+    SqlDb.objects.filter(pk=target.pk).update(
+        db_elements_status=TaskStatus.COMPLETED,
+        db_elements_log_file="new.log",
+        db_elements_report={"status": "completed"},
+        db_elements_cancel_requested=False,
+    )
+    form = {
+        "name": "renamed",
+        "db_type": "SQLite",
+        "db_mode": "dev",
+        # What an old form held, were these inputs.
+        "db_elements_status": TaskStatus.RUNNING,
+        "db_elements_log_file": "old.log",
+        "db_elements_report": "null",
+        "db_elements_cancel_requested": "on",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.name == "renamed"
+    assert target.db_elements_status == TaskStatus.COMPLETED
+    assert target.db_elements_log_file == "new.log"
+    assert target.db_elements_report == {"status": "completed"}
+    assert target.db_elements_cancel_requested is False
+
+
+def test_save_model_writes_no_run_field_of_a_stale_instance() -> None:
+    """Between loading the row and saving it, a run may end: the admin's
+    save must not put the loaded values back."""
+    from django.test import RequestFactory
+
+    target = SqlDb.objects.create(
+        name="plain", db_elements_status=TaskStatus.RUNNING, db_elements_task_id="t1"
+    )
+    loaded = SqlDb.objects.get(pk=target.pk)
+    SqlDb.objects.filter(pk=target.pk).update(
+        db_elements_status=TaskStatus.FAILED, db_elements_error="boom"
+    )
+    loaded.name = "renamed"
+    request = RequestFactory().post("/")
+    request.user = User.objects.create_superuser("saver", password="pw")
+    DbElementsModelAdmin(SqlDb, site).save_model(request, loaded, None, change=True)
+    target.refresh_from_db()
+    assert (target.name, target.db_elements_status, target.db_elements_error) == (
+        "renamed",
+        TaskStatus.FAILED,
+        "boom",
+    )
 
 
 def test_add_form_shows_dashes_for_a_row_not_saved_yet(client: Client) -> None:

@@ -43,7 +43,7 @@ from django.utils.html import format_html
 from ._fields import key_of, model_has_field
 from .conf import app_settings
 from .logging import run_log_files
-from .models import SEED_FIELD_NAMES, TaskStatus
+from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES, TaskStatus
 from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_creation
 from .validation import (
     check_sqldb_db_elements_can_start,
@@ -379,14 +379,39 @@ class DbElementsAdminMixin(_Base):
                 readonly.append(name)
         return readonly
 
+    def get_exclude(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
+        """The run's own fields are never inputs of the form: what the
+        worker writes there, a form opened before would write back."""
+        exclude = list(super().get_exclude(request, obj) or ())
+        exclude += [name for name in self._run_fields() if name not in exclude]
+        return exclude
+
+    def save_model(
+        self, request: HttpRequest, obj: models.Model, form: Any, change: bool
+    ) -> None:
+        """Save a changed row without its run's fields: a run that ended
+        since the row was loaded keeps its status, report and log."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        run_fields = set(self._run_fields())
+        obj.save(
+            update_fields=[
+                field.name
+                for field in obj._meta.concrete_fields
+                if not field.primary_key and field.name not in run_fields
+            ]
+        )
+
     def get_fieldsets(
         self, request: HttpRequest, obj: models.Model | None = None
     ) -> Any:
         ours = [*self._status_fields(), *self._extra_fields()]
+        hidden = {*ours, *self._run_fields()}
         fieldsets = []
         found = False
         for title, options in super().get_fieldsets(request, obj):
-            fields = [f for f in options.get("fields", ()) if f not in ours]
+            fields = [f for f in options.get("fields", ()) if f not in hidden]
             if title == FIELDSET_TITLE:
                 found = True
                 fields = list(ours)
@@ -409,6 +434,12 @@ class DbElementsAdminMixin(_Base):
 
     def _extra_fields(self) -> list[str]:
         return list(_EXTRA_READONLY)
+
+    def _run_fields(self) -> list[str]:
+        """The model's fields that runs write (the seed's four, and those of
+        ``DbElementsTaskMixin``)."""
+        names = (*SEED_FIELD_NAMES, *LIFECYCLE_FIELD_NAMES)
+        return [name for name in names if model_has_field(self.model, name)]
 
     @staticmethod
     def _progress_text(obj: models.Model) -> str:
