@@ -379,6 +379,7 @@ def test_cancel_action() -> None:
         "r",
         db_elements_status=TaskStatus.RUNNING,
         db_elements_start_time=timezone.now(),
+        db_elements_heartbeat=timezone.now(),  # a worker has it
     )
     idle = db("i")
     client = client_for(user_with(superuser=True))

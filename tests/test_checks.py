@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core import checks
@@ -183,6 +184,15 @@ def test_e004_catches_values_that_fail_at_run_time(name: str, value: object) -> 
 def test_e005_q_cluster_retry_must_exceed_timeout(cluster: dict[str, object]) -> None:
     with override_settings(Q_CLUSTER=cluster):
         assert ids(check_q_cluster()) == ["thoth_db_elements.E005"]
+
+
+def test_e005_django_q_must_be_installed(settings: Any) -> None:
+    installed = [app for app in settings.INSTALLED_APPS if app != "django_q"]
+    with override_settings(INSTALLED_APPS=installed):
+        [message] = check_q_cluster()
+    assert message.id == "thoth_db_elements.E005"
+    assert '"django_q" in INSTALLED_APPS' in message.msg
+    assert check_q_cluster() == []
 
 
 def test_e005_only_applies_to_the_django_q_runner() -> None:

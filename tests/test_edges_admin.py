@@ -26,6 +26,7 @@ from django.utils import timezone
 from tests.testapp.models import SeedOnlySqlDb, SqlDb
 from thoth_db_elements.admin import (
     FIELDSET_TITLE,
+    QUEUED_DETAIL,
     STALE_DETAIL,
     DbElementsAdminMixin,
     DbElementsModelAdmin,
@@ -223,6 +224,18 @@ def test_report_with_unreadable_tables_and_error_is_summarised(
     ) in text
 
 
+def test_a_failed_badge_carries_its_error_from_the_first_page(
+    client: Client,
+) -> None:
+    SqlDb.objects.create(
+        name="broken",
+        db_elements_status=TaskStatus.FAILED,
+        db_elements_error='Cannot connect: <host> said "no"',
+    )
+    text = client.get(reverse(f"{PLAIN}_changelist")).content.decode()
+    assert 'title="Cannot connect: &lt;host&gt; said &quot;no&quot;"' in text
+
+
 def test_finished_run_shows_its_last_progress(client: Client) -> None:
     target = SqlDb.objects.create(
         name="done",
@@ -248,6 +261,34 @@ def test_running_without_start_time_shows_progress_and_is_stale(
     [row] = status_rows(client, f"{target.pk}")
     assert row["detail"] == f"3/10 tables, {STALE_DETAIL}"
     assert row["label"] == "Running"
+
+
+def test_a_run_no_worker_has_taken_says_it_is_queued(client: Client) -> None:
+    start = timezone.now() - timedelta(seconds=75)
+    queued = SqlDb.objects.create(
+        name="queued",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=start,
+    )
+    taken = SqlDb.objects.create(
+        name="taken",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=start,
+        db_elements_heartbeat=timezone.now(),
+    )
+    rows = {r["id"]: r for r in status_rows(client, f"{queued.pk},{taken.pk}")}
+    assert rows[queued.pk]["detail"] == f"{QUEUED_DETAIL} 1m 15s"
+    assert rows[taken.pk]["detail"] == "1m 15s"
+    response = client.post(
+        reverse(f"{PLAIN}_changelist"),
+        {"action": "cancel_db_elements", "_selected_action": [str(queued.pk)]},
+        follow=True,
+    )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Cancel requested for 1 database(s).",
+        "queued is still queued: it stops when a worker takes it. If no worker "
+        "is running, force reset it.",
+    ]
 
 
 def test_a_run_whose_worker_stopped_beating_says_so(client: Client) -> None:

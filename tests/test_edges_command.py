@@ -97,7 +97,7 @@ def test_queued_run_prints_its_task_id(tmp_path: Path) -> None:
     with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
         out, err = run("shop")
     shop.refresh_from_db()
-    assert out.strip() == f"shop: RUNNING (task {shop.db_elements_task_id})"
+    assert out.strip() == f"shop: RUNNING, queued (task {shop.db_elements_task_id})"
     assert err == ""
     [job] = RecordingRunner.jobs
     assert job.args == (shop.pk, shop.db_elements_task_id)
@@ -114,7 +114,7 @@ def test_a_queued_run_does_not_show_the_last_runs_report(
     with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
         out, _ = run("shop")
         shop.refresh_from_db()
-        assert out.strip() == f"shop: RUNNING (task {shop.db_elements_task_id})"
+        assert out.strip() == f"shop: RUNNING, queued (task {shop.db_elements_task_id})"
         SqlDb.objects.filter(pk=shop.pk).update(db_elements_status="IDLE")
         out, _ = run("shop", "--json")
     [queued] = json.loads(out)
@@ -155,7 +155,7 @@ def test_one_skipped_one_started_succeeds(tmp_path: Path) -> None:
     with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
         out, _ = run("busy", "free", stderr=err)
     assert "Skipped busy" in err.getvalue()
-    assert out.startswith("free: RUNNING (task ")
+    assert out.startswith("free: RUNNING, queued (task ")
 
 
 def test_select_by_id_and_name_without_duplicates(tmp_path: Path) -> None:

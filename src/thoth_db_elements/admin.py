@@ -48,17 +48,21 @@ from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_crea
 from .validation import (
     check_sqldb_db_elements_can_start,
     force_reset_sqldb_db_elements_task_status,
+    is_queued,
     is_stale,
 )
 
 #: Shown beside a RUNNING row whose worker stopped beating (or that is older
 #: than STALE_TIMEOUT_HOURS): nothing will end it but a start or a reset.
 STALE_DETAIL = "not responding: starting it again marks it failed and restarts it"
+#: Before the elapsed time of a RUNNING row no worker has taken yet.
+QUEUED_DETAIL = "queued, waiting for a worker:"
 
 __all__ = [
     "ACTION_DESCRIPTION",
     "FIELDSET_TITLE",
     "FORCE_DESCRIPTION",
+    "QUEUED_DETAIL",
     "STALE_DETAIL",
     "DbElementsAdminMixin",
     "DbElementsModelAdmin",
@@ -279,6 +283,13 @@ class DbElementsAdminMixin(_Base):
                     "will act on the cancel. "
                     "Start it again, or force reset it.",
                 )
+            elif is_queued(row):
+                messages.warning(
+                    request,
+                    f"{getattr(row, 'name', row)} is still queued: it stops "
+                    "when a worker takes it. If no worker is running, force "
+                    "reset it.",
+                )
 
     @admin.action(
         description="Force reset the database elements task status",
@@ -327,12 +338,13 @@ class DbElementsAdminMixin(_Base):
         label = dict(TaskStatus.choices).get(status, status)
         return format_html(
             '<span class="thoth-db-elements-status status-{}" data-thoth-db-elements-id="{}" '
-            'data-status-url="{}" data-poll-ms="{}">'
+            'data-status-url="{}" data-poll-ms="{}" title="{}">'
             '<span class="badge">{}</span> <span class="detail">{}</span></span>',
             status.lower(),
             obj.pk,
             reverse(self._url_name("db_elements_status")),
             self.db_elements_poll_interval_ms,
+            getattr(obj, "db_elements_error", "") or "",
             label,
             self._progress_text(obj),
         )
@@ -453,7 +465,8 @@ class DbElementsAdminMixin(_Base):
         start = getattr(obj, "db_elements_start_time", None)
         if start:
             seconds = int((timezone.now() - start).total_seconds())
-            parts.append(f"{seconds // 60}m {seconds % 60:02d}s")
+            elapsed = f"{seconds // 60}m {seconds % 60:02d}s"
+            parts.append(f"{QUEUED_DETAIL} {elapsed}" if is_queued(obj) else elapsed)
         if is_stale(obj):
             parts.append(STALE_DETAIL)
         return ", ".join(parts)

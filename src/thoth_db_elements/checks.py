@@ -308,9 +308,19 @@ def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
-    """E005: with the django-q2 runner, Q_CLUSTER has a timeout and retry > timeout."""
+    """E005: with the django-q2 runner, ``django_q`` is installed and
+    Q_CLUSTER has a timeout and retry > timeout."""
     if not app_settings.RUNNER.endswith("DjangoQRunner"):
         return []
+    if not apps.is_installed("django_q"):
+        return [
+            checks.Error(
+                'The django-q2 runner needs "django_q" in INSTALLED_APPS: its '
+                "queue tables and the qcluster command come with it.",
+                hint='Add "django_q" to INSTALLED_APPS and migrate.',
+                id="thoth_db_elements.E005",
+            )
+        ]
     config = getattr(settings, "Q_CLUSTER", {}) or {}
     timeout = config.get("timeout")
     retry = config.get("retry", 60)

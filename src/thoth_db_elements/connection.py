@@ -73,9 +73,11 @@ def _driver(db_type: str) -> str:
     driver = overrides.get(key) or DEFAULT_DRIVERS.get(key)
     if driver is None:
         raise UnsupportedDatabaseError(
-            f"Database type {db_type!r} is not supported out of the box: configure a "
-            f"URL hook ({PREFIX}URL_BUILDER, or a get_sqlalchemy_url() method on the "
-            "model) that returns a SQLAlchemy URL for it."
+            f"Database type {db_type!r} is not supported out of the box (known: "
+            f"{', '.join(sorted(DEFAULT_DRIVERS))}, in any case): map it to a "
+            f"SQLAlchemy driver in {PREFIX}DRIVERS, or configure a URL hook "
+            f"({PREFIX}URL_BUILDER, or a get_sqlalchemy_url() method on the model) "
+            "that returns a SQLAlchemy URL for it."
         )
     return driver
 

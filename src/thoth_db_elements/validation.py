@@ -29,6 +29,7 @@ __all__ = [
     "check_sqldb_db_elements_can_start",
     "claim_sqldb_db_elements_task",
     "force_reset_sqldb_db_elements_task_status",
+    "is_queued",
     "is_stale",
     "validate_and_cleanup_running_sqldb_db_elements_task",
 ]
@@ -91,6 +92,17 @@ def is_stale(
     heartbeat: datetime | None = getattr(sql_db, _HEARTBEAT, None)
     window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
     return heartbeat is not None and heartbeat < now - window
+
+
+def is_queued(sql_db: models.Model) -> bool:
+    """Whether ``sql_db`` (as loaded) is RUNNING with no worker on it yet:
+    its heartbeat is empty until a worker takes the job. Always False for a
+    model without the heartbeat field, which cannot tell."""
+    return (
+        getattr(sql_db, "db_elements_status", None) == TaskStatus.RUNNING
+        and model_has_field(sql_db, _HEARTBEAT)
+        and getattr(sql_db, _HEARTBEAT, None) is None
+    )
 
 
 def check_sqldb_db_elements_can_start(sql_db: models.Model) -> tuple[bool, str]:

@@ -21,6 +21,7 @@ from thoth_db_elements.exceptions import DbElementsError
 from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.runners.immediate import ImmediateRunner
 from thoth_db_elements.tasks import start_db_elements_creation
+from thoth_db_elements.validation import is_queued
 
 
 class Command(BaseCommand):
@@ -111,8 +112,9 @@ class Command(BaseCommand):
             if options["sync"] and status != "COMPLETED":
                 failed = True
             if not options["json"]:
+                shown = f"{status}, queued" if is_queued(row) else status
                 self.stdout.write(
-                    self._summary(started.name, started.task_id, status, report)
+                    self._summary(started.name, started.task_id, shown, report)
                 )
         if options["json"]:
             self.stdout.write(json.dumps(reports, indent=2, default=str))
