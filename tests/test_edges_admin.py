@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
@@ -60,6 +61,37 @@ class NoActionsAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[ty
     actions = None
 
 
+class NoPasswordForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = SqlDb
+        exclude = ["password"]  # noqa: DJ006
+
+
+class StampAdminMixin:
+    """Another mixin of the host's, after ours: its save_model must run."""
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        obj.user_name = f"edited by {request.user.username}"
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+
+class NoPasswordAdmin(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A host whose form keeps the password out (no fieldsets of its own)."""
+
+    form = NoPasswordForm
+
+
+class HostAdmin(DbElementsAdminMixin, StampAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """A host with another mixin, and run fields it shows read-only in a
+    fieldset of its own."""
+
+    readonly_fields = ("db_elements_heartbeat", "db_elements_error")
+    fieldsets = (
+        (None, {"fields": ("name", "db_type", "db_mode")}),
+        ("Worker", {"fields": ("db_elements_heartbeat", "db_elements_error")}),
+    )
+
+
 site = admin.AdminSite(name="edges")
 site.register(SqlDb, DbElementsModelAdmin)
 site.register(SeedOnlySqlDb, SeedOnlyAdmin)
@@ -67,11 +99,17 @@ guarded = admin.AdminSite(name="guarded")
 guarded.register(SqlDb, GuardedAdmin)
 no_actions = admin.AdminSite(name="noactions")
 no_actions.register(SqlDb, NoActionsAdmin)
+hosted = admin.AdminSite(name="hosted")
+hosted.register(SqlDb, HostAdmin)
+no_password = admin.AdminSite(name="nopassword")
+no_password.register(SqlDb, NoPasswordAdmin)
 
 urlpatterns = [
     path("edges/", site.urls),
     path("guarded/", guarded.urls),
     path("noactions/", no_actions.urls),
+    path("hosted/", hosted.urls),
+    path("nopassword/", no_password.urls),
     path("admin/", include("example.urls")),
 ]
 
@@ -169,6 +207,35 @@ def test_saving_the_form_keeps_what_a_run_wrote_meanwhile(client: Client) -> Non
     assert target.db_elements_log_file == "new.log"
     assert target.db_elements_report == {"status": "completed"}
     assert target.db_elements_cancel_requested is False
+
+
+def test_a_host_form_its_mixins_and_its_read_only_run_fields_are_kept(
+    client: Client,
+) -> None:
+    target = SqlDb.objects.create(
+        name="hosted", password="s3cret", db_elements_error="boom"
+    )
+    plain = reverse("nopassword:testapp_sqldb_change", args=[target.pk])
+    text = client.get(plain).content.decode()
+    # The form's own Meta.exclude holds: no password input.
+    assert 'name="name"' in text
+    assert 'name="password"' not in text
+    assert "s3cret" not in text
+    url = reverse("hosted:testapp_sqldb_change", args=[target.pk])
+    text = client.get(url).content.decode()
+    # The run fields the host shows read-only, where it put them.
+    assert "Worker" in text
+    assert "boom" in text
+    assert 'name="db_elements_error"' not in text
+    response = client.post(
+        url, {"name": "renamed", "db_type": "SQLite", "db_mode": "dev"}
+    )
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert (target.name, target.password) == ("renamed", "s3cret")
+    # The host's other mixin saw the save.
+    assert target.user_name == "edited by edges"
+    assert target.db_elements_error == "boom"
 
 
 def test_save_model_writes_no_run_field_of_a_stale_instance() -> None:

@@ -27,7 +27,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, router, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -394,32 +394,46 @@ class DbElementsAdminMixin(_Base):
     def get_exclude(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
         """The run's own fields are never inputs of the form: what the
         worker writes there, a form opened before would write back."""
-        exclude = list(super().get_exclude(request, obj) or ())
+        declared = super().get_exclude(request, obj)
+        if declared is None:
+            # Django would have taken the form's own Meta.exclude (a
+            # password kept out of the form, say): keep it.
+            declared = getattr(getattr(self.form, "_meta", None), "exclude", None)
+        exclude = list(declared or ())
         exclude += [name for name in self._run_fields() if name not in exclude]
         return exclude
 
     def save_model(
         self, request: HttpRequest, obj: models.Model, form: Any, change: bool
     ) -> None:
-        """Save a changed row without its run's fields: a run that ended
-        since the row was loaded keeps its status, report and log."""
-        if not change:
+        """Save a changed row with its run's fields as they are now: a run
+        that ended since the row was loaded keeps its status, report and
+        log. The row is locked from that read to the save, so a worker's
+        write waits and comes after."""
+        if not change or obj.pk is None:
             super().save_model(request, obj, form, change)
             return
-        run_fields = set(self._run_fields())
-        obj.save(
-            update_fields=[
-                field.name
-                for field in obj._meta.concrete_fields
-                if not field.primary_key and field.name not in run_fields
-            ]
-        )
+        using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+        with transaction.atomic(using=using):
+            now = (
+                type(obj)
+                ._default_manager.using(using)
+                .select_for_update()
+                .filter(pk=obj.pk)
+                .values(*self._run_fields())
+                .first()
+            )
+            for name, value in (now or {}).items():
+                setattr(obj, name, value)
+            super().save_model(request, obj, form, change)
 
     def get_fieldsets(
         self, request: HttpRequest, obj: models.Model | None = None
     ) -> Any:
         ours = [*self._status_fields(), *self._extra_fields()]
-        hidden = {*ours, *self._run_fields()}
+        # Run fields the host shows read-only stay where the host put them.
+        shown = set(self.get_readonly_fields(request, obj))
+        hidden = {*ours, *(name for name in self._run_fields() if name not in shown)}
         fieldsets = []
         found = False
         for title, options in super().get_fieldsets(request, obj):
