@@ -361,16 +361,28 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
         "CREATE TABLE part (id int PRIMARY KEY, secret varchar(10), pub int,"
         " UNIQUE KEY us (secret))",
         "CREATE TABLE whole (id int PRIMARY KEY)",
+        "CREATE TABLE by_role (id int PRIMARY KEY, status int)",
+        "CREATE TABLE dropped (id int)",
     )
     with schemas.mariadb_database(ddl) as url, connect(url) as c:
         snap = assert_same(c)
         assert [f.name for f in snap.failures] == ["mrg"]
         name = schemas.database_name(url)
-        user = f"thoth_idx_{name[-8:]}"
+        user, role = f"thoth_idx_{name[-8:]}", f"thoth_role_{name[-8:]}"
         schemas.run_ddl(
             schemas.MARIADB_URL,
             [
                 f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
+                # SELECT through a role, an UPDATE of one column of its own:
+                # every column is seen, though not by the user's own grants.
+                f"CREATE ROLE {role}",
+                f"GRANT SELECT ON `{name}`.by_role TO {role}",
+                f"GRANT {role} TO '{user}'@'%'",
+                f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+                f"GRANT UPDATE (status) ON `{name}`.by_role TO '{user}'@'%'",
+                # A grant left on a table that is no more.
+                f"GRANT SELECT (id) ON `{name}`.dropped TO '{user}'@'%'",
+                f"DROP TABLE `{name}`.dropped",
                 f"GRANT INDEX ON `{name}`.hidden TO '{user}'@'%'",
                 f"GRANT SELECT (id, pub) ON `{name}`.part TO '{user}'@'%'",
                 f"GRANT INSERT (id) ON `{name}`.whole TO '{user}'@'%'",
@@ -382,12 +394,15 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
             with connect(limited.render_as_string(hide_password=False)) as lc:
                 seen = assert_same(lc)
         finally:
-            schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
+            schemas.run_ddl(
+                schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
+            )
     assert not seen.listing_complete
     assert [f.name for f in seen.failures] == ["hidden", "part"]
     assert "sees only some of the table's columns" in seen.failures[1].error
     # Column grants beside a table-wide SELECT: every column is seen.
-    assert [t.name for t in seen.tables] == ["whole"]
+    assert [t.name for t in seen.tables] == ["by_role", "whole"]
+    assert [c.name for c in seen.table("by_role").columns] == ["id", "status"]
 
 
 # -- SQLite: primary keys that accept NULL --------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,9 @@ from django.test import override_settings
 
 from catalog.models import SqlDb
 from tests.test_tasks import IMMEDIATE, make_source
-from tests.testapp.models import SeedOnlySqlDb
-from thoth_db_elements.logging import run_log_files
+from tests.testapp.models import ProxySqlDb, SeedOnlySqlDb
+from tests.testapp.models import SqlDb as PlainSqlDb
+from thoth_db_elements.logging import log_label, open_run_log, run_log_files
 from thoth_db_elements.signals import harvested_models
 from thoth_db_elements.tasks import start_async_db_elements_creation
 
@@ -86,3 +89,83 @@ def test_every_model_with_the_status_fields_is_watched() -> None:
     assert {"catalog.SqlDb", "testapp.SqlDb"} <= labels
     assert SeedOnlySqlDb._meta.label in labels
     assert "catalog.SqlTable" not in labels
+
+
+def test_a_proxy_shares_the_logs_of_its_rows(log_dir: Path) -> None:
+    row = PlainSqlDb.objects.create(name="p")
+    assert log_label(ProxySqlDb) == log_label(PlainSqlDb) == "testapp.sqldb"
+    with open_run_log(row.pk, model_label=log_label(ProxySqlDb)):
+        pass
+    # The concrete model's admin lists it, and a deletion through the
+    # proxy removes it.
+    assert len(run_log_files(row.pk, log_label(PlainSqlDb))) == 1
+    ProxySqlDb.objects.get(pk=row.pk).delete()
+    assert run_log_files(row.pk, log_label(PlainSqlDb)) == []
+
+
+def test_a_failed_clean_up_fails_neither_the_deletion_nor_the_hosts_hooks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log root is a file: listing its run logs raises.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    row = PlainSqlDb.objects.create(name="p")
+    hooks: list[str] = []
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(blocker)):
+        with transaction.atomic():
+            row.delete()
+            transaction.on_commit(lambda: hooks.append("host's hook"))
+    assert hooks == ["host's hook"]
+    assert not PlainSqlDb.objects.filter(pk=row.pk).exists()
+    assert "Could not remove the run logs of deleted rows" in caplog.text
+
+
+def test_many_rows_deleted_at_once_lose_their_logs(log_dir: Path) -> None:
+    rows = [PlainSqlDb.objects.create(name=f"r{n}") for n in range(3)]
+    kept = PlainSqlDb.objects.create(name="kept")
+    for row in [*rows, kept]:
+        with open_run_log(row.pk, model_label=log_label(PlainSqlDb)):
+            pass
+    PlainSqlDb.objects.exclude(pk=kept.pk).delete()
+    assert [run_log_files(r.pk, "testapp.sqldb") for r in rows] == [[], [], []]
+    assert len(run_log_files(kept.pk, "testapp.sqldb")) == 1
+
+
+def delete_the_row_then_connect(sql_db: Any) -> str:
+    """A URL hook: the row is deleted once a worker has taken its run (its
+    heartbeat is set), before the run's log exists."""
+    SqlDb.objects.filter(pk=sql_db.pk, db_elements_heartbeat__isnull=False).delete()
+    return f"sqlite:///{sql_db.db_name}"
+
+
+def test_a_row_deleted_before_its_runs_log_existed_leaves_no_log(
+    source_path: Path, log_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = _row(source_path)
+    hook = f"{__name__}.delete_the_row_then_connect"
+    with override_settings(THOTH_DB_ELEMENTS_URL_BUILDER=hook):
+        _harvest(shop)
+    assert not SqlDb.objects.filter(pk=shop.pk).exists()
+    print("FILES", list(log_dir.rglob("*")))
+    print(caplog.text)
+    assert "the row was reset or deleted meanwhile" in caplog.text
+    assert run_log_files(shop.pk) == []
+
+
+def test_pruning_keeps_the_run_that_just_ended_whatever_its_name(
+    source_path: Path, log_dir: Path, settings: Any
+) -> None:
+    """Names sort by start time in the worker's own clock and by
+    workspace; the last written is the newest all the same (a worker in
+    another time zone wrote this one, stamped later, an hour ago)."""
+    settings.THOTH_DB_ELEMENTS_RUN_LOGS_KEPT = 1
+    shop = _row(source_path)
+    directory = log_dir / "db_elements"
+    directory.mkdir(parents=True)
+    other = directory / f"db_elements_ws_9_db_{shop.pk}_20991231_235959.log"
+    other.write_text("x")
+    hour_ago = time.time() - 3600
+    os.utime(other, (hour_ago, hour_ago))
+    _harvest(shop)
+    shop.refresh_from_db()
+    assert [p.name for p in run_log_files(shop.pk)] == [shop.db_elements_log_file]

@@ -205,7 +205,9 @@ def sync_lock_name(sql_db: models.Model) -> str:
     """
     using = sql_db._state.db or "default"
     database = connections[using].settings_dict.get("NAME")
-    label = f"{database}:{sql_db._meta.label_lower}:{sql_db.pk}"
+    # The concrete model's: a proxy's rows are the same rows.
+    model = sql_db._meta.concrete_model or type(sql_db)
+    label = f"{database}:{model._meta.label_lower}:{sql_db.pk}"
     return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
 
 

@@ -42,7 +42,7 @@ from django.utils.html import format_html
 
 from ._fields import key_of, model_has_field
 from .conf import app_settings
-from .logging import run_log_files
+from .logging import log_label, run_log_files
 from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES, TaskStatus
 from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_creation
 from .validation import (
@@ -570,7 +570,7 @@ class DbElementsAdminMixin(_Base):
     @staticmethod
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
-        return run_log_files(obj.pk, obj._meta.label_lower)
+        return run_log_files(obj.pk, log_label(obj))
 
 
 def _status_view(

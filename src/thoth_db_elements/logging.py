@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from django.db import models
 
 from ._secrets import hide
 from .conf import app_settings
@@ -25,8 +27,10 @@ __all__ = [
     "RedactingFilter",
     "RunLog",
     "ensure_log_directories",
+    "log_label",
     "open_run_log",
     "prune_run_logs",
+    "remove_run_logs",
     "run_log_dir",
     "run_log_files",
     "run_log_name",
@@ -114,39 +118,66 @@ def run_log_name(
     return f"db_elements_{workspace}_db_{sqldb_id}_{started:%Y%m%d_%H%M%S}.log"
 
 
-def run_log_files(sqldb_id: object, model_label: str | None = None) -> list[Path]:
-    """The run logs of row ``sqldb_id`` (``model_label``: see
-    ``run_log_dir``), newest first.
+#: A run log's name: its database's key, start stamp and same-second number.
+_RUN_LOG_NAME = re.compile(
+    r"^db_elements_(?:ws_[^_/]+|no_workspace)_db_(?P<key>.+?)"
+    r"_(?P<stamp>\d{8}_\d{6})(?:_(?P<number>\d+))?\.log$"
+)
+
+
+def log_label(model: type[models.Model] | models.Model) -> str:
+    """The label whose directory holds the run logs of ``model``'s rows
+    (``run_log_dir``): its concrete model's, so that a proxy's rows, which
+    are the same rows, share their logs."""
+    concrete = model._meta.concrete_model or model
+    return str(concrete._meta.label_lower)
+
+
+def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
+    """The run logs in ``directory`` of the rows whose keys (as text) are
+    in ``keys``, newest first: by when they were last written, then by the
+    start stamp and number of their names. One listing for all the keys.
 
     Links are left out: the library writes none, and one could point
     anywhere.
     """
-    pattern = re.compile(
-        rf"^db_elements_(?:ws_[^_/]+|no_workspace)_db_{re.escape(str(sqldb_id))}"
-        r"_(\d{8}_\d{6})(?:_(\d+))?\.log$"
-    )
-    directory = run_log_dir(model_label)
-    if not directory.is_dir():
-        return []
-    found: list[tuple[str, int, Path]] = []
-    for file in directory.iterdir():
-        match = pattern.match(file.name)
-        if match and file.is_file() and not file.is_symlink():
-            found.append((match[1], int(match[2] or 1), file))
-    return [file for *_, file in sorted(found, reverse=True)]
+    found: dict[str, list[tuple[int, str, int, Path]]] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return {}
+    for entry in entries:
+        match = _RUN_LOG_NAME.match(entry.name)
+        if match is None or match["key"] not in keys:
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            continue
+        try:
+            written = entry.stat().st_mtime_ns
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        number = int(match["number"] or 1)
+        found.setdefault(match["key"], []).append(
+            (written, match["stamp"], number, Path(entry.path))
+        )
+    return {
+        key: [path for *_, path in sorted(files, reverse=True)]
+        for key, files in found.items()
+    }
 
 
-def prune_run_logs(
-    sqldb_id: object, model_label: str | None = None, *, keep: int = 0
-) -> list[Path]:
-    """Remove the run logs of row ``sqldb_id`` but the ``keep`` newest
-    (``run_log_files``); return those removed.
+def run_log_files(sqldb_id: object, model_label: str | None = None) -> list[Path]:
+    """The run logs of row ``sqldb_id`` (``model_label``: see
+    ``run_log_dir`` and ``log_label``), newest first (``_run_logs``)."""
+    key = str(sqldb_id)
+    return _run_logs(run_log_dir(model_label), {key}).get(key, [])
 
-    A file that cannot be removed is logged and left; one already gone (a
-    second worker pruning too) is no error.
-    """
+
+def _unlink(paths: Iterable[Path]) -> list[Path]:
+    """Remove ``paths``; those that cannot be are logged and left, those
+    already gone (another worker pruning too) are no error."""
     removed: list[Path] = []
-    for path in run_log_files(sqldb_id, model_label)[max(0, keep) :]:
+    for path in paths:
         try:
             path.unlink()
         except FileNotFoundError:
@@ -156,6 +187,35 @@ def prune_run_logs(
             continue
         removed.append(path)
     return removed
+
+
+def prune_run_logs(
+    sqldb_id: object,
+    model_label: str | None = None,
+    *,
+    keep: int = 0,
+    spare: Path | None = None,
+) -> list[Path]:
+    """Remove the run logs of row ``sqldb_id`` but the ``keep`` newest
+    (``run_log_files``), and never ``spare`` (the log of the run that is
+    ending); return those removed."""
+    files = run_log_files(sqldb_id, model_label)
+    if spare in files:
+        files.remove(spare)
+        keep -= 1  # the spared file is one of those kept
+    return _unlink(files[max(0, keep) :])
+
+
+def remove_run_logs(
+    sqldb_ids: Iterable[object], model_label: str | None = None
+) -> list[Path]:
+    """Remove every run log of the rows ``sqldb_ids`` (deleted rows), with
+    one listing of the directory; return those removed."""
+    keys = {str(key) for key in sqldb_ids}
+    if not keys:
+        return []
+    found = _run_logs(run_log_dir(model_label), keys)
+    return _unlink(path for paths in found.values() for path in paths)
 
 
 @dataclass

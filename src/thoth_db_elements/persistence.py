@@ -47,6 +47,7 @@ from ._bulk import fetch_values, insert_values
 from ._catalogue_lock import catalogue_transaction, sync_lock_name
 from ._fields import model_has_field
 from ._fitting import (
+    NUL_REPLACEMENT,
     char_limits,
     fit,
     fit_to_catalogue,
@@ -65,6 +66,7 @@ from .report import HarvestReport
 
 __all__ = [
     "COLUMN_ANNOTATIONS",
+    "NUL_REPLACEMENT",
     "TABLE_ANNOTATIONS",
     "Checkpoint",
     "derive_fk_fields",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from numbers import Number
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -44,7 +45,13 @@ from .connection import describe, get_url, redact
 from .exceptions import DbElementsError, HarvestCancelledError
 from .harvest import create_db_elements
 from .heartbeat import CANCELLED, Heartbeat
-from .logging import open_run_log, prune_run_logs, scrub
+from .logging import (
+    log_label,
+    open_run_log,
+    prune_run_logs,
+    remove_run_logs,
+    scrub,
+)
 from .models import TaskStatus
 from .report import HarvestReport
 from .runners import Job, TaskRunner, get_runner
@@ -537,7 +544,7 @@ class AsyncDbElementsTask:
                     self.workspace_id,
                     started=started,
                     secrets=tuple(secrets),
-                    model_label=self.model._meta.label_lower,
+                    model_label=log_label(self.model),
                 )
             )
         except Exception as exc:
@@ -629,22 +636,33 @@ class AsyncDbElementsTask:
                     "Finished as %s, but the row was reset or deleted meanwhile: not recorded",
                     status,
                 )
-        _prune(sql_db.pk, self.model._meta.label_lower)
+        _tidy_logs(self.model, sql_db.pk, using, run_log.path, recorded)
         if stopped_by is not None:
             raise stopped_by
         return report.to_dict()
 
 
-def _prune(sqldb_id: Any, model_label: str) -> None:
-    """Keep the ``RUN_LOGS_KEPT`` newest run logs of the row (all when
-    unset); the run is over, a failure here is only logged."""
-    keep = app_settings.RUN_LOGS_KEPT
-    if keep is None:
-        return
+def _tidy_logs(
+    model: type[models.Model], pk: Any, using: str, current: Path, recorded: bool
+) -> None:
+    """After a run: a row deleted meanwhile loses its run logs, this run's
+    too (the deletion's own clean-up may have come before this file
+    existed); any other keeps the ``RUN_LOGS_KEPT`` newest (all when
+    unset), this run's among them. The run is over: a failure here is
+    only logged."""
+    label = log_label(model)
     try:
-        prune_run_logs(sqldb_id, model_label, keep=int(keep))
+        if (
+            not recorded
+            and not model._default_manager.using(using).filter(pk=pk).exists()
+        ):
+            remove_run_logs([pk], label)
+            return
+        keep = app_settings.RUN_LOGS_KEPT
+        if keep is not None:
+            prune_run_logs(pk, label, keep=int(keep), spare=current)
     except Exception:
-        logger.exception("SqlDb %s: could not prune the run logs", sqldb_id)
+        logger.exception("SqlDb %s: could not tidy the run logs", pk)
 
 
 def run_db_elements_task(

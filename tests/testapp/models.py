@@ -42,6 +42,13 @@ class SqlDb(DbElementsTaskMixin):
     db_mode = models.CharField(max_length=255, default="dev")
 
 
+class ProxySqlDb(SqlDb):
+    """The same rows through a proxy (another admin, say)."""
+
+    class Meta:
+        proxy = True
+
+
 class SqlTable(AbstractSqlTable):
     pass
 

@@ -344,7 +344,8 @@ class _Reader:
             snapshots = _sqlite_key_targets(snapshots, schema)
         sees_every_table = self._sees_every_table(schema)
         if not sees_every_table:
-            hidden = self._columns_hidden(schema)
+            listed = {t.name for t in snapshots} | {f.name for f in failures}
+            hidden = self._columns_hidden(schema, listed)
             if hidden:
                 snapshots = [t for t in snapshots if t.name not in hidden]
                 failures = sorted(
@@ -387,16 +388,18 @@ class _Reader:
             logger.warning("Cannot read the privileges of this user: %s", exc)
             return False
 
-    def _columns_hidden(self, schema: str) -> set[str]:
+    def _columns_hidden(self, schema: str, listed: set[str]) -> set[str]:
         """MySQL/MariaDB, for a user who may not see every table: the tables
-        of ``schema`` it sees with only some of their columns, or none.
+        of ``listed`` it sees with only some of their columns, or none.
 
         ``information_schema`` shows a column to whom holds ``SELECT``,
         ``INSERT``, ``UPDATE`` or ``REFERENCES`` on it, on its table, its
         schema or the whole server. A user whose own grants on a table are
-        on some columns only, or of other kinds only (``INDEX``, say), sees
-        the table, short of columns. (Grants through roles are not looked
-        at: a user with none of its own on a table is left alone.)
+        on some columns only, or of other kinds only (``INDEX``, say), may
+        see the table short of columns. Such a table is then tried with
+        ``SELECT * ... LIMIT 0``: only a refusal (errors 1142, 1143) makes
+        it hidden, for the user may hold what it lacks through a role,
+        ``PUBLIC`` or a wildcard schema grant.
         """
         try:
             with self.attempt():
@@ -413,7 +416,24 @@ class _Reader:
             if level in ("table", "column"):
                 sees = sees_all.get(table, False)
                 sees_all[table] = sees or (level == "table" and privilege in seeing)
-        return {table for table, sees in sees_all.items() if not sees}
+        candidates = {t for t, sees in sees_all.items() if not sees and t in listed}
+        return {table for table in sorted(candidates) if self._refused(schema, table)}
+
+    def _refused(self, schema: str, table: str) -> bool:
+        """Whether this user is refused ``SELECT *`` on ``table``."""
+        probe: sa.Select[Any] = (
+            sa.select(sa.literal_column("*"))
+            .select_from(sa.table(table, schema=schema))
+            .limit(0)
+        )
+        try:
+            with self.attempt():
+                self.connection.execute(probe)
+        except sa.exc.DBAPIError as exc:
+            self.check_fatal(exc)
+            code = getattr(exc.orig, "args", (None,))[0]
+            return code in (1142, 1143)  # table or column access denied
+        return False
 
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
