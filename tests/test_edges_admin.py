@@ -262,6 +262,26 @@ def test_save_model_writes_no_run_field_of_a_stale_instance() -> None:
     )
 
 
+def test_a_row_deleted_before_its_save_comes_back_without_its_run() -> None:
+    """Django saves a row deleted meanwhile anew; it must not come back
+    RUNNING, a run nobody runs."""
+    from django.test import RequestFactory
+
+    loaded = SqlDb.objects.create(
+        name="gone", db_elements_status=TaskStatus.RUNNING, db_elements_task_id="t1"
+    )
+    SqlDb.objects.filter(pk=loaded.pk).delete()
+    request = RequestFactory().post("/")
+    request.user = User.objects.create_superuser("saver", password="pw")
+    DbElementsModelAdmin(SqlDb, site).save_model(request, loaded, None, change=True)
+    again = SqlDb.objects.get(pk=loaded.pk)
+    assert (again.name, again.db_elements_status, again.db_elements_task_id) == (
+        "gone",
+        TaskStatus.IDLE,
+        None,
+    )
+
+
 def test_add_form_shows_dashes_for_a_row_not_saved_yet(client: Client) -> None:
     page = client.get(reverse(f"{PLAIN}_add"))
     assert page.status_code == 200

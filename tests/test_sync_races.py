@@ -199,3 +199,70 @@ def test_the_lock_belongs_to_one_django_database() -> None:
     assert ours != theirs
     assert ours == sync_lock_name(thoth.SqlDb.objects.get(pk=sql_db.pk))
     assert len(ours) <= 64
+
+
+def test_an_admin_save_during_a_sync_neither_deadlocks_nor_stops_it() -> None:
+    """The admin's save locks the SqlDb row; a sync committing rows that
+    point at it must not wait for that lock (PostgreSQL checks foreign keys
+    at commit, taking a key-share lock on the row), or the admin request,
+    writing a table row the sync holds, and the sync wait for each other."""
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.test import RequestFactory
+
+    from thoth_db_elements.admin import DbElementsModelAdmin
+
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    doomed = thoth.SqlTable.objects.get(sql_db=sql_db, name="order_lines").pk
+    user = User.objects.create_superuser("admin", password="pw")
+    saved = threading.Event()
+    outcome: list[str] = []
+
+    def admin_request() -> None:
+        try:
+            with transaction.atomic():  # as the change view's
+                row = thoth.SqlDb.objects.get(pk=sql_db.pk)
+                row.db_host = "edited"
+                request = RequestFactory().post("/")
+                request.user = user
+                DbElementsModelAdmin(thoth.SqlDb, admin.site).save_model(
+                    request, row, None, change=True
+                )
+                saved.set()
+                threading.Event().wait(0.5)  # the sync commits meanwhile
+                # An inline of the table the sync is deleting.
+                thoth.SqlTable.objects.filter(pk=doomed).update(description="x")
+            outcome.append("admin committed")
+        except Exception as exc:  # pragma: no cover - reported below
+            outcome.append(f"admin failed: {exc}")
+        finally:
+            saved.set()
+            connections.close_all()
+
+    threads: list[threading.Thread] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        if done == total and not threads:  # written, not yet committed
+            threads.append(threading.Thread(target=admin_request))
+            threads[0].start()
+            # MariaDB: the admin's lock waits for the sync's own (InnoDB's
+            # key check holds the SqlDb row from the first insert on).
+            saved.wait(10 if connection.vendor == "postgresql" else 1)
+
+    # One table gone, one new: the new row's key to the SqlDb row is
+    # checked at commit.
+    report = sync_snapshot(
+        sql_db,
+        shop(drop=("order_lines",), extra_tables=1),
+        catalogue,
+        HarvestReport(sqldb_id=sql_db.pk),
+        checkpoint=checkpoint,
+        force=True,
+    )
+    threads[0].join(30)
+    assert outcome == ["admin committed"]
+    assert (report.tables.deleted, report.tables.created) == (1, 1)
+    assert thoth.SqlDb.objects.get(pk=sql_db.pk).db_host == "edited"

@@ -27,7 +27,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -414,16 +414,25 @@ class DbElementsAdminMixin(_Base):
             super().save_model(request, obj, form, change)
             return
         using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+        # PostgreSQL: FOR NO KEY UPDATE, which the key checks of a sync
+        # committing rows that point at this one do not wait for.
+        no_key = connections[using].features.has_select_for_no_key_update
+        run_fields = self._run_fields()
         with transaction.atomic(using=using):
             now = (
                 type(obj)
                 ._default_manager.using(using)
-                .select_for_update()
+                .select_for_update(no_key=no_key)
                 .filter(pk=obj.pk)
-                .values(*self._run_fields())
+                .values(*run_fields)
                 .first()
             )
-            for name, value in (now or {}).items():
+            if now is None:
+                # Deleted meanwhile: Django saves it anew, but not as the
+                # run it was in.
+                fields = {f.name: f for f in obj._meta.concrete_fields}
+                now = {name: fields[name].get_default() for name in run_fields}
+            for name, value in now.items():
                 setattr(obj, name, value)
             super().save_model(request, obj, form, change)
 
