@@ -15,7 +15,12 @@ from catalog.models import SqlDb
 from tests.test_tasks import IMMEDIATE, make_source
 from tests.testapp.models import ProxySqlDb, SeedOnlySqlDb
 from tests.testapp.models import SqlDb as PlainSqlDb
-from thoth_db_elements.logging import log_label, open_run_log, run_log_files
+from thoth_db_elements.logging import (
+    log_label,
+    open_run_log,
+    run_log_dir,
+    run_log_files,
+)
 from thoth_db_elements.signals import harvested_models
 from thoth_db_elements.tasks import start_async_db_elements_creation
 
@@ -169,3 +174,39 @@ def test_pruning_keeps_the_run_that_just_ended_whatever_its_name(
     _harvest(shop)
     shop.refresh_from_db()
     assert [p.name for p in run_log_files(shop.pk)] == [shop.db_elements_log_file]
+
+
+def test_a_row_deleted_and_made_again_in_one_transaction_loses_the_old_logs(
+    log_dir: Path,
+) -> None:
+    row = PlainSqlDb.objects.create(name="old")
+    pk = row.pk
+    with open_run_log(pk, model_label=log_label(PlainSqlDb)):
+        pass
+    with transaction.atomic():
+        row.delete()
+        PlainSqlDb.objects.create(pk=pk, name="new")
+    assert run_log_files(pk, "testapp.sqldb") == []
+
+
+def test_a_savepoint_rolled_back_keeps_its_rows_logs(log_dir: Path) -> None:
+    kept, gone = (PlainSqlDb.objects.create(name=n) for n in ("kept", "gone"))
+    for row in (kept, gone):
+        with open_run_log(row.pk, model_label=log_label(PlainSqlDb)):
+            pass
+    with transaction.atomic():
+        gone.delete()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            PlainSqlDb.objects.filter(pk=kept.pk).delete()
+            raise RuntimeError("undo this one")
+    assert run_log_files(gone.pk, "testapp.sqldb") == []
+    assert len(run_log_files(kept.pk, "testapp.sqldb")) == 1
+
+
+def test_a_proxy_named_as_sqldb_model_logs_to_the_usual_directory(
+    log_dir: Path,
+) -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL="testapp.ProxySqlDb"):
+        assert run_log_dir(log_label(ProxySqlDb)) == log_dir / "db_elements"
+        assert run_log_dir("testapp.proxysqldb") == log_dir / "db_elements"
+    assert run_log_dir(log_label(ProxySqlDb)) == log_dir / "db_elements/testapp.sqldb"

@@ -11,11 +11,12 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from django.apps import apps
 from django.db import models
 
 from ._secrets import hide
@@ -30,10 +31,12 @@ __all__ = [
     "log_label",
     "open_run_log",
     "prune_run_logs",
+    "remove_paths",
     "remove_run_logs",
     "run_log_dir",
     "run_log_files",
     "run_log_name",
+    "run_logs_of",
     "scrub",
 ]
 
@@ -52,10 +55,21 @@ def run_log_dir(model_label: str | None = None) -> Path:
     for another model with the mixin, whose rows have keys of their own
     (row 7 of one must not see the logs of row 7 of the other)."""
     base = app_settings.LOG_DIR / RUN_LOG_SUBDIR
-    default = str(app_settings.SQLDB_MODEL or "").lower()
-    if model_label is None or model_label.lower() == default:
+    if model_label is None or model_label.lower() in _default_labels():
         return base
     return base / model_label.lower()
+
+
+def _default_labels() -> set[str]:
+    """The labels whose logs go to ``LOG_DIR/db_elements``: the
+    ``SQLDB_MODEL`` setting's, and its concrete model's when it names a
+    proxy (``log_label``)."""
+    configured = str(app_settings.SQLDB_MODEL or "").lower()
+    labels = {configured}
+    # Not installed, or not "app.Model": check E001 says so.
+    with suppress(LookupError, ValueError):
+        labels.add(log_label(apps.get_model(configured)))
+    return labels
 
 
 def ensure_log_directories(*, raise_errors: bool = True) -> list[Path]:
@@ -173,7 +187,15 @@ def run_log_files(sqldb_id: object, model_label: str | None = None) -> list[Path
     return _run_logs(run_log_dir(model_label), {key}).get(key, [])
 
 
-def _unlink(paths: Iterable[Path]) -> list[Path]:
+def run_logs_of(
+    sqldb_ids: Iterable[object], model_label: str | None = None
+) -> dict[str, list[Path]]:
+    """The run logs of each of the rows ``sqldb_ids`` (by key as text),
+    newest first, with one listing of the directory."""
+    return _run_logs(run_log_dir(model_label), {str(key) for key in sqldb_ids})
+
+
+def remove_paths(paths: Iterable[Path]) -> list[Path]:
     """Remove ``paths``; those that cannot be are logged and left, those
     already gone (another worker pruning too) are no error."""
     removed: list[Path] = []
@@ -203,7 +225,7 @@ def prune_run_logs(
     if spare in files:
         files.remove(spare)
         keep -= 1  # the spared file is one of those kept
-    return _unlink(files[max(0, keep) :])
+    return remove_paths(files[max(0, keep) :])
 
 
 def remove_run_logs(
@@ -211,11 +233,8 @@ def remove_run_logs(
 ) -> list[Path]:
     """Remove every run log of the rows ``sqldb_ids`` (deleted rows), with
     one listing of the directory; return those removed."""
-    keys = {str(key) for key in sqldb_ids}
-    if not keys:
-        return []
-    found = _run_logs(run_log_dir(model_label), keys)
-    return _unlink(path for paths in found.values() for path in paths)
+    found = run_logs_of(sqldb_ids, model_label)
+    return remove_paths(path for paths in found.values() for path in paths)
 
 
 @dataclass

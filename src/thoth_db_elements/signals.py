@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -17,16 +18,37 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete
 
 from ._fields import model_has_field
-from .logging import log_label, remove_run_logs
+from .logging import log_label, remove_paths, run_logs_of
 from .models import SEED_FIELD_NAMES
 
 __all__ = ["connect_run_log_cleanup", "harvested_models"]
 
 logger = logging.getLogger(__name__)
 
-#: Per thread and database alias: the keys of the rows deleted, by concrete
-#: model, whose logs go when the deletion commits (``_remove_logs``).
-_deleted = threading.local()
+#: Per thread: the batch of deletions being noted, by database alias and
+#: log label (``_Batch``).
+_batches = threading.local()
+
+
+class _Batch:
+    """The rows of one log directory deleted in one transaction.
+
+    Each deletion's own ``on_commit`` callback removes that row's logs, so
+    a savepoint or transaction rolled back (whose callbacks Django drops)
+    keeps them. The callbacks of one commit run one after the other; the
+    first lists the directory once, for every key noted, and the others use
+    that listing.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.keys: set[str] = set()
+        self.found: dict[str, list[Path]] | None = None
+
+    def remove(self, key: str) -> None:
+        if self.found is None:
+            self.found = run_logs_of(self.keys, self.label)
+        remove_paths(self.found.pop(key, []))
 
 
 def harvested_models() -> list[type[models.Model]]:
@@ -40,42 +62,28 @@ def harvested_models() -> list[type[models.Model]]:
     ]
 
 
-def _pending(using: str) -> dict[type[models.Model], set[Any]]:
-    by_alias: dict[str, dict[type[models.Model], set[Any]]]
-    by_alias = _deleted.__dict__.setdefault("by_alias", {})
-    return by_alias.setdefault(using, {})
-
-
 def _on_delete(
     sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
 ) -> None:
-    """Note the row; its logs go once the deletion commits (a rollback
-    keeps the row, and its logs)."""
-    model = sender._meta.concrete_model or sender
-    _pending(using).setdefault(model, set()).add(instance.pk)
-    transaction.on_commit(partial(_remove_logs, using), using=using, robust=True)
+    """Note the row; its logs go once the deletion commits."""
+    label = log_label(sender)
+    by_place: dict[tuple[str, str], _Batch]
+    by_place = _batches.__dict__.setdefault("by_place", {})
+    batch = by_place.get((using, label))
+    if batch is None or batch.found is not None:  # that one has run
+        batch = by_place[(using, label)] = _Batch(label)
+    key = str(instance.pk)
+    batch.keys.add(key)
+    transaction.on_commit(partial(_remove_logs, batch, key), using=using, robust=True)
 
 
-def _remove_logs(using: str) -> None:
-    """After a commit: remove the logs of the rows noted as deleted, one
-    listing of the log directory per model however many rows went.
-
-    Only rows that are gone count: keys noted in a transaction that rolled
-    back (its callbacks never ran) are still pending, and are dropped here.
-    Nothing here may fail the host's request: errors are logged.
-    """
-    pending = _pending(using)
-    while pending:
-        model, keys = pending.popitem()
-        try:
-            kept = set(
-                model._default_manager.using(using)
-                .filter(pk__in=keys)
-                .values_list("pk", flat=True)
-            )
-            remove_run_logs(keys - kept, log_label(model))
-        except Exception:
-            logger.exception("Could not remove the run logs of deleted rows")
+def _remove_logs(batch: _Batch, key: str) -> None:
+    """After the commit: remove row ``key``'s logs. Nothing here may fail
+    the host's request: errors are logged."""
+    try:
+        batch.remove(key)
+    except Exception:
+        logger.exception("Could not remove the run logs of deleted rows")
 
 
 def connect_run_log_cleanup() -> None:

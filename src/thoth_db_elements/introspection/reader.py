@@ -390,16 +390,15 @@ class _Reader:
 
     def _columns_hidden(self, schema: str, listed: set[str]) -> set[str]:
         """MySQL/MariaDB, for a user who may not see every table: the tables
-        of ``listed`` it sees with only some of their columns, or none.
+        of ``listed`` it may see with only some of their columns, or none.
 
         ``information_schema`` shows a column to whom holds ``SELECT``,
         ``INSERT``, ``UPDATE`` or ``REFERENCES`` on it, on its table, its
         schema or the whole server. A user whose own grants on a table are
         on some columns only, or of other kinds only (``INDEX``, say), may
-        see the table short of columns. Such a table is then tried with
-        ``SELECT * ... LIMIT 0``: only a refusal (errors 1142, 1143) makes
-        it hidden, for the user may hold what it lacks through a role,
-        ``PUBLIC`` or a wildcard schema grant.
+        see the table short of columns; the user may also hold what these
+        lack through a role, ``PUBLIC`` or a wildcard schema grant. Such a
+        table is tried with ``SELECT * ... LIMIT 0`` (``_hidden``).
         """
         try:
             with self.attempt():
@@ -417,10 +416,18 @@ class _Reader:
                 sees = sees_all.get(table, False)
                 sees_all[table] = sees or (level == "table" and privilege in seeing)
         candidates = {t for t, sees in sees_all.items() if not sees and t in listed}
-        return {table for table in sorted(candidates) if self._refused(schema, table)}
+        return {t for t in sorted(candidates) if not self._selects_all(schema, t)}
 
-    def _refused(self, schema: str, table: str) -> bool:
-        """Whether this user is refused ``SELECT *`` on ``table``."""
+    def _selects_all(self, schema: str, table: str) -> bool:
+        """Whether this user may ``SELECT *`` from ``table``, and so sees
+        every column of it.
+
+        Refused (MariaDB does not say for which column), or failing for
+        another reason (a view whose definer is gone), the table counts as
+        hidden: a user who sees every column only through ``INSERT`` or
+        ``UPDATE`` grants, without ``SELECT`` on all of them, gets a failed
+        table asking for ``SELECT``, never a table short of columns.
+        """
         probe: sa.Select[Any] = (
             sa.select(sa.literal_column("*"))
             .select_from(sa.table(table, schema=schema))
@@ -429,11 +436,10 @@ class _Reader:
         try:
             with self.attempt():
                 self.connection.execute(probe)
-        except sa.exc.DBAPIError as exc:
+        except Exception as exc:
             self.check_fatal(exc)
-            code = getattr(exc.orig, "args", (None,))[0]
-            return code in (1142, 1143)  # table or column access denied
-        return False
+            return False
+        return True
 
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
