@@ -282,6 +282,33 @@ def test_a_row_deleted_before_its_save_comes_back_without_its_run() -> None:
     )
 
 
+def test_a_run_ending_before_the_save_of_a_filtered_admin_keeps_its_result() -> None:
+    """The admin of a proxy whose default manager shows running rows only:
+    the run ends between loading the form and saving it. The save must
+    find the row all the same, and keep the run's result."""
+    from django.test import RequestFactory
+
+    from tests.testapp.models import RunningSqlDb
+
+    SqlDb.objects.create(name="busy", db_elements_status=TaskStatus.RUNNING)
+    loaded = RunningSqlDb.objects.get(name="busy")
+    SqlDb.objects.filter(pk=loaded.pk).update(
+        db_elements_status=TaskStatus.FAILED, db_elements_error="boom"
+    )
+    loaded.db_host = "edited"
+    request = RequestFactory().post("/")
+    request.user = User.objects.create_superuser("saver", password="pw")
+    DbElementsModelAdmin(RunningSqlDb, site).save_model(
+        request, loaded, None, change=True
+    )
+    row = SqlDb.objects.get(pk=loaded.pk)
+    assert (row.db_host, row.db_elements_status, row.db_elements_error) == (
+        "edited",
+        TaskStatus.FAILED,
+        "boom",
+    )
+
+
 def test_add_form_shows_dashes_for_a_row_not_saved_yet(client: Client) -> None:
     page = client.get(reverse(f"{PLAIN}_add"))
     assert page.status_code == 200

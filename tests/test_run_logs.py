@@ -210,3 +210,25 @@ def test_a_proxy_named_as_sqldb_model_logs_to_the_usual_directory(
         assert run_log_dir(log_label(ProxySqlDb)) == log_dir / "db_elements"
         assert run_log_dir("testapp.proxysqldb") == log_dir / "db_elements"
     assert run_log_dir(log_label(ProxySqlDb)) == log_dir / "db_elements/testapp.sqldb"
+
+
+def test_logs_go_though_another_apps_commit_hook_failed_before_ours(
+    log_dir: Path,
+) -> None:
+    """Django drops the commit hooks after one that raises: the deleted
+    row's logs go at the next deletion's commit instead."""
+    row, later = (PlainSqlDb.objects.create(name=n) for n in ("row", "later"))
+    with open_run_log(row.pk, model_label=log_label(PlainSqlDb)):
+        pass
+
+    def fails() -> None:
+        raise RuntimeError("another app's hook")
+
+    pk = row.pk
+    with pytest.raises(RuntimeError), transaction.atomic():
+        transaction.on_commit(fails)
+        row.delete()
+    assert not PlainSqlDb.objects.filter(pk=pk).exists()
+    assert len(run_log_files(pk, "testapp.sqldb")) == 1  # not yet
+    later.delete()
+    assert run_log_files(pk, "testapp.sqldb") == []

@@ -266,3 +266,45 @@ def test_an_admin_save_during_a_sync_neither_deadlocks_nor_stops_it() -> None:
     assert outcome == ["admin committed"]
     assert (report.tables.deleted, report.tables.created) == (1, 1)
     assert thoth.SqlDb.objects.get(pk=sql_db.pk).db_host == "edited"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's row-level lock modes"
+)
+def test_the_sync_holds_the_key_of_its_sqldb_row_from_the_start() -> None:
+    """Others may update the row (heartbeat, admin) but not change its key
+    while the sync runs: such a change would wait for the sync anyway, at
+    its commit, after perhaps taking locks the sync needs."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    table = connection.ops.quote_name(thoth.SqlDb._meta.db_table)
+    seen: list[str] = []
+    calls: list[int] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) != 2:  # the second: inside the transaction, no write yet
+            return
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                for mode in ("NO KEY UPDATE", "UPDATE"):
+                    try:
+                        cursor.execute(
+                            f"SELECT 1 FROM {table} WHERE id = %s FOR {mode} NOWAIT",
+                            [sql_db.pk],
+                        )
+                        seen.append(f"{mode}: free")
+                    except Exception:
+                        seen.append(f"{mode}: held")
+                    other.rollback()
+        finally:
+            other.close()
+
+    sync_snapshot(
+        sql_db,
+        shop(),
+        catalogue_for(sql_db),
+        HarvestReport(sqldb_id=sql_db.pk),
+        checkpoint=checkpoint,
+    )
+    assert seen == ["NO KEY UPDATE: free", "UPDATE: held"]

@@ -152,6 +152,7 @@ class _Session:
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                     [sync_lock_name(self.sql_db)],
                 )
+            self._share_key()
             return
         if connection.vendor == "mysql":
             seconds = float(app_settings.CATALOGUE_LOCK_TIMEOUT)
@@ -169,6 +170,23 @@ class _Session:
             return
         if connection.vendor == "sqlite":
             self._take_sqlite_write_lock()
+
+    def _share_key(self) -> None:
+        """PostgreSQL: hold the ``SqlDb`` row's key from the start, as the
+        rows the sync creates will at commit (their foreign keys are checked
+        then, taking ``FOR KEY SHARE`` on it). An admin save changing the
+        row's key (a unique name, say) waits for the sync here, before it
+        writes anything the sync would wait for: no deadlock."""
+        model = type(self.sql_db)
+        opts = model._meta
+        connection = connections[self.using]
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {quote(opts.db_table)} "
+                f"WHERE {quote(str(opts.pk.column))} = %s FOR KEY SHARE",
+                [opts.pk.get_db_prep_value(self.sql_db.pk, connection)],
+            )
 
     def _take_sqlite_write_lock(self) -> None:
         """On SQLite in deferred mode, take the write lock before reading.

@@ -419,9 +419,11 @@ class DbElementsAdminMixin(_Base):
         no_key = connections[using].features.has_select_for_no_key_update
         run_fields = self._run_fields()
         with transaction.atomic(using=using):
+            # The base manager, as save() writes through: a default manager
+            # of the host's that filters rows must not hide this one.
             now = (
                 type(obj)
-                ._default_manager.using(using)
+                ._base_manager.using(using)
                 .select_for_update(no_key=no_key)
                 .filter(pk=obj.pk)
                 .values(*run_fields)

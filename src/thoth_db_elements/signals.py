@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models.signals import post_delete
 
 from ._fields import model_has_field
@@ -26,29 +26,44 @@ __all__ = ["connect_run_log_cleanup", "harvested_models"]
 logger = logging.getLogger(__name__)
 
 #: Per thread: the batch of deletions being noted, by database alias and
-#: log label (``_Batch``).
+#: concrete model (``_Batch``).
 _batches = threading.local()
 
 
 class _Batch:
-    """The rows of one log directory deleted in one transaction.
+    """The rows of one model deleted in one transaction.
 
     Each deletion's own ``on_commit`` callback removes that row's logs, so
     a savepoint or transaction rolled back (whose callbacks Django drops)
     keeps them. The callbacks of one commit run one after the other; the
     first lists the directory once, for every key noted, and the others use
-    that listing.
+    that listing. That first one also removes the logs of every noted row
+    that is gone: another app's callback that raised before them would have
+    dropped their own callbacks.
     """
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, model: type[models.Model], using: str) -> None:
+        self.model, self.using = model, using
         self.keys: set[str] = set()
         self.found: dict[str, list[Path]] | None = None
 
     def remove(self, key: str) -> None:
         if self.found is None:
-            self.found = run_logs_of(self.keys, self.label)
+            self.found = run_logs_of(self.keys, log_label(self.model))
+            for gone in self._gone(set(self.found) - {key}):
+                remove_paths(self.found.pop(gone, []))
         remove_paths(self.found.pop(key, []))
+
+    def _gone(self, keys: set[str]) -> set[str]:
+        """Those of ``keys`` that no row has now."""
+        rows = self.model._base_manager.using(self.using)
+        limit = connections[self.using].features.max_query_params or len(keys)
+        ordered, kept = sorted(keys), set[str]()
+        for start in range(0, len(ordered), max(1, limit)):
+            chunk = ordered[start : start + limit]
+            found = rows.filter(pk__in=chunk).values_list("pk", flat=True)
+            kept.update(str(pk) for pk in found)
+        return keys - kept
 
 
 def harvested_models() -> list[type[models.Model]]:
@@ -66,12 +81,12 @@ def _on_delete(
     sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
 ) -> None:
     """Note the row; its logs go once the deletion commits."""
-    label = log_label(sender)
-    by_place: dict[tuple[str, str], _Batch]
+    model = sender._meta.concrete_model or sender
+    by_place: dict[tuple[str, type[models.Model]], _Batch]
     by_place = _batches.__dict__.setdefault("by_place", {})
-    batch = by_place.get((using, label))
+    batch = by_place.get((using, model))
     if batch is None or batch.found is not None:  # that one has run
-        batch = by_place[(using, label)] = _Batch(label)
+        batch = by_place[(using, model)] = _Batch(model, using)
     key = str(instance.pk)
     batch.keys.add(key)
     transaction.on_commit(partial(_remove_logs, batch, key), using=using, robust=True)

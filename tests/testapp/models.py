@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 from thoth_db_elements.models import (
@@ -44,6 +46,21 @@ class SqlDb(DbElementsTaskMixin):
 
 class ProxySqlDb(SqlDb):
     """The same rows through a proxy (another admin, say)."""
+
+    class Meta:
+        proxy = True
+
+
+class RunningManager(models.Manager["RunningSqlDb"]):
+    def get_queryset(self) -> models.QuerySet[RunningSqlDb]:
+        return super().get_queryset().filter(db_elements_status=TaskStatus.RUNNING)
+
+
+class RunningSqlDb(SqlDb):
+    """A proxy whose default manager shows the running rows only (an admin
+    of "databases being harvested", say)."""
+
+    objects: ClassVar[RunningManager] = RunningManager()
 
     class Meta:
         proxy = True

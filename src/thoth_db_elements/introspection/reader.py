@@ -422,23 +422,28 @@ class _Reader:
         """Whether this user may ``SELECT *`` from ``table``, and so sees
         every column of it.
 
-        Refused (MariaDB does not say for which column), or failing for
-        another reason (a view whose definer is gone), the table counts as
+        Refused (MariaDB does not say for which column; a view's invoker or
+        definer lacking rights, or gone, counts too), the table counts as
         hidden: a user who sees every column only through ``INSERT`` or
         ``UPDATE`` grants, without ``SELECT`` on all of them, gets a failed
-        table asking for ``SELECT``, never a table short of columns.
+        table asking for ``SELECT``, never a table short of columns. Any
+        other failure (a table locked by another session: MariaDB waits at
+        most a second here) leaves the table as read.
         """
-        probe: sa.Select[Any] = (
-            sa.select(sa.literal_column("*"))
-            .select_from(sa.table(table, schema=schema))
-            .limit(0)
-        )
+        name = f"{_backticked(schema)}.{_backticked(table)}"
+        sql = f"SELECT * FROM {name} LIMIT 0"
+        if getattr(self.connection.dialect, "is_mariadb", False):
+            sql = f"SET STATEMENT lock_wait_timeout = 1 FOR {sql}"
+        # text(): "%" is escaped for the driver; a ":" must not start a
+        # parameter.
+        probe = sa.text(sql.replace(":", "\\:"))
         try:
             with self.attempt():
                 self.connection.execute(probe)
-        except Exception as exc:
+        except sa.exc.DBAPIError as exc:
             self.check_fatal(exc)
-            return False
+            code = getattr(exc.orig, "args", (None,))[0]
+            return code not in _REFUSALS
         return True
 
     def _read_fast(self, schema: str) -> FastRead | None:
@@ -966,6 +971,19 @@ _OWN_GRANTS = sa.text(
     WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
+
+
+def _backticked(name: str) -> str:
+    """``name`` as a MySQL/MariaDB identifier (back-quotes hold under any
+    ``sql_mode``)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+#: MySQL/MariaDB errors that refuse a user a ``SELECT``: access denied
+#: (1045, for a view whose definer is gone), to the table (1142), to a
+#: column (1143); a view whose definer or invoker lacks rights (1356) or is
+#: gone (1449).
+_REFUSALS = frozenset({1045, 1142, 1143, 1356, 1449})
 
 #: The failure of a table whose columns the user sees in part only.
 _COLUMNS_HIDDEN = (
