@@ -309,6 +309,24 @@ def test_a_run_ending_before_the_save_of_a_filtered_admin_keeps_its_result() -> 
     )
 
 
+def test_deleting_from_the_change_list_and_the_form(client: Client) -> None:
+    rows = [SqlDb.objects.create(name=f"r{n}") for n in range(3)]
+    response = client.post(
+        reverse(f"{PLAIN}_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(r.pk) for r in rows[:2]],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    response = client.post(
+        reverse(f"{PLAIN}_delete", args=[rows[2].pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not SqlDb.objects.exists()
+
+
 def test_add_form_shows_dashes_for_a_row_not_saved_yet(client: Client) -> None:
     page = client.get(reverse(f"{PLAIN}_add"))
     assert page.status_code == 200

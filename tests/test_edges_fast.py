@@ -397,6 +397,15 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
             limited = sa.engine.make_url(url).set(username=user, password="pw")
             with connect(limited.render_as_string(hide_password=False)) as lc:
                 seen = assert_same(lc)
+            # Another session holds "part": the check cannot be made, and
+            # the table fails rather than go in short of columns.
+            with connect(url) as holder:
+                holder.exec_driver_sql(f"LOCK TABLES `{name}`.part WRITE")
+                try:
+                    with connect(limited.render_as_string(hide_password=False)) as lc:
+                        locked = read_schema(lc, method="fast")
+                finally:
+                    holder.exec_driver_sql("UNLOCK TABLES")
         finally:
             schemas.run_ddl(
                 schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
@@ -404,6 +413,8 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
     assert not seen.listing_complete
     assert [f.name for f in seen.failures] == ["hidden", "inv", "part"]
     assert "sees only some of the table's columns" in seen.failures[2].error
+    assert [f.name for f in locked.failures] == ["hidden", "inv", "part"]
+    assert [t.name for t in locked.tables] == ["by:role%", "whole"]
     # Column grants beside a table-wide SELECT: every column is seen.
     assert [t.name for t in seen.tables] == ["by:role%", "whole"]
     assert [c.name for c in seen.table("by:role%").columns] == ["id", "status"]

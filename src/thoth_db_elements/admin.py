@@ -438,6 +438,22 @@ class DbElementsAdminMixin(_Base):
                 setattr(obj, name, value)
             super().save_model(request, obj, form, change)
 
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        """Delete the row, locking it first (``_lock_rows``)."""
+        using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+        with transaction.atomic(using=using):
+            _lock_rows(type(obj), using, [obj.pk])
+            super().delete_model(request, obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: models.QuerySet[Any]
+    ) -> None:
+        """Delete the rows, locking them first (``_lock_rows``)."""
+        with transaction.atomic(using=queryset.db):
+            keys = list(queryset.values_list("pk", flat=True))
+            _lock_rows(queryset.model, queryset.db, keys)
+            super().delete_queryset(request, queryset)
+
     def get_fieldsets(
         self, request: HttpRequest, obj: models.Model | None = None
     ) -> Any:
@@ -595,6 +611,20 @@ def _status_view(
     ids = _keys(model_admin.model, raw.split(",")[:500])
     rows = model_admin.get_queryset(request).filter(pk__in=ids)
     return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
+
+
+def _lock_rows(model: type[models.Model], using: str, keys: list[Any]) -> None:
+    """Lock the ``SqlDb`` rows ``keys`` before deleting them: Django deletes
+    a row's tables, columns and relationships first and the row last, and a
+    sync of the row holds its key (PostgreSQL) or a share of it (MariaDB's
+    key checks) while it writes those very rows. Waiting here, before
+    touching any of them, the delete comes after the sync instead of
+    deadlocking with it."""
+    rows = model._base_manager.using(using).select_for_update()
+    keys = sorted(keys)  # one order for every deleter: no deadlock between two
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        list(rows.filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
 
 
 def _keys(model: type[models.Model], parts: list[str]) -> list[Any]:

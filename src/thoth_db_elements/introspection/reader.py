@@ -350,7 +350,7 @@ class _Reader:
                 snapshots = [t for t in snapshots if t.name not in hidden]
                 failures = sorted(
                     [f for f in failures if f.name not in hidden]
-                    + [TableFailure(name, _COLUMNS_HIDDEN) for name in hidden],
+                    + [TableFailure(name, why) for name, why in hidden.items()],
                     key=lambda failure: failure.name,
                 )
         logger.debug(
@@ -388,9 +388,10 @@ class _Reader:
             logger.warning("Cannot read the privileges of this user: %s", exc)
             return False
 
-    def _columns_hidden(self, schema: str, listed: set[str]) -> set[str]:
+    def _columns_hidden(self, schema: str, listed: set[str]) -> dict[str, str]:
         """MySQL/MariaDB, for a user who may not see every table: the tables
-        of ``listed`` it may see with only some of their columns, or none.
+        of ``listed`` it may see with only some of their columns, or none,
+        each with the reason to fail it.
 
         ``information_schema`` shows a column to whom holds ``SELECT``,
         ``INSERT``, ``UPDATE`` or ``REFERENCES`` on it, on its table, its
@@ -406,21 +407,22 @@ class _Reader:
         except Exception as exc:
             self.check_fatal(exc)
             logger.warning("Cannot read the privileges of this user: %s", exc)
-            return set()
+            return {}
         seeing = {"SELECT", "INSERT", "UPDATE", "REFERENCES"}
         sees_all: dict[str, bool] = {}
         for level, table, privilege in grants:
             if level == "wide" and privilege in seeing:
-                return set()  # every column of every table
+                return {}  # every column of every table
             if level in ("table", "column"):
                 sees = sees_all.get(table, False)
                 sees_all[table] = sees or (level == "table" and privilege in seeing)
         candidates = {t for t, sees in sees_all.items() if not sees and t in listed}
-        return {t for t in sorted(candidates) if not self._selects_all(schema, t)}
+        reasons = {t: self._unseen(schema, t) for t in sorted(candidates)}
+        return {table: why for table, why in reasons.items() if why is not None}
 
-    def _selects_all(self, schema: str, table: str) -> bool:
-        """Whether this user may ``SELECT *`` from ``table``, and so sees
-        every column of it.
+    def _unseen(self, schema: str, table: str) -> str | None:
+        """None when this user may ``SELECT *`` from ``table``, and so sees
+        every column of it; else why the table fails.
 
         Refused (MariaDB does not say for which column; a view's invoker or
         definer lacking rights, or gone, counts too), the table counts as
@@ -428,7 +430,8 @@ class _Reader:
         ``UPDATE`` grants, without ``SELECT`` on all of them, gets a failed
         table asking for ``SELECT``, never a table short of columns. Any
         other failure (a table locked by another session: MariaDB waits at
-        most a second here) leaves the table as read.
+        most a second here) fails it with its own error: only a ``SELECT``
+        that went through shows every column seen.
         """
         name = f"{_backticked(schema)}.{_backticked(table)}"
         sql = f"SELECT * FROM {name} LIMIT 0"
@@ -443,8 +446,10 @@ class _Reader:
         except sa.exc.DBAPIError as exc:
             self.check_fatal(exc)
             code = getattr(exc.orig, "args", (None,))[0]
-            return code not in _REFUSALS
-        return True
+            if code in _REFUSALS:
+                return _COLUMNS_HIDDEN
+            return f"Cannot check which columns this user sees: {error_text(exc)}"
+        return None
 
     def _read_fast(self, schema: str) -> FastRead | None:
         """The fast path's read, or None to read with the Inspector.
