@@ -15,6 +15,7 @@ from catalog.models import SqlDb
 from tests.test_tasks import IMMEDIATE, make_source
 from tests.testapp.models import ProxySqlDb, SeedOnlySqlDb
 from tests.testapp.models import SqlDb as PlainSqlDb
+from thoth_db_elements._secrets import WITHHELD
 from thoth_db_elements.logging import (
     log_label,
     open_run_log,
@@ -232,3 +233,23 @@ def test_logs_go_though_another_apps_commit_hook_failed_before_ours(
     assert len(run_log_files(pk, "testapp.sqldb")) == 1  # not yet
     later.delete()
     assert run_log_files(pk, "testapp.sqldb") == []
+
+
+def test_a_failed_tables_error_holding_the_password_is_withheld(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "broken.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        raw.execute("CREATE VIEW v AS SELECT * FROM nosuch")
+    raw.close()
+    row = SqlDb.objects.create(
+        name="broken", db_type="SQLite", db_name=str(path), password="nosuch"
+    )
+    _harvest(row)
+    row.refresh_from_db()
+    failures = row.db_elements_report["failed_tables"]
+    assert [f["name"] for f in failures] == ["v"]
+    assert failures[0]["error"] == WITHHELD

@@ -413,7 +413,8 @@ class DbElementsAdminMixin(_Base):
         if not change or obj.pk is None:
             super().save_model(request, obj, form, change)
             return
-        using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+        # Where save() and delete() write (not a read replica's alias).
+        using = router.db_for_write(type(obj), instance=obj)
         # PostgreSQL: FOR NO KEY UPDATE, which the key checks of a sync
         # committing rows that point at this one do not wait for.
         no_key = connections[using].features.has_select_for_no_key_update
@@ -427,6 +428,7 @@ class DbElementsAdminMixin(_Base):
                 .select_for_update(no_key=no_key)
                 .filter(pk=obj.pk)
                 .values(*run_fields)
+                .order_by("pk")  # no default ordering's joins under a lock
                 .first()
             )
             if now is None:
@@ -440,7 +442,8 @@ class DbElementsAdminMixin(_Base):
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         """Delete the row, locking it first (``_lock_rows``)."""
-        using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+        # Where save() and delete() write (not a read replica's alias).
+        using = router.db_for_write(type(obj), instance=obj)
         with transaction.atomic(using=using):
             _lock_rows(type(obj), using, [obj.pk])
             super().delete_model(request, obj)
@@ -449,9 +452,10 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> None:
         """Delete the rows, locking them first (``_lock_rows``)."""
-        with transaction.atomic(using=queryset.db):
-            keys = list(queryset.values_list("pk", flat=True))
-            _lock_rows(queryset.model, queryset.db, keys)
+        # Where delete() writes: the change list's queryset is a read one.
+        using = getattr(queryset, "_db", None) or router.db_for_write(queryset.model)
+        with transaction.atomic(using=using):
+            _lock_rows(queryset.model, using, queryset.values("pk"))
             super().delete_queryset(request, queryset)
 
     def get_fieldsets(
@@ -613,18 +617,19 @@ def _status_view(
     return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
 
 
-def _lock_rows(model: type[models.Model], using: str, keys: list[Any]) -> None:
+def _lock_rows(model: type[models.Model], using: str, keys: Any) -> None:
     """Lock the ``SqlDb`` rows ``keys`` before deleting them: Django deletes
     a row's tables, columns and relationships first and the row last, and a
     sync of the row holds its key (PostgreSQL) or a share of it (MariaDB's
     key checks) while it writes those very rows. Waiting here, before
     touching any of them, the delete comes after the sync instead of
-    deadlocking with it."""
+    deadlocking with it. ``keys``: a list, or a ``values("pk")`` query.
+
+    One statement, in the database's order of the keys (its collation's,
+    for text): two deleters lock their common rows in the same order.
+    """
     rows = model._base_manager.using(using).select_for_update()
-    keys = sorted(keys)  # one order for every deleter: no deadlock between two
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        list(rows.filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
+    list(rows.filter(pk__in=keys).order_by("pk").values_list("pk", flat=True))
 
 
 def _keys(model: type[models.Model], parts: list[str]) -> list[Any]:

@@ -616,6 +616,11 @@ class AsyncDbElementsTask:
                 heartbeat.stop()
             report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
             report.error = scrub(error, tuple(secrets))
+            # A table's failure is a driver's text too.
+            report.failed_tables = [
+                {**failure, "error": scrub(failure.get("error", ""), tuple(secrets))}
+                for failure in report.failed_tables
+            ]
             report.duration_seconds = time.monotonic() - clock
             recorded = _finish(
                 self.model,
