@@ -455,7 +455,10 @@ class DbElementsAdminMixin(_Base):
         # Where delete() writes: the change list's queryset is a read one.
         using = getattr(queryset, "_db", None) or router.db_for_write(queryset.model)
         with transaction.atomic(using=using):
-            _lock_rows(queryset.model, using, queryset.values("pk"))
+            # The keys first, unlocked and in the database's order: a locking
+            # subquery would lock every row MariaDB scans, others' too.
+            keys = queryset.using(using).order_by("pk").values_list("pk", flat=True)
+            _lock_rows(queryset.model, using, list(keys))
             super().delete_queryset(request, queryset)
 
     def get_fieldsets(
@@ -617,19 +620,23 @@ def _status_view(
     return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
 
 
-def _lock_rows(model: type[models.Model], using: str, keys: Any) -> None:
+def _lock_rows(model: type[models.Model], using: str, keys: list[Any]) -> None:
     """Lock the ``SqlDb`` rows ``keys`` before deleting them: Django deletes
     a row's tables, columns and relationships first and the row last, and a
     sync of the row holds its key (PostgreSQL) or a share of it (MariaDB's
     key checks) while it writes those very rows. Waiting here, before
     touching any of them, the delete comes after the sync instead of
-    deadlocking with it. ``keys``: a list, or a ``values("pk")`` query.
+    deadlocking with it.
 
-    One statement, in the database's order of the keys (its collation's,
-    for text): two deleters lock their common rows in the same order.
+    ``keys`` come in the database's order (its collation's, for text), and
+    are locked in that order, a statement per as many as one may hold: two
+    deleters lock their common rows in the same order.
     """
     rows = model._base_manager.using(using).select_for_update()
-    list(rows.filter(pk__in=keys).order_by("pk").values_list("pk", flat=True))
+    size = connections[using].features.max_query_params or len(keys) or 1
+    for start in range(0, len(keys), size):
+        chunk = keys[start : start + size]
+        list(rows.filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
 
 
 def _keys(model: type[models.Model], parts: list[str]) -> list[Any]:
