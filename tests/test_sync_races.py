@@ -370,3 +370,56 @@ def test_an_admin_delete_during_a_sync_waits_for_it() -> None:
         assert synced == (1, 1)  # the delete waited for the sync
     assert not thoth.SqlDb.objects.filter(pk=sql_db.pk).exists()
     assert not thoth.SqlTable.objects.filter(sql_db_id=sql_db.pk).exists()
+
+
+def test_deleting_other_rows_does_not_wait_for_a_sync() -> None:
+    """ "Delete selected" over a search (a filter not on the key) locks the
+    rows it deletes, not every row the database scans: a sync of another
+    row, holding that row, must not hold it up."""
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.test import RequestFactory
+
+    from thoth_db_elements.admin import DbElementsModelAdmin
+
+    syncing = thoth.SqlDb.objects.create(name="beta")
+    for number in range(20):
+        thoth.SqlDb.objects.create(name=f"alpha{number}")
+    user = User.objects.create_superuser("admin", password="pw")
+    finished = threading.Event()
+    outcome: list[str] = []
+
+    def admin_delete() -> None:
+        try:
+            with transaction.atomic():
+                request = RequestFactory().post("/")
+                request.user = user
+                DbElementsModelAdmin(thoth.SqlDb, admin.site).delete_queryset(
+                    request, thoth.SqlDb.objects.filter(name="alpha7")
+                )
+            outcome.append("deleted")
+        except Exception as exc:  # pragma: no cover - reported below
+            outcome.append(f"failed: {exc}")
+        finally:
+            finished.set()
+            connections.close_all()
+
+    def checkpoint(done: int, total: int) -> None:
+        if done and not outcome and not finished.is_set():
+            # Tables written: the sync holds its row until it commits.
+            threading.Thread(target=admin_delete).start()
+            finished.wait(10)
+            outcome.append("while the sync ran" if outcome else "after")
+
+    sync_snapshot(
+        syncing,
+        shop(),
+        catalogue_for(syncing),
+        HarvestReport(sqldb_id=syncing.pk),
+        checkpoint=checkpoint,
+    )
+    finished.wait(30)
+    assert outcome[:2] == ["deleted", "while the sync ran"]
+    assert not thoth.SqlDb.objects.filter(name="alpha7").exists()
+    assert thoth.SqlDb.objects.filter(name__startswith="alpha").count() == 19
