@@ -11,10 +11,15 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, connections, transaction
+from django.http import HttpRequest
+from django.test import RequestFactory
 
 from catalog import models as thoth
 from tests.snapshots import shop
+from thoth_db_elements.admin import DbElementsModelAdmin
 from thoth_db_elements.catalogue import catalogue_for
 from thoth_db_elements.exceptions import CatalogueLockedError
 from thoth_db_elements.persistence import sync_lock_name, sync_snapshot
@@ -29,14 +34,33 @@ pytestmark = [
 ]
 
 
+def _admin(user: User) -> tuple[DbElementsModelAdmin, HttpRequest]:
+    """The ready-made admin of the example's ``SqlDb``, and a request of
+    ``user``'s to it."""
+    request = RequestFactory().post("/")
+    request.user = user
+    return DbElementsModelAdmin(thoth.SqlDb, admin.site), request
+
+
+def _resync(sql_db: Any, checkpoint: Any) -> HarvestReport:
+    """Sync ``sql_db`` again with one table gone and one new: the new row's
+    key to the ``SqlDb`` row is checked at commit."""
+    return sync_snapshot(
+        sql_db,
+        shop(drop=("order_lines",), extra_tables=1),
+        catalogue_for(sql_db),
+        HarvestReport(sqldb_id=sql_db.pk),
+        checkpoint=checkpoint,
+        force=True,
+    )
+
+
 def _write_by_hand(table_pk: Any, column_pk: Any, hold: float) -> threading.Thread:
     """Another session writes both descriptions and commits after ``hold``
     seconds, keeping the rows locked until then."""
     started = threading.Event()
 
     def write() -> None:
-        from django.db import transaction
-
         try:
             with transaction.atomic():
                 thoth.SqlTable.objects.filter(pk=table_pk).update(
@@ -206,16 +230,10 @@ def test_an_admin_save_during_a_sync_neither_deadlocks_nor_stops_it() -> None:
     point at it must not wait for that lock (PostgreSQL checks foreign keys
     at commit, taking a key-share lock on the row), or the admin request,
     writing a table row the sync holds, and the sync wait for each other."""
-    from django.contrib import admin
-    from django.contrib.auth.models import User
-    from django.db import transaction
-    from django.test import RequestFactory
-
-    from thoth_db_elements.admin import DbElementsModelAdmin
-
     sql_db = thoth.SqlDb.objects.create(name="shop")
-    catalogue = catalogue_for(sql_db)
-    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    sync_snapshot(
+        sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=sql_db.pk)
+    )
     doomed = thoth.SqlTable.objects.get(sql_db=sql_db, name="order_lines").pk
     user = User.objects.create_superuser("admin", password="pw")
     saved = threading.Event()
@@ -226,11 +244,8 @@ def test_an_admin_save_during_a_sync_neither_deadlocks_nor_stops_it() -> None:
             with transaction.atomic():  # as the change view's
                 row = thoth.SqlDb.objects.get(pk=sql_db.pk)
                 row.db_host = "edited"
-                request = RequestFactory().post("/")
-                request.user = user
-                DbElementsModelAdmin(thoth.SqlDb, admin.site).save_model(
-                    request, row, None, change=True
-                )
+                model_admin, request = _admin(user)
+                model_admin.save_model(request, row, None, change=True)
                 saved.set()
                 threading.Event().wait(0.5)  # the sync commits meanwhile
                 # An inline of the table the sync is deleting.
@@ -252,16 +267,7 @@ def test_an_admin_save_during_a_sync_neither_deadlocks_nor_stops_it() -> None:
             # key check holds the SqlDb row from the first insert on).
             saved.wait(10 if connection.vendor == "postgresql" else 1)
 
-    # One table gone, one new: the new row's key to the SqlDb row is
-    # checked at commit.
-    report = sync_snapshot(
-        sql_db,
-        shop(drop=("order_lines",), extra_tables=1),
-        catalogue,
-        HarvestReport(sqldb_id=sql_db.pk),
-        checkpoint=checkpoint,
-        force=True,
-    )
+    report = _resync(sql_db, checkpoint)
     threads[0].join(30)
     assert outcome == ["admin committed"]
     assert (report.tables.deleted, report.tables.created) == (1, 1)
@@ -315,16 +321,10 @@ def test_an_admin_delete_during_a_sync_waits_for_it() -> None:
     sync holds the row's key while it writes those very rows. The admin's
     delete locks the row before anything else, so it comes after the sync
     instead of deadlocking with it."""
-    from django.contrib import admin
-    from django.contrib.auth.models import User
-    from django.db import transaction
-    from django.test import RequestFactory
-
-    from thoth_db_elements.admin import DbElementsModelAdmin
-
     sql_db = thoth.SqlDb.objects.create(name="shop")
-    catalogue = catalogue_for(sql_db)
-    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    sync_snapshot(
+        sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=sql_db.pk)
+    )
     user = User.objects.create_superuser("admin", password="pw")
     outcome: list[str] = []
     threads: list[threading.Thread] = []
@@ -334,9 +334,8 @@ def test_an_admin_delete_during_a_sync_waits_for_it() -> None:
         try:
             with transaction.atomic():  # as the delete view's
                 row = thoth.SqlDb.objects.get(pk=sql_db.pk)
-                request = RequestFactory().post("/")
-                request.user = user
-                DbElementsModelAdmin(thoth.SqlDb, admin.site).delete_model(request, row)
+                model_admin, request = _admin(user)
+                model_admin.delete_model(request, row)
             outcome.append("admin deleted")
         except Exception as exc:  # pragma: no cover - reported below
             outcome.append(f"admin failed: {exc}")
@@ -351,14 +350,7 @@ def test_an_admin_delete_during_a_sync_waits_for_it() -> None:
             threading.Event().wait(0.3)
 
     try:
-        report = sync_snapshot(
-            sql_db,
-            shop(drop=("order_lines",), extra_tables=1),
-            catalogue,
-            HarvestReport(sqldb_id=sql_db.pk),
-            checkpoint=checkpoint,
-            force=True,
-        )
+        report = _resync(sql_db, checkpoint)
         synced = (report.tables.deleted, report.tables.created)
     except IntegrityError:
         # MariaDB: the sync holds nothing of the row before its first
@@ -376,13 +368,6 @@ def test_deleting_other_rows_does_not_wait_for_a_sync() -> None:
     """ "Delete selected" over a search (a filter not on the key) locks the
     rows it deletes, not every row the database scans: a sync of another
     row, holding that row, must not hold it up."""
-    from django.contrib import admin
-    from django.contrib.auth.models import User
-    from django.db import transaction
-    from django.test import RequestFactory
-
-    from thoth_db_elements.admin import DbElementsModelAdmin
-
     syncing = thoth.SqlDb.objects.create(name="beta")
     for number in range(20):
         thoth.SqlDb.objects.create(name=f"alpha{number}")
@@ -393,9 +378,8 @@ def test_deleting_other_rows_does_not_wait_for_a_sync() -> None:
     def admin_delete() -> None:
         try:
             with transaction.atomic():
-                request = RequestFactory().post("/")
-                request.user = user
-                DbElementsModelAdmin(thoth.SqlDb, admin.site).delete_queryset(
+                model_admin, request = _admin(user)
+                model_admin.delete_queryset(
                     request, thoth.SqlDb.objects.filter(name="alpha7")
                 )
             outcome.append("deleted")

@@ -14,12 +14,13 @@ it) and whose primary key the database or a default provides. Elsewhere it
 returns False and the caller uses ``bulk_create``. No ``pre_init`` or
 ``post_init`` signal is sent, and ids are not returned.
 
-``fetch_values`` reads a ``values_list()`` query straight from the cursor.
+``fetch_values`` reads a ``values_list()`` query straight from the cursor;
+``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models
@@ -27,9 +28,21 @@ from django.db.models.expressions import BaseExpression
 from django.db.models.fields import DateField, DateTimeField, Field, TimeField
 from django.db.models.sql.constants import MULTI
 
-__all__ = ["fetch_values", "insert_values", "supports_plain_insert"]
+__all__ = ["fetch_values", "in_lists", "insert_values", "supports_plain_insert"]
 
 _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
+
+
+def in_lists(keys: Iterable[Any], using: str) -> Iterator[list[Any]]:
+    """``keys``, in order, in lists one statement's ``IN (...)`` can hold:
+    all of them where the database has no limit, else fewer than its limit
+    of parameters a statement, a few left for the query's other values
+    (SQLite builds before 3.32 take 999)."""
+    keys = list(keys)
+    limit = connections[using].features.max_query_params
+    size = max(1, limit - 16) if limit else max(1, len(keys))
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 def _plain_field(field: Field[Any, Any]) -> bool:

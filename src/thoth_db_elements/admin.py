@@ -40,6 +40,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ._bulk import in_lists
 from ._fields import key_of, model_has_field
 from .conf import app_settings
 from .logging import log_label, run_log_files
@@ -633,9 +634,7 @@ def _lock_rows(model: type[models.Model], using: str, keys: list[Any]) -> None:
     deleters lock their common rows in the same order.
     """
     rows = model._base_manager.using(using).select_for_update()
-    size = connections[using].features.max_query_params or len(keys) or 1
-    for start in range(0, len(keys), size):
-        chunk = keys[start : start + size]
+    for chunk in in_lists(keys, using):
         list(rows.filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
 
 

@@ -43,7 +43,7 @@ from django.db.models import (
     When,
 )
 
-from ._bulk import fetch_values, insert_values
+from ._bulk import fetch_values, in_lists, insert_values
 from ._catalogue_lock import catalogue_transaction, sync_lock_name
 from ._fields import model_has_field
 from ._fitting import (
@@ -950,15 +950,8 @@ class _Sync:
         )
 
     def _chunks(self, keys: Iterable[Any]) -> Iterator[list[Any]]:
-        """``keys`` in lists one statement's ``IN (...)`` can hold: all of
-        them where the database has no limit, else fewer than its limit of
-        parameters a statement, a few left for the query's other values
-        (SQLite builds before 3.32 take 999)."""
-        keys = list(keys)
-        limit = connections[self.using].features.max_query_params
-        size = max(1, limit - 16) if limit else len(keys)
-        for start in range(0, len(keys), max(1, size)):
-            yield keys[start : start + size]
+        """``keys`` in ``IN (...)`` lists a statement can hold (``in_lists``)."""
+        return in_lists(keys, self.using)
 
     def _fill_empty(
         self, model: type[models.Model], rows: Sequence[_Row], name: str

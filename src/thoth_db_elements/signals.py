@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from django.apps import apps
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models.signals import post_delete
 
+from ._bulk import in_lists
 from ._fields import model_has_field
 from .logging import log_label, remove_paths, run_logs_of
 from .models import SEED_FIELD_NAMES
@@ -57,10 +58,8 @@ class _Batch:
     def _gone(self, keys: set[str]) -> set[str]:
         """Those of ``keys`` that no row has now."""
         rows = self.model._base_manager.using(self.using)
-        limit = connections[self.using].features.max_query_params or len(keys)
-        ordered, kept = sorted(keys), set[str]()
-        for start in range(0, len(ordered), max(1, limit)):
-            chunk = ordered[start : start + limit]
+        kept = set[str]()
+        for chunk in in_lists(sorted(keys), self.using):
             found = rows.filter(pk__in=chunk).values_list("pk", flat=True)
             kept.update(str(pk) for pk in found)
         return keys - kept
