@@ -396,6 +396,13 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
         try:
             limited = sa.engine.make_url(url).set(username=user, password="pw")
             with connect(limited.render_as_string(hide_password=False)) as lc:
+                privilege_reads: list[str] = []
+
+                @sa.event.listens_for(lc, "before_cursor_execute")
+                def note(*args: Any) -> None:
+                    if "_PRIVILEGES" in args[2]:
+                        privilege_reads.append(args[2])
+
                 seen = assert_same(lc)
             # Another session holds "part": the check cannot be made, and
             # the table fails rather than go in short of columns.
@@ -411,6 +418,8 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
                 schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
             )
     assert not seen.listing_complete
+    # The user's grants are read once a read, on each path.
+    assert len(privilege_reads) == 2
     assert [f.name for f in seen.failures] == ["hidden", "inv", "part"]
     assert "sees only some of the table's columns" in seen.failures[2].error
     assert [f.name for f in locked.failures] == ["hidden", "inv", "part"]

@@ -342,10 +342,14 @@ class _Reader:
                 failures.append(TableFailure(name, error_text(exc)))
         if self.dialect == "sqlite":
             snapshots = _sqlite_key_targets(snapshots, schema)
-        sees_every_table = self._sees_every_table(schema)
+        grants = self._grants(schema)
+        sees_every_table = grants is None or any(
+            level == "wide" and privilege == "SELECT"
+            for level, _table, privilege in grants
+        )
         if not sees_every_table:
             listed = {t.name for t in snapshots} | {f.name for f in failures}
-            hidden = self._columns_hidden(schema, listed)
+            hidden = self._columns_hidden(schema, listed, grants or [])
             if hidden:
                 snapshots = [t for t in snapshots if t.name not in hidden]
                 failures = sorted(
@@ -369,26 +373,31 @@ class _Reader:
             left_out=tuple(sorted(catalogue.shadows)),
         )
 
-    def _sees_every_table(self, schema: str) -> bool:
-        """MySQL/MariaDB: whether this user may read every table of ``schema``.
+    def _grants(self, schema: str) -> list[Any] | None:
+        """MySQL/MariaDB: this user's own grants (``_OWN_GRANTS`` rows),
+        ``[]`` when they cannot be read; None on other databases.
 
         Their ``information_schema`` and ``SHOW TABLES`` leave out the tables
         a user has no privilege on. Only a ``SELECT`` privilege on the whole
-        server or the whole schema shows them all; anything else (table-level
-        grants, roles, wildcard schema grants) counts as maybe not.
+        server or the whole schema (a ``wide`` one) shows them all; anything
+        else (table-level grants, roles, wildcard schema grants) counts as
+        maybe not.
         """
         if self.dialect not in ("mysql", "mariadb"):
-            return True
+            return None
         try:
             with self.attempt():
-                found = self.connection.execute(_SEES_EVERY_TABLE, {"schema": schema})
-                return bool(found.scalar())
+                return list(
+                    self.connection.execute(_OWN_GRANTS, {"schema": schema}).all()
+                )
         except Exception as exc:
             self.check_fatal(exc)
             logger.warning("Cannot read the privileges of this user: %s", exc)
-            return False
+            return []
 
-    def _columns_hidden(self, schema: str, listed: set[str]) -> dict[str, str]:
+    def _columns_hidden(
+        self, schema: str, listed: set[str], grants: Sequence[Any]
+    ) -> dict[str, str]:
         """MySQL/MariaDB, for a user who may not see every table: the tables
         of ``listed`` it may see with only some of their columns, or none,
         each with the reason to fail it.
@@ -401,13 +410,6 @@ class _Reader:
         lack through a role, ``PUBLIC`` or a wildcard schema grant. Such a
         table is tried with ``SELECT * ... LIMIT 0`` (``_hidden``).
         """
-        try:
-            with self.attempt():
-                grants = self.connection.execute(_OWN_GRANTS, {"schema": schema}).all()
-        except Exception as exc:
-            self.check_fatal(exc)
-            logger.warning("Cannot read the privileges of this user: %s", exc)
-            return {}
         seeing = {"SELECT", "INSERT", "UPDATE", "REFERENCES"}
         sees_all: dict[str, bool] = {}
         for level, table, privilege in grants:
@@ -938,21 +940,6 @@ _ME = (
     "(SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
     "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS who) AS me"
 )
-
-_SEES_EVERY_TABLE = sa.text(
-    f"""
-    SELECT EXISTS (
-        SELECT 1 FROM information_schema.USER_PRIVILEGES
-        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.who
-    ) OR EXISTS (
-        SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES
-        WHERE PRIVILEGE_TYPE = 'SELECT' AND GRANTEE = me.who
-          AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
-    )
-    FROM {_ME}
-    """
-)
-
 
 #: The grants of the current user (``level``, table, privilege): ``wide``
 #: for the server's and the schema's, ``table`` and ``column`` for those on
