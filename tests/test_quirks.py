@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.testapp.models import Relationship, SqlColumn, SqlDb, SqlTable
-from thoth_db_elements.harvest import create_db_elements
+from thoth_db_elements.harvest import create_db_elements, read_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +134,25 @@ def test_postgres_other_schema_harvest(pg_url: str) -> None:
         "entries",
     ]
     assert pairs(sql_db) == {("entries", "account_id", "accounts", "id")}
+
+
+def test_postgres_schema_named_with_blanks() -> None:
+    # The schema is the one named, blanks and all; blanks alone name none.
+    require_postgres()
+    ddl = (
+        'CREATE SCHEMA "sales "',
+        'CREATE TABLE "sales ".orders (id int)',
+        "CREATE SCHEMA sales",
+        "CREATE TABLE sales.decoy (x int)",
+    )
+    with schemas.pg_database(ddl) as url:
+        sql_db = row_for(url, "PostgreSQL")
+        sql_db.schema = "sales "
+        assert [t.name for t in read_snapshot(sql_db).tables] == ["orders"]
+        assert create_db_elements(sql_db).schema == "sales "
+        assert list(SqlTable.objects.values_list("name", flat=True)) == ["orders"]
+        sql_db.schema = "  "
+        assert read_snapshot(sql_db).schema == "public"
 
 
 def test_mariadb_harvest_and_rerun(maria_url: str) -> None:

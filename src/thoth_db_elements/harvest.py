@@ -32,8 +32,16 @@ _SHOWN = 20
 def read_snapshot(sql_db: models.Model) -> SchemaSnapshot:
     """Read ``sql_db``'s schema into a snapshot (no catalogue write)."""
     with source_connection(sql_db) as connection:
-        schema = str(getattr(sql_db, "schema", "") or "").strip() or None
-        return read_schema(connection, schema, include_views=app_settings.INCLUDE_VIEWS)
+        return read_schema(
+            connection, _schema_of(sql_db), include_views=app_settings.INCLUDE_VIEWS
+        )
+
+
+def _schema_of(sql_db: models.Model) -> str | None:
+    """The schema ``sql_db`` names, exactly as written (a name may hold
+    blanks); None, the connection's own, when it names none."""
+    schema = str(getattr(sql_db, "schema", "") or "")
+    return schema if schema.strip() else None
 
 
 def create_db_elements(
@@ -57,9 +65,8 @@ def create_db_elements(
     report = HarvestReport(sqldb_id=sql_db.pk, database=describe(url), forced=force)
     log.info("Reading schema of %s", report.database)
     with source_connection(sql_db, url) as connection:
-        schema = str(getattr(sql_db, "schema", "") or "").strip() or None
         snapshot = read_schema(
-            connection, schema, include_views=app_settings.INCLUDE_VIEWS
+            connection, _schema_of(sql_db), include_views=app_settings.INCLUDE_VIEWS
         )
     report.dialect, report.schema = snapshot.dialect, snapshot.schema
     _log_snapshot(log, snapshot)
