@@ -226,6 +226,44 @@ def test_postgres_domains_with_quotes_and_known_names(pg_url: str) -> None:
     assert (columns["g"].nullable, columns["g"].default) == (True, None)
 
 
+def test_postgres_types_of_the_databases_own_have_no_family_by_name() -> None:
+    # A composite or range type named like a built-in one (here or in
+    # another schema) is not that type: no family, whatever its name. A
+    # domain over one neither; domains and enums keep theirs.
+    require_postgres()
+    ddl = (
+        "CREATE TYPE timestamp_range AS RANGE (subtype = timestamp)",
+        "CREATE TYPE public.money AS (amount numeric, currency char(3))",
+        'CREATE TYPE "Date" AS (y int, m int, d int)',
+        "CREATE TYPE int AS (v text)",
+        'CREATE DOMAIN born_on AS "Date"',
+        "CREATE DOMAIN day AS date",
+        "CREATE TYPE mood AS ENUM ('ok')",
+        "CREATE SCHEMA other",
+        "CREATE TYPE other.date AS (d date)",
+        "CREATE TABLE t (period timestamp_range, price public.money,"
+        ' born "Date", x public.int, b born_on, d day, m mood,'
+        " o other.date, r tsrange, plain date, cash money, days int4range[])",
+    )
+    with schemas.pg_database(ddl) as url, connect(url) as connection:
+        snap = assert_same(connection)
+    formats = {c.name: c.data_format for c in snap.table("t").columns}
+    assert formats == {
+        "period": "VARCHAR",
+        "price": "VARCHAR",
+        "born": "VARCHAR",
+        "x": "VARCHAR",
+        "b": "VARCHAR",
+        "d": "DATE",
+        "m": "ENUM",
+        "o": "VARCHAR",
+        "r": "VARCHAR",
+        "plain": "DATE",
+        "cash": "DECIMAL",
+        "days": "VARCHAR",
+    }
+
+
 def test_postgres_not_null_and_defaults_as_the_server_applies_them(
     pg_url: str,
 ) -> None:

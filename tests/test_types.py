@@ -291,6 +291,23 @@ def test_postgres_enums() -> None:
     assert normalise_type("other.mood", "postgresql", is_enum=True) == "ENUM"
 
 
+def test_postgres_types_of_the_databases_own() -> None:
+    # A composite, range or extension type has no family, whatever its name;
+    # a domain over one neither. An enum stays one.
+    assert normalise_type("public.money", "postgresql") == "DECIMAL"
+    assert normalise_type("public.money", "postgresql", user_defined=True) == "VARCHAR"
+    assert normalise_type("timestamp_range", "postgresql", user_defined=True) == (
+        "VARCHAR"
+    )
+    assert (
+        normalise_type("born_on", "postgresql", base_type='"Date"', user_defined=True)
+        == "VARCHAR"
+    )
+    assert normalise_type("mood", "postgresql", is_enum=True, user_defined=True) == (
+        "ENUM"
+    )
+
+
 @pytest.mark.parametrize(
     ("domain", "base", "expected"),
     [

@@ -27,6 +27,7 @@ __all__ = [
     "MARIADB_RULES_VERSION",
     "MARIADB_UNPARSED",
     "POSTGRESQL_COLUMN_JOINS",
+    "POSTGRESQL_USER_DEFINED",
     "Catalogue",
     "ColumnRules",
     "RawType",
@@ -49,12 +50,15 @@ class RawType:
 
     ``base_type`` is the underlying type of a PostgreSQL domain (followed
     through domains over domains); ``is_enum`` says the type, or the domain's
-    base, is a PostgreSQL enum.
+    base, is a PostgreSQL enum; ``user_defined`` that it is, or the domain's
+    base is, a PostgreSQL type of the database's own with no family
+    (``POSTGRESQL_USER_DEFINED``), whatever its name.
     """
 
     name: str
     base_type: str | None = None
     is_enum: bool = False
+    user_defined: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +192,21 @@ class Catalogue:
 # the domain or any domain it is built on is NOT NULL (the server checks the
 # NOT NULL of every domain down the chain; ``typnotnull`` is the domain's
 # own only).
-#: ``WITH`` clause defining ``domains`` (PostgreSQL), shared with the fast path.
-DOMAINS_CTE = """
+def _user_defined(alias: str) -> str:
+    """SQL: whether the ``pg_type`` row ``alias`` is a type of the
+    database's own that no family fits: a composite, range or multirange
+    type, or a base type outside ``pg_catalog`` (an extension's; arrays of
+    such types too). Its name says nothing: ``public.money`` or ``"Date"``
+    may be composites, ``timestamp_range`` a range."""
+    return (
+        f"({alias}.typtype IN ('c', 'r', 'm') OR ({alias}.typtype = 'b' AND "
+        f"{alias}.typnamespace <> 'pg_catalog'::pg_catalog.regnamespace))"
+    )
+
+
+#: ``WITH`` clause defining ``domains`` (PostgreSQL), shared with the fast
+#: path; ``user_defined`` is ``_user_defined`` of the ultimate base type.
+DOMAINS_CTE = f"""
     WITH RECURSIVE chain (domain_oid, base_oid, base_typmod, not_null) AS (
         SELECT t.oid, t.typbasetype, t.typtypmod, t.typnotnull
         FROM pg_catalog.pg_type AS t
@@ -203,7 +220,7 @@ DOMAINS_CTE = """
     ),
     domains AS (
         SELECT chain.domain_oid, chain.base_oid, chain.base_typmod,
-               chain.not_null, t.typtype
+               chain.not_null, t.typtype, {_user_defined("t")} AS user_defined
         FROM chain
         JOIN pg_catalog.pg_type AS t ON t.oid = chain.base_oid
         WHERE t.typtype <> 'd'
@@ -254,6 +271,14 @@ POSTGRESQL_COLUMN_JOINS: Final = """
 """
 
 
+#: SQL: whether a column's type (``t``, with its row of ``domains`` as
+#: ``dm``, as ``POSTGRESQL_COLUMN_JOINS`` joins them) is, or is a domain
+#: over, a type of the database's own that no family fits.
+POSTGRESQL_USER_DEFINED: Final = (
+    f"CASE WHEN t.typtype = 'd' THEN dm.user_defined ELSE {_user_defined('t')} END"
+)
+
+
 def _postgresql_query(generated: bool) -> sa.TextClause:
     """Every column's raw type, base type, enum flag, NOT NULL, default and
     comment, and whether its table is a partition."""
@@ -267,7 +292,8 @@ def _postgresql_query(generated: bool) -> sa.TextClause:
                coalesce(dm.typtype, t.typtype) = 'e',
                c.relispartition,
                {postgresql_column_rules(generated)},
-               ds.description
+               ds.description,
+               {POSTGRESQL_USER_DEFINED}
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
@@ -499,10 +525,13 @@ def read_catalogue(connection: Connection, schema: str) -> Catalogue:
             not_null,
             default,
             comment,
+            user_defined,
         ) in connection.execute(
             _postgresql_query(version >= (12,)), {"schema": schema}
         ):
-            raw[(table, column)] = RawType(spelt, base, bool(is_enum))
+            raw[(table, column)] = RawType(
+                spelt, base, bool(is_enum), bool(user_defined)
+            )
             rules[(table, column)] = ColumnRules(bool(not_null), default, comment)
             if is_partition:
                 partitions.add(table)

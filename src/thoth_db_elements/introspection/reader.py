@@ -766,6 +766,7 @@ class _Reader:
             raw.name,
             raw.base_type,
             raw.is_enum,
+            raw.user_defined,
         )
 
     def _columns(

@@ -345,6 +345,7 @@ def normalise_type(
     *,
     base_type: str | None = None,
     is_enum: bool = False,
+    user_defined: bool = False,
 ) -> str:
     """The ``data_format`` family (one of ``DATA_FORMATS``) of ``raw_type``.
 
@@ -353,11 +354,17 @@ def normalise_type(
     spells it, in any case, with or without length, precision or modifiers.
     ``base_type`` is the underlying type of a PostgreSQL domain and decides
     the family; ``is_enum`` marks a PostgreSQL enum type, whose raw name is
-    the enum's own name. Unknown types are ``VARCHAR``.
+    the enum's own name. ``user_defined`` marks a PostgreSQL type of the
+    database's own that is not a domain or an enum (a composite or range
+    type, an extension's type), or a domain over one: ``VARCHAR`` whatever
+    its name (a composite may be called ``money`` or ``"Date"``). Unknown
+    types are ``VARCHAR``.
 
     Pure: the answers are cached, as a schema repeats a few dozen spellings
     over thousands of columns.
     """
+    if user_defined and not is_enum:
+        return VARCHAR
     return _normalise(raw_type or "", dialect, base_type, is_enum)
 
 

@@ -50,24 +50,34 @@ def comment_text(comment: str | None) -> str | None:
     return comment if comment and not comment.isspace() else None
 
 
-class TypeFamilies(dict[str | tuple[str, str | None, bool], str]):
+#: A PostgreSQL type's facts beyond its spelling: ``(raw_type, base_type,
+#: is_enum, user_defined)`` (see ``RawType``).
+TypeFacts = tuple[str, str | None, bool, bool]
+
+
+class TypeFamilies(dict[str | TypeFacts, str]):
     """``normalise_type`` for one read, cached by spelling.
 
-    ``families[raw_type]``, or ``families[raw_type, base_type, is_enum]``
-    for a PostgreSQL domain or enum, is the ``data_format``: a plain dict
-    lookup for the thousands of columns that repeat a few dozen spellings.
+    ``families[raw_type]``, or ``families[raw_type, base_type, is_enum,
+    user_defined]`` for a PostgreSQL domain, enum or type of the database's
+    own, is the ``data_format``: a plain dict lookup for the thousands of
+    columns that repeat a few dozen spellings.
     """
 
     def __init__(self, dialect: str) -> None:
         super().__init__()
         self.dialect = dialect
 
-    def __missing__(self, key: str | tuple[str, str | None, bool]) -> str:
-        raw_type, base_type, is_enum = (
-            key if isinstance(key, tuple) else (key, None, False)
+    def __missing__(self, key: str | TypeFacts) -> str:
+        raw_type, base_type, is_enum, user_defined = (
+            key if isinstance(key, tuple) else (key, None, False, False)
         )
         found = self[key] = normalise_type(
-            raw_type, self.dialect, base_type=base_type, is_enum=is_enum
+            raw_type,
+            self.dialect,
+            base_type=base_type,
+            is_enum=is_enum,
+            user_defined=user_defined,
         )
         return found
 
@@ -77,9 +87,9 @@ class ReadColumn(NamedTuple):
 
     ``nullable``, ``default`` and ``comment`` are what SQLAlchemy's
     Inspector reports (its quirks included; on PostgreSQL and MariaDB the
-    catalogue's, ``raw_types.ColumnRules``); ``raw_type``, ``base_type``
-    and ``is_enum`` are the catalogue's, as in ``RawType``. A plain tuple:
-    a schema has tens of thousands of them.
+    catalogue's, ``raw_types.ColumnRules``); ``raw_type``, ``base_type``,
+    ``is_enum`` and ``user_defined`` are the catalogue's, as in
+    ``RawType``. A plain tuple: a schema has tens of thousands of them.
     """
 
     name: str
@@ -89,6 +99,7 @@ class ReadColumn(NamedTuple):
     raw_type: str
     base_type: str | None = None
     is_enum: bool = False
+    user_defined: bool = False
 
 
 def key_positions(primary_key: Iterable[str]) -> dict[str, int]:
@@ -112,11 +123,15 @@ def snapshot_of(
     NOT NULL whatever the catalogue says, unless ``loose_key``: a SQLite
     key that may hold NULL); the comment is kept only when not blank.
     """
-    raw_type, base_type, is_enum = column[4:]
+    raw_type, base_type, is_enum, user_defined = column[4:]
     return new_column(
         column.name,
         raw_type,
-        families[(raw_type, base_type, is_enum) if base_type or is_enum else raw_type],
+        families[
+            (raw_type, base_type, is_enum, user_defined)
+            if base_type or is_enum or user_defined
+            else raw_type
+        ],
         bool(column.nullable) and (key_position is None or loose_key),
         column.default,
         comment_text(column.comment),

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from thoth_db_elements.introspection.raw_types import (
     DOMAINS_CTE,
     POSTGRESQL_COLUMN_JOINS,
+    POSTGRESQL_USER_DEFINED,
     Catalogue,
     postgresql_column_rules,
 )
@@ -107,7 +108,8 @@ def _columns_query(generated: bool) -> sa.TextClause:
                pg_catalog.format_type(a.atttypid, a.atttypmod),
                CASE WHEN t.typtype IN ('d', 'e') THEN a.atttypid END,
                {postgresql_column_rules(generated)},
-               ds.description
+               ds.description,
+               {POSTGRESQL_USER_DEFINED}
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_attribute AS a
@@ -249,13 +251,27 @@ def _column(
 ) -> ColumnSnapshot:
     """One column from its row of the column query; ``keyed`` gives
     primary-key positions."""
-    _relation, _number, name, spelt, type_oid, not_null, default, comment = row
+    (
+        _relation,
+        _number,
+        name,
+        spelt,
+        type_oid,
+        not_null,
+        default,
+        comment,
+        user_defined,
+    ) = row
     is_enum, base = _PLAIN_TYPE if type_oid is None else types[type_oid]
     key_position = keyed.get(name)
     return new_column(
         name,
         spelt,
-        families[(spelt, base, bool(is_enum)) if base or is_enum else spelt],
+        families[
+            (spelt, base, bool(is_enum), bool(user_defined))
+            if base or is_enum or user_defined
+            else spelt
+        ],
         not not_null and key_position is None,
         default,
         comment_text(comment),
