@@ -186,6 +186,22 @@ def test_e005_q_cluster_retry_must_exceed_timeout(cluster: dict[str, object]) ->
         assert ids(check_q_cluster()) == ["thoth_db_elements.E005"]
 
 
+def test_e005_timeout_within_the_stale_rule_without_a_heartbeat() -> None:
+    # Without a heartbeat field a run is stale by its age alone: a worker
+    # timeout beyond that age would let a second run start beside a live one.
+    long = {"timeout": 3 * 3600, "retry": 4 * 3600}
+    with override_settings(
+        Q_CLUSTER=long, THOTH_DB_ELEMENTS_SQLDB_MODEL="testapp.SeedOnlySqlDb"
+    ):
+        [message] = check_q_cluster()
+        assert message.id == "thoth_db_elements.E005"
+        assert "STALE_TIMEOUT_HOURS (2 h)" in message.msg
+        with override_settings(THOTH_DB_ELEMENTS_STALE_TIMEOUT_HOURS=4):
+            assert check_q_cluster() == []
+    with override_settings(Q_CLUSTER=long):  # with a heartbeat: by that
+        assert check_q_cluster() == []
+
+
 def test_e005_django_q_must_be_installed(settings: Any) -> None:
     installed = [app for app in settings.INSTALLED_APPS if app != "django_q"]
     with override_settings(INSTALLED_APPS=installed):

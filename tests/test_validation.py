@@ -228,3 +228,33 @@ def test_claim_resets_lifecycle_fields() -> None:
     db.refresh_from_db()
     assert (db.db_elements_error, db.db_elements_cancel_requested) == ("", False)
     assert db.db_elements_progress_done is None
+
+
+def test_a_beating_run_is_live_however_long_it_has_lasted() -> None:
+    # Hours in the queue or at work: a worker's fresh heartbeat is what
+    # counts, not the start time, so no second run starts beside it.
+    now = timezone.now()
+    db = CatalogSqlDb.objects.create(
+        name="db",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="long",
+        db_elements_start_time=now - timedelta(hours=5),
+        db_elements_heartbeat=now - timedelta(seconds=20),
+    )
+    assert is_stale(db) is False
+    assert check_sqldb_db_elements_can_start(db) == (
+        False,
+        "A database elements creation task is currently running",
+    )
+    assert claim_sqldb_db_elements_task(db, "second") is False
+    assert validate_and_cleanup_running_sqldb_db_elements_task(db) is True
+    db.refresh_from_db()
+    assert (db.db_elements_status, db.db_elements_task_id) == (
+        TaskStatus.RUNNING,
+        "long",
+    )
+    # Its heartbeat stops: stale after the heartbeat window.
+    CatalogSqlDb.objects.filter(pk=db.pk).update(
+        db_elements_heartbeat=now - timedelta(minutes=6)
+    )
+    assert claim_sqldb_db_elements_task(db, "second") is True

@@ -53,8 +53,9 @@ from .validation import (
     is_stale,
 )
 
-#: Shown beside a RUNNING row whose worker stopped beating (or that is older
-#: than STALE_TIMEOUT_HOURS): nothing will end it but a start or a reset.
+#: Shown beside a RUNNING row whose worker stopped beating (or that waited
+#: for one longer than STALE_TIMEOUT_HOURS): nothing will end it but a start
+#: or a reset.
 STALE_DETAIL = "not responding: starting it again marks it failed and restarts it"
 #: Before the elapsed time of a RUNNING row no worker has taken yet.
 QUEUED_DETAIL = "queued, waiting for a worker:"

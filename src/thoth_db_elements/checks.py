@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -309,7 +309,9 @@ def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
 
 def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
     """E005: with the django-q2 runner, ``django_q`` is installed and
-    Q_CLUSTER has a timeout and retry > timeout."""
+    Q_CLUSTER has a timeout and retry > timeout; for a SqlDb model without
+    a heartbeat field, the timeout is within ``STALE_TIMEOUT_HOURS`` (a
+    longer run would be found stale and started again beside itself)."""
     if not app_settings.RUNNER.endswith("DjangoQRunner"):
         return []
     if not apps.is_installed("django_q"):
@@ -339,6 +341,28 @@ def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
                 f"Q_CLUSTER 'retry' ({retry}) must exceed 'timeout' ({timeout}), or a "
                 "long harvest is delivered twice.",
                 hint="For example timeout 1800 and retry 2100.",
+                id="thoth_db_elements.E005",
+            )
+        ]
+    model, _errors = _resolve_model(
+        "SQLDB_MODEL", app_settings.SQLDB_MODEL, "thoth_db_elements.E001"
+    )
+    hours = app_settings.STALE_TIMEOUT_HOURS
+    if (
+        model is not None
+        and not model_has_field(model, "db_elements_heartbeat")
+        and _positive_number(hours)
+        and cast("float", timeout) > hours * 3600
+    ):
+        return [
+            checks.Error(
+                f"Q_CLUSTER 'timeout' ({timeout} s) is longer than "
+                f"{PREFIX}STALE_TIMEOUT_HOURS ({hours} h): {model._meta.label} has "
+                "no heartbeat field, so a run that lasts longer would be found "
+                "stale and started again beside it.",
+                hint=f"Raise {PREFIX}STALE_TIMEOUT_HOURS above the timeout, or "
+                "give the model the heartbeat field (DbElementsTaskMixin).",
+                obj=model,
                 id="thoth_db_elements.E005",
             )
         ]

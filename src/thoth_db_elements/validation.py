@@ -59,20 +59,25 @@ def _stale_q(
 ) -> models.Q:
     """Rows that are RUNNING but no longer legitimately so.
 
-    Stale means: no start time (the seed left these RUNNING for ever), a start
-    older than ``timeout_hours``, or -- when the model has a heartbeat field --
-    a heartbeat older than ``HEARTBEAT_TIMEOUT_SECONDS``. A null heartbeat
-    means the task is still queued and is judged by its start time only.
+    Stale means: no start time (the seed left these RUNNING for ever), or a
+    start older than ``timeout_hours`` (the seed's rule). When the model has
+    a heartbeat field, a run a worker has taken (heartbeat set) is judged by
+    its heartbeat alone: stale once it is older than
+    ``HEARTBEAT_TIMEOUT_SECONDS``, however long the run (or its wait in the
+    queue) has lasted; a null heartbeat means the task is still queued, and
+    the start-time rule applies.
     """
-    stale = models.Q(db_elements_start_time__isnull=True) | models.Q(
+    old_start = models.Q(
         db_elements_start_time__lt=now - timedelta(hours=timeout_hours)
     )
     if model_has_field(model, _HEARTBEAT):
         window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
-        stale |= models.Q(
+        old_start = models.Q(db_elements_heartbeat__isnull=True) & old_start
+        old_start |= models.Q(
             db_elements_heartbeat__isnull=False,
             db_elements_heartbeat__lt=now - window,
         )
+    stale = models.Q(db_elements_start_time__isnull=True) | old_start
     return models.Q(db_elements_status=TaskStatus.RUNNING) & stale
 
 
@@ -87,11 +92,13 @@ def is_stale(
     if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
         return False
     start: datetime | None = getattr(sql_db, "db_elements_start_time", None)
-    if start is None or start < now - timedelta(hours=hours):
+    if start is None:
         return True
     heartbeat: datetime | None = getattr(sql_db, _HEARTBEAT, None)
+    if heartbeat is None:
+        return start < now - timedelta(hours=hours)
     window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
-    return heartbeat is not None and heartbeat < now - window
+    return heartbeat < now - window
 
 
 def is_queued(sql_db: models.Model) -> bool:
