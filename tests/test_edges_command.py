@@ -174,6 +174,31 @@ def test_a_name_made_of_digits_is_found_by_name(tmp_path: Path) -> None:
     assert RecordingRunner.jobs[0].args[0] == numeric.pk
 
 
+@pytest.mark.parametrize("ref", ["\u00b2", "99999999999999999999", "-"])
+def test_a_reference_that_is_no_key_nor_name_is_a_command_error(
+    tmp_path: Path, ref: str
+) -> None:
+    # "\u00b2" passes str.isdigit() but is no integer; the long one is out
+    # of the key's range.
+    source(tmp_path, "shop", "t")
+    with pytest.raises(CommandError, match="No database with id or name"):
+        run(ref)
+
+
+def test_a_workspace_with_any_characters_names_a_log_that_is_listed(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    from thoth_db_elements.logging import log_label, run_log_files
+
+    shop = source(tmp_path, "shop", "t")
+    run("shop", "--sync", "--workspace", "team_a/b")
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.COMPLETED
+    [path] = run_log_files(shop.pk, log_label(SqlDb))
+    assert path.name == shop.db_elements_log_file
+    assert path.name.startswith("db_elements_ws_team%5Fa%2Fb_db_")
+
+
 def test_unconfigured_sqldb_model_is_a_command_error() -> None:
     with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL=None):
         with pytest.raises(

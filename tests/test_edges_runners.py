@@ -41,6 +41,29 @@ def test_django_q_runner_tracks_each_job_separately() -> None:
     assert [q.task_id() for q in OrmQ.objects.all()] == [named]
 
 
+#: What ``in_transaction`` saw when it ran.
+SEEN: list[bool] = []
+
+
+def in_transaction() -> None:
+    from django.db import connection
+
+    SEEN.append(connection.in_atomic_block)
+
+
+def test_django_q_runner_in_sync_mode_runs_jobs_outside_a_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Q_CLUSTER['sync'] runs each job as it is queued: inside the queueing
+    # transaction, a run's own row lock would hold its heartbeat up.
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    SEEN.clear()
+    DjangoQRunner().enqueue_many([Job("tests.test_edges_runners.in_transaction")] * 2)
+    assert SEEN == [False, False]
+
+
 def test_django_q_runner_reports_a_finished_job_as_inactive() -> None:
     from django_q.models import Task
 

@@ -253,3 +253,31 @@ def test_a_failed_tables_error_holding_the_password_is_withheld(
     failures = row.db_elements_report["failed_tables"]
     assert [f["name"] for f in failures] == ["v"]
     assert failures[0]["error"] == WITHHELD
+
+
+def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
+    # A workspace or a text key with "_", "/" or "%" stays in the log
+    # directory and is found again: unsafe characters are %-escaped.
+    from datetime import datetime
+
+    from thoth_db_elements.logging import remove_run_logs
+
+    key, label = "x_y/z%", "testapp.sqldb"
+    with open_run_log(
+        key, "team_a/b", started=datetime(2026, 12, 1, 1, 2, 3), model_label=label
+    ) as run_log:
+        run_log.logger.info("hello")
+    path = run_log.path
+    assert path.parent == run_log_dir(label)
+    assert (
+        path.name == "db_elements_ws_team%5Fa%2Fb_db_x%5Fy%2Fz%25_20261201_010203.log"
+    )
+    assert run_log_files(key, label) == [path]
+    assert run_log_files("x_y", label) == []
+    assert remove_run_logs([key], label) == [path]
+    # Integer and UUID keys and workspaces keep the original's names.
+    with open_run_log(
+        "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label
+    ) as run_log:
+        pass
+    assert run_log.path.name == "db_elements_ws_7_db_1f0e-ab_20261201_010203.log"

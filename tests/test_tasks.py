@@ -386,3 +386,134 @@ def test_a_redelivery_stopped_by_the_worker_while_waiting_ends_the_run_failed(
     assert source.db_elements_error == (
         "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)"
     )
+
+
+def slow_url(sql_db: SqlDb) -> Any:
+    """A URL hook that takes its time (a vault, a tunnel)."""
+    import time
+
+    from thoth_db_elements.connection import build_url
+
+    time.sleep(3)
+    return build_url(sql_db)
+
+
+@override_settings(THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tasks.slow_url")
+def test_a_run_stopped_by_the_worker_while_its_url_is_built_ends_failed(
+    source: SqlDb, log_dir: Path
+) -> None:
+    # django-q2's time-out can come before the harvest proper starts.
+    from django_q.exceptions import TimeoutException
+    from django_q.timeout import TimeoutHandler
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    with pytest.raises(TimeoutException), TimeoutHandler(1):
+        deliver(job)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error == (
+        "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)"
+    )
+    assert source.db_elements_end_time is not None
+    assert source.db_elements_heartbeat is not None
+
+
+def test_a_run_interrupted_without_a_message_names_the_interruption(
+    source: SqlDb, log_dir: Path
+) -> None:
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    with (
+        override_settings(
+            THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tasks.interrupting"
+        ),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        deliver(job)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error == "Stopped by the worker: KeyboardInterrupt"
+
+
+def interrupting(sql_db: SqlDb) -> Any:
+    """A URL hook interrupted by Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def test_an_interrupted_batch_leaves_no_row_claimed_for_nothing(
+    source: SqlDb, log_dir: Path
+) -> None:
+    # Ctrl-C while the first of two databases runs in this process: the
+    # second, claimed with it, is not left RUNNING with nothing to run it.
+    other = SqlDb.objects.create(name="other", db_type="SQLite", db_name=source.db_name)
+    with (
+        override_settings(
+            THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tasks.interrupting"
+        ),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        start_db_elements_creation([source, other], runner=ImmediateRunner())
+    source.refresh_from_db()
+    other.refresh_from_db()
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.FAILED,
+        "Stopped by the worker: KeyboardInterrupt",
+    )
+    assert (other.db_elements_status, other.db_elements_error) == (
+        TaskStatus.FAILED,
+        "Not started: interrupted (KeyboardInterrupt)",
+    )
+    assert other.db_elements_end_time is not None
+
+
+@pytest.mark.parametrize("given", ["27", b"27", 27])
+def test_one_key_instead_of_a_collection_is_refused(source: SqlDb, given: Any) -> None:
+    # "27" would otherwise start databases 2 and 7.
+    with pytest.raises(TypeError, match="collection of rows or keys"):
+        start_db_elements_creation(given, runner=RecordingRunner())
+    with pytest.raises(TypeError, match="collection of rows or keys"):
+        start_async_db_elements_creation(1, given)
+    with pytest.raises(TypeError, match=r"e\.g\. \[<SqlDb"):
+        start_db_elements_creation(source, runner=RecordingRunner())  # type: ignore[arg-type]
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.IDLE
+
+
+def test_job_names_fit_django_q2s_task_name(source: SqlDb) -> None:
+    # django-q2 keeps at most 100 characters of a name (Task.name); a UUID
+    # key in the old "db_elements_db_<key>_<task id>" made 101.
+    import uuid
+
+    from thoth_db_elements.tasks import _job_name
+
+    runner = RecordingRunner()
+    result = start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    assert job.name == f"db_elements_{result.started[0].task_id}"
+    key = str(uuid.uuid4())
+    assert len(_job_name(f"{uuid.uuid4().hex[:12]}-{key}")) == 61
+    assert len(_job_name("x" * 300)) == 100
+
+
+#: The rows ``counting_url`` built a URL for.
+URLS_BUILT: list[Any] = []
+
+
+def counting_url(sql_db: SqlDb) -> Any:
+    from thoth_db_elements.connection import build_url
+
+    URLS_BUILT.append(sql_db.pk)
+    return build_url(sql_db)
+
+
+@override_settings(THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tasks.counting_url")
+def test_a_run_asks_the_url_hook_once(source: SqlDb, log_dir: Path) -> None:
+    # A vault or a tunnel behind the hook is asked once a run.
+    URLS_BUILT.clear()
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert [source.pk] == URLS_BUILT

@@ -78,6 +78,8 @@ FIELDSET_DESCRIPTION = (
     "Status of the last database elements creation task: progress, report and log."
 )
 _STATUS_DISPLAY = "db_elements_status_badge"
+#: The field a cancel is asked through (``DbElementsTaskMixin``).
+_CANCEL_FIELD = "db_elements_cancel_requested"
 _ACTIONS = (
     "create_db_elements_async",
     "create_db_elements_force",
@@ -122,6 +124,10 @@ class DbElementsAdminMixin(_Base):
             return actions  # the host turned actions off, or a popup
         if self.has_change_permission(request):
             for name in _ACTIONS:
+                if name == "cancel_db_elements" and not model_has_field(
+                    self.model, _CANCEL_FIELD
+                ):
+                    continue  # nothing to tell a run
                 action = self.get_action(name, **extra)
                 if action is not None:
                     actions[name] = action
@@ -268,6 +274,15 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> None:
         """Ask the selected RUNNING tasks to stop at their next step."""
+        if not model_has_field(self.model, _CANCEL_FIELD):
+            # Offered only when a host lists it in its own actions.
+            messages.warning(
+                request,
+                f"Runs of {self.model._meta.verbose_name_plural} cannot be "
+                f"cancelled: the model has no {_CANCEL_FIELD} field "
+                "(DbElementsTaskMixin). Force reset a run instead.",
+            )
+            return
         rows = self._changeable(request, queryset)
         cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
         if cancelled:

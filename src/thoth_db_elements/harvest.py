@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from django.db import models
+from sqlalchemy.engine import URL
 
 from .catalogue import Catalogue, catalogue_for
 from .conf import app_settings
@@ -51,17 +52,20 @@ def create_db_elements(
     checkpoint: Checkpoint | None = None,
     catalogue: Catalogue | None = None,
     log: logging.Logger | None = None,
+    url: URL | None = None,
 ) -> HarvestReport:
     """Harvest ``sql_db`` into its catalogue and return the report.
 
     Tables, then columns, then foreign keys, in one catalogue transaction.
     Raises a ``DbElementsError`` subclass (``ConnectionFailedError``,
     ``SchemaNotFoundError``, ``DeletionThresholdError``, ...) when the run
-    cannot complete; the catalogue is then unchanged.
+    cannot complete; the catalogue is then unchanged. ``url``: the
+    connection URL, when the caller has built it already (``get_url``, which
+    calls the ``URL_BUILDER`` hook: a vault or a tunnel is asked once).
     """
     log = log or logger
     started = time.monotonic()
-    url = get_url(sql_db)
+    url = get_url(sql_db) if url is None else url
     report = HarvestReport(sqldb_id=sql_db.pk, database=describe(url), forced=force)
     log.info("Reading schema of %s", report.database)
     with source_connection(sql_db, url) as connection:

@@ -46,6 +46,9 @@ class Heartbeat(threading.Thread):
         self.total: int | None = None
         self.stop_reason: str | None = None
         self._stopped = threading.Event()
+        #: Whether ``stop`` waited for the thread and gave up (it is stuck
+        #: on a lock): it does not wait again.
+        self._given_up = False
         self._has_heartbeat = model_has_field(model, "db_elements_heartbeat")
         self._has_progress = model_has_field(model, "db_elements_progress_done")
         self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
@@ -113,7 +116,17 @@ class Heartbeat(threading.Thread):
             logger.warning("Closing the heartbeat's connection failed", exc_info=True)
 
     def stop(self) -> None:
-        """End the thread and wait for it."""
+        """End the thread and wait for it, 30 s at most, once: a beat stuck
+        on a lock (its row locked by the caller's own transaction, say) must
+        not hold the run's end up twice. A daemon thread, it ends with the
+        process if not before."""
         self._stopped.set()
-        if self.is_alive():
+        if self.is_alive() and not self._given_up:
             self.join(timeout=30)
+            if self.is_alive():
+                self._given_up = True
+                logger.warning(
+                    "The heartbeat of SqlDb %s did not stop within 30 s "
+                    "(waiting for a lock?); leaving it",
+                    self.pk,
+                )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import string
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from django.apps import apps
 from django.db import models
@@ -127,9 +129,31 @@ def run_log_name(
     sqldb_id: object, workspace_id: object | None, started: datetime
 ) -> str:
     """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``
-    (a second run of the database in the same second adds ``_2``, ...)."""
-    workspace = f"ws_{workspace_id}" if workspace_id is not None else "no_workspace"
-    return f"db_elements_{workspace}_db_{sqldb_id}_{started:%Y%m%d_%H%M%S}.log"
+    (a second run of the database in the same second adds ``_2``, ...).
+
+    Ids are written as text with any character but ASCII letters, digits,
+    ``.`` and ``-`` %-escaped (``_name_part``): an integer or a UUID is
+    written as is, a workspace ``team_a`` or a key holding ``/`` cannot
+    make a name the listing misreads or a path outside the directory.
+    """
+    workspace = (
+        f"ws_{_name_part(workspace_id)}" if workspace_id is not None else "no_workspace"
+    )
+    key = _name_part(sqldb_id)
+    return f"db_elements_{workspace}_db_{key}_{started:%Y%m%d_%H%M%S}.log"
+
+
+#: Characters an id keeps in a run log's name.
+_NAME_SAFE = frozenset(string.ascii_letters + string.digits + ".-")
+
+
+def _name_part(value: object) -> str:
+    """``value`` as text, each character outside ``_NAME_SAFE`` written as
+    the %-escapes of its UTF-8 bytes (``urllib.parse.unquote`` reverses it)."""
+    return "".join(
+        char if char in _NAME_SAFE else "".join(f"%{b:02X}" for b in char.encode())
+        for char in str(value)
+    )
 
 
 #: A run log's name: its database's key, start stamp and same-second number.
@@ -162,7 +186,10 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
         return {}
     for entry in entries:
         match = _RUN_LOG_NAME.match(entry.name)
-        if match is None or match["key"] not in keys:
+        if match is None:
+            continue
+        key = unquote(match["key"])
+        if key not in keys:
             continue
         if entry.is_symlink() or not entry.is_file():
             continue
@@ -171,7 +198,7 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
         except FileNotFoundError:  # removed meanwhile
             continue
         number = int(match["number"] or 1)
-        found.setdefault(match["key"], []).append(
+        found.setdefault(key, []).append(
             (written, match["stamp"], number, Path(entry.path))
         )
     return {

@@ -38,6 +38,7 @@ from django.db import (
 )
 from django.db.models import Q
 from django.utils import timezone
+from sqlalchemy.engine import URL
 
 from ._fields import key_of, model_has_field, present_fields
 from .conf import app_settings
@@ -134,7 +135,16 @@ def _resolve(
 
     A key that is not a valid primary key of ``model`` (``"abc"`` for an
     integer key, ``1.5``) is not found either: it does not spoil the others.
+    A single row or key instead of a collection is a ``TypeError``: a
+    string would otherwise be taken for keys a character each.
     """
+    if isinstance(sql_dbs, (str, bytes, models.Model)) or not isinstance(
+        sql_dbs, Iterable
+    ):
+        raise TypeError(
+            "Pass the databases as a collection of rows or keys, e.g. "
+            f"[{sql_dbs!r}], not a single {type(sql_dbs).__name__}"
+        )
     rows: list[models.Model] = []
     keys: list[tuple[Any, Any]] = []
     missing: list[Any] = []
@@ -211,7 +221,7 @@ def start_db_elements_creation(
                     "force": force,
                     "model": row._meta.label,
                 },
-                name=f"db_elements_db_{row.pk}_{task_id}",
+                name=_job_name(task_id),
             )
             pending.append((job, row, task_id))
         if pending:
@@ -221,12 +231,58 @@ def start_db_elements_creation(
     return result
 
 
+#: The longest job name django-q2 stores (``Task.name``).
+_JOB_NAME_LENGTH = 100
+
+
+def _job_name(task_id: str) -> str:
+    """The queue's name for the job of run ``task_id`` (which holds the
+    row's key): ``db_elements_<task id>``, cut to what django-q2 stores
+    (a UUID key makes a 61-character name)."""
+    return f"db_elements_{task_id}"[:_JOB_NAME_LENGTH]
+
+
 def _enqueue_all(
     runner: TaskRunner,
     pending: list[tuple[Job, models.Model, str]],
     result: StartResult,
 ) -> None:
-    """Queue every job; a job the broker refuses leaves its row FAILED."""
+    """Queue every job; a job the broker refuses leaves its row FAILED.
+
+    Interrupted (Ctrl-C while a runner runs the jobs in this process, say),
+    the rows claimed for jobs that did not start end FAILED too, rather
+    than RUNNING with nothing to run them; a run already going records its
+    own end.
+    """
+    try:
+        _enqueue_each(runner, pending, result)
+    except Exception:
+        raise
+    except BaseException as exc:
+        error = f"Not started: interrupted ({type(exc).__name__})"
+        for _, row, task_id in pending:
+            _fail_claimed(row, task_id, error)
+        raise
+
+
+def _fail_claimed(row: models.Model, task_id: str, error: str, **extra: Any) -> None:
+    """End run ``task_id`` of ``row``, claimed but not run, FAILED."""
+    _finish(
+        type(row),
+        row.pk,
+        task_id,
+        TaskStatus.FAILED,
+        row._state.db,
+        error=error,
+        **extra,
+    )
+
+
+def _enqueue_each(
+    runner: TaskRunner,
+    pending: list[tuple[Job, models.Model, str]],
+    result: StartResult,
+) -> None:
     enqueue_many = getattr(runner, "enqueue_many", None)
     if enqueue_many is None:
         for job, row, task_id in pending:
@@ -254,16 +310,7 @@ def _refused(
     )
     # No report and no log file of this run: the previous run's must not
     # pass for its own.
-    _finish(
-        type(row),
-        row.pk,
-        task_id,
-        TaskStatus.FAILED,
-        row._state.db,
-        error=message,
-        report={},
-        log_file="",
-    )
+    _fail_claimed(row, task_id, message, report={}, log_file="")
 
 
 def _enqueue(
@@ -313,7 +360,7 @@ _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 def _stopped(exc: BaseException) -> str:
     """The error of a run the worker stopped by raising ``exc`` in it."""
-    return f"Stopped by the worker: {exc or type(exc).__name__}"
+    return f"Stopped by the worker: {str(exc) or type(exc).__name__}"
 
 
 #: No heartbeat read yet (``AsyncDbElementsTask._take``).
@@ -482,16 +529,7 @@ class AsyncDbElementsTask:
             # Stopped by the worker while waiting for a dead run's heartbeat
             # to go stale (django-q2's time-out is shorter than the wait):
             # the run it came to take over ends FAILED, not RUNNING for good.
-            error = _stopped(exc)
-            logger.error("SqlDb %s: %s", self.sqldb_id, error)
-            _finish(
-                self.model,
-                self.sqldb_id,
-                self.task_id,
-                TaskStatus.FAILED,
-                None,
-                error=error,
-            )
+            self._record_stop(exc, None)
             raise
         if sql_db is None:
             logger.warning(
@@ -507,14 +545,39 @@ class AsyncDbElementsTask:
             }
         using = sql_db._state.db or "default"
         heartbeat = Heartbeat(self.model, sql_db.pk, self.task_id, using)
-        heartbeat.beat()  # a cancel requested while queued stops the run here
-        heartbeat.start()
         try:
+            heartbeat.beat()  # a cancel requested while queued stops the run here
+            heartbeat.start()
             return self._harvest(sql_db, heartbeat, using)
+        except Exception:
+            raise
+        except BaseException as exc:
+            # Stopped by the worker before the harvest could record it (while
+            # the URL was built or the run log opened): recorded here. One
+            # the harvest recorded is no longer RUNNING, and stays as it is.
+            heartbeat.stop()
+            self._record_stop(exc, using, str(getattr(sql_db, "password", "") or ""))
+            raise
         finally:
             # Whatever happens, the row stops looking alive: a failure that
             # could not even be recorded is then found stale and recovered.
             heartbeat.stop()
+
+    def _record_stop(
+        self, exc: BaseException, using: str | None, *secrets: str
+    ) -> None:
+        """Record this run FAILED, stopped by the worker raising ``exc``
+        (django-q2's time-out, a shutdown, Ctrl-C), if it is still RUNNING."""
+        error = scrub(_stopped(exc), secrets)
+        if _finish(
+            self.model,
+            self.sqldb_id,
+            self.task_id,
+            TaskStatus.FAILED,
+            using,
+            error=error,
+        ):
+            logger.error("SqlDb %s: %s", self.sqldb_id, error)
 
     def _harvest(
         self, sql_db: models.Model, heartbeat: Heartbeat, using: str
@@ -523,6 +586,7 @@ class AsyncDbElementsTask:
         secrets = [password]
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
+        url: URL | None = None
         try:
             # Named in the report even when the run fails before reading.
             url = get_url(sql_db)
@@ -590,8 +654,10 @@ class AsyncDbElementsTask:
 
             try:
                 checkpoint(0, 0)
+                # Built above, unless that failed: then it fails here again,
+                # and is recorded.
                 report = create_db_elements(
-                    sql_db, force=self.force, checkpoint=checkpoint, log=log
+                    sql_db, force=self.force, checkpoint=checkpoint, log=log, url=url
                 )
                 # Committed: a cancel that comes now is too late to undo it.
                 heartbeat.done = heartbeat.total = report.tables.total

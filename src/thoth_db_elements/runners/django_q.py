@@ -27,11 +27,18 @@ class DjangoQRunner:
         return str(async_task(job.function, *job.args, **job.kwargs, **options))
 
     def enqueue_many(self, jobs: list[Job]) -> list[str]:
-        """Queue ``jobs`` together: with the ORM broker, in one transaction."""
+        """Queue ``jobs`` together: with the ORM broker, in one transaction.
+
+        With ``Q_CLUSTER['sync']`` each job runs as it is queued, in this
+        process: not inside a transaction, whose locks its heartbeat would
+        wait for.
+        """
         from django.db import transaction
         from django_q.conf import Conf
 
-        with transaction.atomic(using=Conf.ORM or "default"):
+        if Conf.SYNC or not Conf.ORM:
+            return [self.enqueue(job) for job in jobs]
+        with transaction.atomic(using=Conf.ORM):
             return [self.enqueue(job) for job in jobs]
 
     def is_active(self, backend_id: str) -> bool | None:

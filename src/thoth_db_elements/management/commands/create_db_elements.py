@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models
 
-from thoth_db_elements._fields import model_has_field
+from thoth_db_elements._fields import key_of, model_has_field
 from thoth_db_elements.catalogue import get_catalogue
 from thoth_db_elements.exceptions import DbElementsError
 from thoth_db_elements.models import TaskStatus
@@ -55,7 +55,8 @@ class Command(BaseCommand):
             raise CommandError("Name at least one database (id or name), or use --all.")
         rows: list[models.Model] = []
         for ref in options["databases"]:
-            query = manager.filter(pk=int(ref)) if ref.isdigit() else manager.none()
+            key = key_of(model, ref)
+            query = manager.none() if key is None else manager.filter(pk=key)
             if model_has_name(model):
                 query = query | manager.filter(name=ref)
             found = list(query)
