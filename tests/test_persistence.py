@@ -367,6 +367,14 @@ def test_incomplete_read_deletes_nothing(sql_db: models.Model) -> None:
         "order_lines.order_id->orders.id",
     }
     assert report.relationships.deleted == 0
+    # The rows not read are kept as they are: counted unchanged, so the
+    # totals are what the catalogue holds (the progress shown says so).
+    model = cat(sql_db)
+    assert report.tables.total == (
+        model.table._default_manager.filter(sql_db=sql_db).count()
+    )
+    assert report.columns.total == len(columns(sql_db))
+    assert (report.tables.deleted, report.columns.deleted) == (0, 0)
     # Read again in full, a key that is really gone goes.
     snapshot = shop()
     snapshot = dataclasses.replace(
@@ -415,6 +423,11 @@ def test_duplicates_of_an_older_tool_are_merged_keeping_annotations() -> None:
     assert cols["customers.email"]["column_description"] == "Mail"
     assert thoth.SqlColumn.objects.filter(sql_table__sql_db=sql_db).count() == 10
     assert report.duplicates_removed == 2
+    # The keeper the merge wrote to is an updated row, not an unchanged one.
+    tables = thoth.SqlTable.objects.filter(sql_db=sql_db).count()
+    assert (report.tables.created, report.tables.updated) == (tables - 1, 1)
+    assert report.tables.unchanged == 0
+    assert report.columns.total == 10
     # Duplicate relationships are removed too.
     rel = thoth.Relationship.objects.filter(source_table__sql_db=sql_db).first()
     assert rel is not None
@@ -786,6 +799,34 @@ def test_keys_of_merged_duplicates_count_as_duplicates_not_deletions() -> None:
     assert report.relationships.created == 1
     key = thoth.Relationship.objects.get(source_table=customers)
     assert key.source_column_id == keeper.pk
+
+
+def test_keys_from_a_table_not_read_move_to_its_merged_rows() -> None:
+    # An older tool left "orders" twice, the key's column on the newer one.
+    # Read incomplete, "orders" failing: its key was not read, and is kept,
+    # on the rows kept.
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    orders = thoth.SqlTable.objects.get(sql_db=sql_db, name="orders")
+    newer = thoth.SqlTable.objects.create(sql_db=sql_db, name="orders")
+    thoth.SqlColumn.objects.filter(
+        sql_table=orders, original_column_name="customer_id"
+    ).update(sql_table=newer)
+    thoth.Relationship.objects.filter(source_table=orders).update(source_table=newer)
+    before = relationships(sql_db)
+    failure = TableFailure(name="orders", error="OperationalError: boom")
+    report = sync(sql_db, shop(drop=("orders",), failures=(failure,)))
+    assert relationships(sql_db) == before
+    key = thoth.Relationship.objects.get(
+        source_column__original_column_name="customer_id"
+    )
+    assert (key.source_table_id, key.source_column.sql_table_id) == (
+        orders.pk,
+        orders.pk,
+    )
+    assert columns(sql_db)["orders.customer_id"]["fk_field"] == "customers.id"
+    assert report.duplicates_removed == 2  # the table, and its key's old row
+    assert report.relationships.created == 1
 
 
 def test_a_nul_character_reaches_a_postgresql_catalogue_as_u_fffd(

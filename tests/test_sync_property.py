@@ -255,10 +255,12 @@ def check_history(
 
     # Of same-named rows, the oldest stays; a duplicate's annotation goes
     # to the keeper's empty one, or after the keeper's own text (not into
-    # column_name, a short field).
+    # column_name, a short field). A keeper so written to is updated.
     kept: dict[tuple[str, str], dict[str, Any]] = {}
+    first_seen: dict[tuple[str, str], dict[str, Any]] = {}
     for row in before:
         key = (row["sql_table__name"], row["original_column_name"])
+        first_seen.setdefault(key, dict(row))
         if key in kept:
             for name in ANNOTATIONS:
                 mine, theirs = kept[key][name], row[name]
@@ -294,10 +296,11 @@ def check_history(
             }
             continue
         annotations = {name: old[name] for name in ANNOTATIONS}
+        merged = annotations != {name: first_seen[key][name] for name in ANNOTATIONS}
         fill = fills and bool(column.comment) and not old["column_description"]
         if fill:
             annotations["column_description"] = column.comment
-        if fill or any(old[name] != value for name, value in values.items()):
+        if merged or fill or any(old[name] != value for name, value in values.items()):
             updated += 1
         else:
             unchanged += 1

@@ -316,6 +316,15 @@ class _Plan:
     columns: dict[ColumnKey, ColumnRow] = field(default_factory=dict)
     duplicate_columns: list[_ColumnRow] = field(default_factory=list)
     reparented_columns: list[_ColumnRow] = field(default_factory=list)
+    #: Keepers the merge of duplicates wrote to (annotations joined, a
+    #: column moved to its keeper table): updated rows, for the report.
+    merged_tables: set[Any] = field(default_factory=set)
+    merged_columns: set[Any] = field(default_factory=set)
+    #: Tables an incomplete read did not see: kept as they are.
+    unread_tables: list[Any] = field(default_factory=list)
+    #: The keeper of each merged duplicate, by key: tables and columns.
+    keepers: dict[Any, Any] = field(default_factory=dict)
+    column_keepers: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -332,6 +341,8 @@ class _ColumnPlan:
     unchanged: int = 0
     #: Catalogue columns the snapshot does not have.
     gone: list[ColumnRow] = field(default_factory=list)
+    #: Of those, the ones deleted (none after an incomplete read).
+    deleted: set[Any] = field(default_factory=set)
 
 
 class _Sync:
@@ -428,7 +439,7 @@ class _Sync:
         self._tick(0)
         table_ids = self._write_tables(plan)
         self._tick(self.total // 3)
-        new_columns = self._write_columns(table_ids, column_plan)
+        new_columns = self._write_columns(table_ids, column_plan, plan.merged_columns)
         self._tick(2 * self.total // 3)
         self._write_relationships(table_ids, plan, new_columns, set(unseen.values()))
         self._delete(plan, gone_columns)
@@ -482,7 +493,7 @@ class _Sync:
     ) -> None:
         """Merge duplicate tables and columns into their keepers (the oldest)."""
         if plan.duplicate_tables:
-            self._merge_annotations(
+            plan.merged_tables = self._merge_annotations(
                 self.cat.table,
                 [(keeper_of[d.pk], d) for d in plan.duplicate_tables],
                 TABLE_ANNOTATIONS,
@@ -503,13 +514,18 @@ class _Sync:
             if keeper_column is not column:
                 pairs.append((keeper_column, column))
         if pairs:
-            self._merge_annotations(self.cat.column, pairs, COLUMN_ANNOTATIONS)
+            plan.merged_columns = self._merge_annotations(
+                self.cat.column, pairs, COLUMN_ANNOTATIONS
+            )
             plan.duplicate_columns = [dup for _, dup in pairs]
+            plan.column_keepers = {dup.pk: keeper.pk for keeper, dup in pairs}
+        plan.keepers = {d.pk: keeper_of[d.pk].pk for d in plan.duplicate_tables}
         for column in by_key.values():
             owner = keeper_of[column.sql_table_id]
             if column.sql_table_id != owner.pk:
                 column.sql_table_id = owner.pk
                 plan.reparented_columns.append(column)
+                plan.merged_columns.add(column.pk)
         plan.columns = {key: column.row(self.fills) for key, column in by_key.items()}
         self.report.duplicates_removed = len(plan.duplicate_tables) + len(
             plan.duplicate_columns
@@ -520,8 +536,9 @@ class _Sync:
         model: type[models.Model],
         pairs: Sequence[tuple[_Row, _Row]] | Sequence[tuple[_ColumnRow, _ColumnRow]],
         names: tuple[str, ...],
-    ) -> None:
-        """Copy non-empty annotations of duplicates into the keeper's empty ones."""
+    ) -> set[Any]:
+        """Copy non-empty annotations of duplicates into the keeper's empty
+        ones; return the keys of the keepers written to."""
         names = tuple(n for n in names if model_has_field(model, n))
         ids = {row.pk for pair in pairs for row in pair}
         # A column_name equal to the column's name is where every column
@@ -569,6 +586,7 @@ class _Sync:
             if {"description", "column_description"} & set(values):
                 # The keeper is no longer empty: a comment must not fill it.
                 setattr(keepers[pk], _EMPTY, False)
+        return set(changed)
 
     def _compare_columns(self, plan: _Plan) -> _ColumnPlan:
         """Match the snapshot's columns to the catalogue's: unchanged, to
@@ -642,9 +660,12 @@ class _Sync:
         plan.gone_tables = [t for n, t in plan.keep_tables.items() if n not in wanted]
         gone_columns = columns.gone
         if not self.snapshot.complete:
-            # An incomplete read cannot tell dropped from unreadable.
+            # An incomplete read cannot tell dropped from unreadable: the
+            # rows it did not see are kept as they are.
             if plan.gone_tables or gone_columns:
                 self.report.deletions_skipped = True
+            plan.unread_tables = [t.pk for t in plan.gone_tables]
+            columns.unchanged += len(gone_columns)
             plan.gone_tables = []
             self.report.forced = False  # nothing to force: nothing deleted
             return []
@@ -659,6 +680,7 @@ class _Sync:
             len(gone_columns) - stray_columns,
             len(plan.columns) - stray_columns,
         )
+        columns.deleted = {c[_PK] for c in gone_columns}
         return gone_columns
 
     def _check_threshold(
@@ -683,22 +705,23 @@ class _Sync:
         to_create: list[models.Model] = []
         to_update: list[_Row] = []
         to_fill: list[_Row] = []
-        matched = 0
+        # The rows there before that stay: matched, or not read.
+        staying = set(plan.unread_tables)
         for snap in self.snapshot.tables:
             row = plan.keep_tables.get(snap.name)
             if row is None:
                 to_create.append(self._new_table(snap))
                 continue
-            matched += 1
+            staying.add(row.pk)
             if self._apply(row, self._table_values(snap)):
                 to_update.append(row)
             if self._fill_description(row, snap.comment):
                 to_fill.append(row)
         self._bulk_update(self.cat.table, to_update, self.table_fields)
         kept = self._fill_empty(self.cat.table, to_fill, "description")
-        filled, _ = _filled_only(to_update, to_fill, kept)
-        counts.updated = len(to_update) + filled
-        counts.unchanged = matched - counts.updated
+        written = _written(to_update, to_fill, kept) | (plan.merged_tables & staying)
+        counts.updated = len(written)
+        counts.unchanged = len(staying) - counts.updated
         created = self._bulk_create(
             self.cat.table, to_create, "name", {"sql_db": self.sql_db}
         )
@@ -724,15 +747,21 @@ class _Sync:
         return self.cat.table(**values)
 
     def _write_columns(
-        self, table_ids: dict[str, Any], plan: _ColumnPlan
+        self, table_ids: dict[str, Any], plan: _ColumnPlan, merged: set[Any]
     ) -> dict[ColumnKey, Any]:
-        """Write the plan; return the ids of the new columns by key."""
+        """Write the plan; return the ids of the new columns by key.
+        ``merged``: the columns the merge of duplicates wrote to."""
         counts = self.report.columns
         self._bulk_update(self.cat.column, plan.update, self.update_fields)
         kept = self._fill_empty(self.cat.column, plan.fill, "column_description")
-        filled, left = _filled_only(plan.update, plan.fill, kept)
-        counts.updated = len(plan.update) + filled
-        counts.unchanged = plan.unchanged + left
+        written = _written(plan.update, plan.fill, kept)
+        # Filled or not, a row the merge wrote to is updated; every other
+        # staying row is counted once, as updated or unchanged.
+        merged_only = merged - written - plan.deleted
+        counts.updated = len(written) + len(merged_only)
+        counts.unchanged = (
+            plan.unchanged + len({r.pk for r in plan.fill} - written) - len(merged_only)
+        )
         counts.created = len(plan.new)
         if not plan.new:
             return {}
@@ -788,7 +817,8 @@ class _Sync:
         Those from the ``unseen`` tables (ids) are kept as they are: their
         keys were not read. After any incomplete read no relationship is
         deleted, as no table or column is; one that named a duplicate row
-        goes with it (the merged row's relationships are made again).
+        goes with it, and is made again for the rows kept: from the keys
+        read, or -- from an unseen table -- on the merged rows' keepers.
         """
         counts = self.report.relationships
         existing_columns = plan.columns
@@ -830,6 +860,16 @@ class _Sync:
             ):
                 self.report.duplicates_removed += 1
                 stale.append(pk)
+                moved = (
+                    plan.column_keepers.get(source_col, source_col),
+                    plan.column_keepers.get(target_col, target_col),
+                )
+                tables = (
+                    plan.keepers.get(source_tab, source_tab),
+                    plan.keepers.get(target_tab, target_tab),
+                )
+                if tables[0] in unseen:
+                    wanted.setdefault(moved, tables)
             elif (key in wanted and wanted[key] == (source_tab, target_tab)) or (
                 key not in wanted and (source_tab in unseen or not complete)
             ):
@@ -1017,15 +1057,12 @@ class _Sync:
         return dict(found)
 
 
-def _filled_only(
-    updated: list[_Row], filled: list[_Row], kept: set[Any]
-) -> tuple[int, int]:
-    """Of the rows of ``filled`` not in ``updated`` (the fill their only
-    change): how many were written, how many ``kept`` as they were."""
-    changed = {row.pk for row in updated}
-    only = [row.pk for row in filled if row.pk not in changed]
-    left = sum(1 for pk in only if pk in kept)
-    return len(only) - left, left
+def _written(updated: list[_Row], filled: list[_Row], kept: set[Any]) -> set[Any]:
+    """The keys of the rows written: ``updated``, and those of ``filled``
+    not ``kept`` as they were (a description written during the run)."""
+    return {row.pk for row in updated} | {
+        row.pk for row in filled if row.pk not in kept
+    }
 
 
 def sync_snapshot(
