@@ -517,3 +517,21 @@ def test_a_run_asks_the_url_hook_once(source: SqlDb, log_dir: Path) -> None:
     source.refresh_from_db()
     assert source.db_elements_status == TaskStatus.COMPLETED
     assert [source.pk] == URLS_BUILT
+
+
+def test_a_failed_run_leaves_no_progress_behind(source: SqlDb) -> None:
+    # Its writes were rolled back: "333/1000 tables" would mislead.
+    from thoth_db_elements.tasks import _finish
+
+    SqlDb.objects.filter(pk=source.pk).update(
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="t-1",
+        db_elements_progress_done=333,
+        db_elements_progress_total=1000,
+    )
+    assert _finish(SqlDb, source.pk, "t-1", TaskStatus.FAILED, None, error="boom")
+    source.refresh_from_db()
+    assert (source.db_elements_progress_done, source.db_elements_progress_total) == (
+        None,
+        None,
+    )

@@ -432,6 +432,11 @@ def _finish_once(
         done = tables["created"] + tables["updated"] + tables["unchanged"]
         optional["db_elements_progress_done"] = done
         optional["db_elements_progress_total"] = done
+    elif status != TaskStatus.COMPLETED:
+        # "333/1000 tables" of a run whose writes were rolled back would
+        # pass for tables written.
+        optional["db_elements_progress_done"] = None
+        optional["db_elements_progress_total"] = None
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
