@@ -900,7 +900,7 @@ def test_the_postgresql_lock_timeout_of_a_callers_transaction_is_put_back(
 
 
 def test_the_report_names_deleted_rows_that_carried_annotations(
-    sql_db: models.Model,
+    sql_db: models.Model, caplog: pytest.LogCaptureFixture
 ) -> None:
     sync(sql_db, shop(customer_comment=None, email_comment=None))
     c = cat(sql_db)
@@ -923,9 +923,17 @@ def test_the_report_names_deleted_rows_that_carried_annotations(
             for t in snapshot.tables
         ),
     )
-    report = sync(sql_db, snapshot)
+    run_log = logging.getLogger("thoth_db_elements.test")
+    with caplog.at_level("WARNING", logger="thoth_db_elements.test"):
+        report = sync(sql_db, snapshot, log=run_log)
     assert report.tables.deleted == 1
     assert report.annotated_deleted == ["customers.email", "order_lines"]
+    # Their texts are in the run's log, to be copied back.
+    assert [r.getMessage() for r in caplog.records if r.name == run_log.name] == [
+        'Deleted customers.email with its annotations: {"column_name": "E-mail"}',
+        'Deleted order_lines with its annotations: {"description": "One line of '
+        'an order"}',
+    ]
     assert report.to_dict()["annotated_deleted"] == ["customers.email", "order_lines"]
     # Nothing deleted, nothing named.
     assert sync(sql_db, snapshot).annotated_deleted == []

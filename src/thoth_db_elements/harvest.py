@@ -81,6 +81,7 @@ def create_db_elements(
         report,
         force=force,
         checkpoint=checkpoint,
+        log=log,
     )
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)

@@ -22,6 +22,7 @@ queries does not grow with the number of tables (beyond batch splitting).
 
 from __future__ import annotations
 
+import json
 import logging
 import operator
 from collections import defaultdict
@@ -366,6 +367,8 @@ class _Sync:
         self.batch_size = batch_size
         self.using = sql_db._state.db or "default"
         self.total = len(snapshot.tables)
+        #: The annotations of the rows this run deleted (``_annotated``).
+        self.annotations_deleted: dict[str, dict[str, str]] = {}
         self.table_fields = [
             f for f in _TABLE_METADATA if model_has_field(catalogue.table, f)
         ]
@@ -897,37 +900,42 @@ class _Sync:
 
     def _annotated(
         self, gone_tables: list[_Row], gone_columns: list[ColumnRow]
-    ) -> list[str]:
+    ) -> dict[str, dict[str, str]]:
         """The gone tables and columns (not duplicates) that carry
-        annotations, by name; one query a kind, only when some go."""
-        found: list[str] = []
+        annotations: their texts by field, by name (``table`` or
+        ``table.column``); one query a kind, only when some go."""
+        found: dict[str, dict[str, str]] = {}
         table_names = [
             n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
         ]
         for chunk in self._chunks([t.pk for t in gone_tables] if table_names else []):
-            found.extend(
+            for values in (
                 self._q(self.cat.table)
                 .filter(_any_text(table_names), pk__in=chunk)
-                .values_list("name", flat=True)
-            )
-        texts = [
-            n
-            for n in COLUMN_ANNOTATIONS
-            if n != "column_name" and model_has_field(self.cat.column, n)
-        ]
+                .values("name", *table_names)
+            ):
+                name = values.pop("name")
+                found[name] = _texts(values)
+        names = [n for n in COLUMN_ANNOTATIONS if model_has_field(self.cat.column, n)]
+        texts = [n for n in names if n != "column_name"]
         # A column_name of its own; it starts as the column's name.
         renamed = ~_empty("column_name") & ~Q(column_name=F("original_column_name"))
         for chunk in self._chunks([c[_PK] for c in gone_columns]):
-            rows = (
+            for values in (
                 self._q(self.cat.column)
                 .filter(_any_text(texts) | renamed, pk__in=chunk)
-                .values_list("sql_table__name", "original_column_name")
-            )
-            found.extend(f"{table}.{column}" for table, column in rows)
-        return sorted(found)
+                .values("sql_table__name", "original_column_name", *names)
+            ):
+                table = values.pop("sql_table__name")
+                column = values.pop("original_column_name")
+                if values.get("column_name") == column:
+                    del values["column_name"]
+                found[f"{table}.{column}"] = _texts(values)
+        return found
 
     def _delete(self, plan: _Plan, gone_columns: list[ColumnRow]) -> None:
-        self.report.annotated_deleted = self._annotated(plan.gone_tables, gone_columns)
+        self.annotations_deleted = self._annotated(plan.gone_tables, gone_columns)
+        self.report.annotated_deleted = sorted(self.annotations_deleted)
         if plan.reparented_columns:
             self._bulk_update(
                 self.cat.column, plan.reparented_columns, ["sql_table_id"]
@@ -1057,6 +1065,11 @@ class _Sync:
         return dict(found)
 
 
+def _texts(values: dict[str, Any]) -> dict[str, str]:
+    """The non-empty texts of ``values`` (annotation fields)."""
+    return {name: str(text) for name, text in values.items() if text}
+
+
 def _written(updated: list[_Row], filled: list[_Row], kept: set[Any]) -> set[Any]:
     """The keys of the rows written: ``updated``, and those of ``filled``
     not ``kept`` as they were (a description written during the run)."""
@@ -1074,13 +1087,16 @@ def sync_snapshot(
     force: bool = False,
     checkpoint: Checkpoint | None = None,
     batch_size: int | None = None,
+    log: logging.Logger | None = None,
 ) -> HarvestReport:
     """Bring ``sql_db``'s catalogue in line with ``snapshot``, all or nothing.
 
     Fills ``report``'s counts and returns it. Raises
     ``DeletionThresholdError`` (nothing written) when too much would be
     deleted without ``force``, and lets ``HarvestCancelledError`` raised by
-    ``checkpoint`` roll everything back.
+    ``checkpoint`` roll everything back. The texts of the annotations
+    deleted with rows the database lost go to ``log`` (a run's log), once
+    the sync is over, so that they can be copied back.
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
@@ -1090,7 +1106,7 @@ def sync_snapshot(
     ):
         snapshot = without_nul(snapshot)
     with collector_paused():
-        _Sync(
+        sync = _Sync(
             sql_db,
             snapshot,
             catalogue,
@@ -1098,7 +1114,14 @@ def sync_snapshot(
             force=force,
             checkpoint=checkpoint,
             batch_size=size,
-        ).run()
+        )
+        sync.run()
+    for name, texts in sorted(sync.annotations_deleted.items()):
+        (log or logger).warning(
+            "Deleted %s with its annotations: %s",
+            name,
+            json.dumps(texts, ensure_ascii=False),
+        )
     report.failed_tables = [
         {"name": f.name, "error": f.error} for f in snapshot.failures
     ]
