@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.reflection import Inspector
 
 from tests.test_fast_paths import assert_same, connect
+from thoth_db_elements.exceptions import SchemaNotFoundError
 from thoth_db_elements.introspection import (
     ForeignKeySnapshot,
     SchemaSnapshot,
@@ -137,3 +138,39 @@ def test_empty_database(tmp_path: Path, method: str, include_views: bool) -> Non
         snap = read_schema(connection, method=method, include_views=include_views)
     assert snap == SchemaSnapshot("sqlite", "main", (), ())
     assert snap.complete
+
+
+def test_sqlite_schema_names_are_matched_as_sqlite_matches_them(tmp_path: Path) -> None:
+    # SQLite reads MAIN.t and AUX.t as main.t and aux.t: so does the reader,
+    # with the name SQLite keeps.
+    main, aux = tmp_path / "main.sqlite", tmp_path / "aux.sqlite"
+    for path, table in ((main, "m"), (aux, "a")):
+        with closing(sqlite3.connect(path)) as raw:
+            raw.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+    engine = sa.create_engine(f"sqlite:///{main}")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"ATTACH DATABASE '{aux}' AS aux")
+            for asked, schema, table in (("MAIN", "main", "m"), ("Aux", "aux", "a")):
+                snap = assert_same(connection, asked)
+                assert (snap.schema, [t.name for t in snap.tables]) == (
+                    schema,
+                    [table],
+                )
+            with pytest.raises(SchemaNotFoundError):
+                read_schema(connection, "other")
+    finally:
+        engine.dispose()
+
+
+def test_mariadb_schema_names_lose_trailing_blanks() -> None:
+    # MariaDB names cannot end with blanks: "shop " can only mean "shop".
+    from tests import schemas
+    from tests.services import require_mariadb
+
+    require_mariadb()
+    with schemas.mariadb_database(["CREATE TABLE t (id int)"]) as url:
+        name = schemas.database_name(url)
+        with connect(url) as connection:
+            snap = read_schema(connection, f"{name}  ")
+    assert (snap.schema, [t.name for t in snap.tables]) == (name, ["t"])

@@ -256,8 +256,9 @@ def test_a_failed_tables_error_holding_the_password_is_withheld(
 
 
 def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
-    # A workspace or a text key with "_", "/" or "%" stays in the log
-    # directory and is found again: unsafe characters are %-escaped.
+    # A workspace or a text key with "/" or "%" (or a workspace with "_")
+    # stays in the log directory and is found again: such characters are
+    # %-escaped; any other is written as it is.
     from datetime import datetime
 
     from thoth_db_elements.logging import remove_run_logs
@@ -269,12 +270,25 @@ def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
         run_log.logger.info("hello")
     path = run_log.path
     assert path.parent == run_log_dir(label)
-    assert (
-        path.name == "db_elements_ws_team%5Fa%2Fb_db_x%5Fy%2Fz%25_20261201_010203.log"
-    )
+    assert path.name == "db_elements_ws_team%5Fa%2Fb_db_x_y%2Fz%25_20261201_010203.log"
     assert run_log_files(key, label) == [path]
     assert run_log_files("x_y", label) == []
     assert remove_run_logs([key], label) == [path]
+    # A long key in another script keeps its length (names have 255 bytes).
+    with open_run_log(
+        "\u8cc7\u6599" * 15,
+        1,
+        started=datetime(2026, 12, 1, 1, 2, 3),
+        model_label=label,
+    ) as run_log:
+        pass
+    assert run_log_files("\u8cc7\u6599" * 15, label) == [run_log.path]
+    # Names written before the escaping, raw, are found under their keys.
+    older = (
+        run_log_dir(label) / "db_elements_no_workspace_db_100%e9_20260101_000000.log"
+    )
+    older.write_text("")
+    assert run_log_files("100%e9", label) == [older]
     # Integer and UUID keys and workspaces keep the original's names.
     with open_run_log(
         "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label

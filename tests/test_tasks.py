@@ -423,6 +423,7 @@ def test_a_run_stopped_by_the_worker_while_its_url_is_built_ends_failed(
 def test_a_run_interrupted_without_a_message_names_the_interruption(
     source: SqlDb, log_dir: Path
 ) -> None:
+    start_db_elements_creation([source], runner=ImmediateRunner())
     runner = RecordingRunner()
     start_db_elements_creation([source], runner=runner)
     [job] = runner.jobs
@@ -436,6 +437,8 @@ def test_a_run_interrupted_without_a_message_names_the_interruption(
     source.refresh_from_db()
     assert source.db_elements_status == TaskStatus.FAILED
     assert source.db_elements_error == "Stopped by the worker: KeyboardInterrupt"
+    # Not the report and log of the run before, which completed.
+    assert (source.db_elements_report, source.db_elements_log_file) == ({}, "")
 
 
 def interrupting(sql_db: SqlDb) -> Any:
@@ -467,6 +470,37 @@ def test_an_interrupted_batch_leaves_no_row_claimed_for_nothing(
         "Not started: interrupted (KeyboardInterrupt)",
     )
     assert other.db_elements_end_time is not None
+    assert (other.db_elements_report, other.db_elements_log_file) == ({}, "")
+
+
+class TakenThenInterrupted(RecordingRunner):
+    """Queues the first job, which a worker takes at once (its heartbeat
+    starts); Ctrl-C comes while the second is queued."""
+
+    def enqueue(self, job: Job) -> str:
+        if self.jobs:
+            raise KeyboardInterrupt
+        from django.utils import timezone
+
+        SqlDb.objects.filter(pk=job.args[0]).update(
+            db_elements_heartbeat=timezone.now()
+        )
+        return super().enqueue(job)
+
+
+def test_an_interrupted_queueing_leaves_a_run_a_worker_took_alone(
+    source: SqlDb,
+) -> None:
+    other = SqlDb.objects.create(name="other", db_type="SQLite", db_name=source.db_name)
+    with pytest.raises(KeyboardInterrupt):
+        start_db_elements_creation([source, other], runner=TakenThenInterrupted())
+    source.refresh_from_db()
+    other.refresh_from_db()
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.RUNNING,
+        "",
+    )
+    assert other.db_elements_status == TaskStatus.FAILED
 
 
 @pytest.mark.parametrize("given", ["27", b"27", 27])

@@ -258,3 +258,30 @@ def test_a_beating_run_is_live_however_long_it_has_lasted() -> None:
         db_elements_heartbeat=now - timedelta(minutes=6)
     )
     assert claim_sqldb_db_elements_task(db, "second") is True
+
+
+def test_a_stale_run_and_a_reset_leave_no_progress_behind() -> None:
+    # The stale run's writes were rolled back; a reset row runs nothing.
+    start = timezone.now() - timedelta(hours=3)
+    stale = CatalogSqlDb.objects.create(
+        name="stale",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=start,
+        db_elements_progress_done=333,
+        db_elements_progress_total=1000,
+    )
+    assert validate_and_cleanup_running_sqldb_db_elements_task(stale) is False
+    reset = CatalogSqlDb.objects.create(
+        name="reset",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=timezone.now(),
+        db_elements_progress_done=5,
+        db_elements_progress_total=10,
+    )
+    assert force_reset_sqldb_db_elements_task_status(reset) is True
+    for row in (stale, reset):
+        row.refresh_from_db()
+        assert (row.db_elements_progress_done, row.db_elements_progress_total) == (
+            None,
+            None,
+        )

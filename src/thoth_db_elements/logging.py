@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import string
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -131,29 +130,29 @@ def run_log_name(
     """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``
     (a second run of the database in the same second adds ``_2``, ...).
 
-    Ids are written as text with any character but ASCII letters, digits,
-    ``.`` and ``-`` %-escaped (``_name_part``): an integer or a UUID is
-    written as is, a workspace ``team_a`` or a key holding ``/`` cannot
-    make a name the listing misreads or a path outside the directory.
+    Ids are written as text, with the few characters that would make a path
+    outside the directory (``/``, ``\\``, NUL) or a name the listing
+    misreads (``_`` in a workspace) %-escaped, and ``%`` itself
+    (``_name_part``); every other id is written as before.
     """
     workspace = (
-        f"ws_{_name_part(workspace_id)}" if workspace_id is not None else "no_workspace"
+        f"ws_{_name_part(workspace_id, _WORKSPACE_UNSAFE)}"
+        if workspace_id is not None
+        else "no_workspace"
     )
-    key = _name_part(sqldb_id)
+    key = _name_part(sqldb_id, _KEY_UNSAFE)
     return f"db_elements_{workspace}_db_{key}_{started:%Y%m%d_%H%M%S}.log"
 
 
-#: Characters an id keeps in a run log's name.
-_NAME_SAFE = frozenset(string.ascii_letters + string.digits + ".-")
+#: Characters %-escaped in a key, and in a workspace, in a run log's name.
+_KEY_UNSAFE = frozenset("%/\\\x00")
+_WORKSPACE_UNSAFE = _KEY_UNSAFE | {"_"}
 
 
-def _name_part(value: object) -> str:
-    """``value`` as text, each character outside ``_NAME_SAFE`` written as
-    the %-escapes of its UTF-8 bytes (``urllib.parse.unquote`` reverses it)."""
-    return "".join(
-        char if char in _NAME_SAFE else "".join(f"%{b:02X}" for b in char.encode())
-        for char in str(value)
-    )
+def _name_part(value: object, unsafe: frozenset[str]) -> str:
+    """``value`` as text, each character of ``unsafe`` written as ``%XX``
+    (``urllib.parse.unquote`` reverses it)."""
+    return "".join(f"%{ord(c):02X}" if c in unsafe else c for c in str(value))
 
 
 #: A run log's name: its database's key, start stamp and same-second number.
@@ -188,9 +187,12 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
         match = _RUN_LOG_NAME.match(entry.name)
         if match is None:
             continue
-        key = unquote(match["key"])
+        # Written raw by versions before the escaping, or escaped.
+        key = match["key"]
         if key not in keys:
-            continue
+            key = unquote(key)
+            if key not in keys:
+                continue
         if entry.is_symlink() or not entry.is_file():
             continue
         try:

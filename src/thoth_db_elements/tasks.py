@@ -250,9 +250,9 @@ def _enqueue_all(
     """Queue every job; a job the broker refuses leaves its row FAILED.
 
     Interrupted (Ctrl-C while a runner runs the jobs in this process, say),
-    the rows claimed for jobs that did not start end FAILED too, rather
-    than RUNNING with nothing to run them; a run already going records its
-    own end.
+    the rows claimed for jobs no worker has taken end FAILED too, rather
+    than RUNNING with nothing to run them; a run a worker has taken (its
+    heartbeat set) records its own end.
     """
     try:
         _enqueue_each(runner, pending, result)
@@ -261,12 +261,16 @@ def _enqueue_all(
     except BaseException as exc:
         error = f"Not started: interrupted ({type(exc).__name__})"
         for _, row, task_id in pending:
-            _fail_claimed(row, task_id, error)
+            _fail_claimed(row, task_id, error, untaken=True)
         raise
 
 
-def _fail_claimed(row: models.Model, task_id: str, error: str, **extra: Any) -> None:
-    """End run ``task_id`` of ``row``, claimed but not run, FAILED."""
+def _fail_claimed(
+    row: models.Model, task_id: str, error: str, *, untaken: bool = False
+) -> None:
+    """End run ``task_id`` of ``row``, claimed but not run, FAILED; with no
+    report and no log file of this run: the previous run's must not pass
+    for its own."""
     _finish(
         type(row),
         row.pk,
@@ -274,7 +278,9 @@ def _fail_claimed(row: models.Model, task_id: str, error: str, **extra: Any) -> 
         TaskStatus.FAILED,
         row._state.db,
         error=error,
-        **extra,
+        report={},
+        log_file="",
+        untaken=untaken,
     )
 
 
@@ -308,9 +314,7 @@ def _refused(
     result.refused.append(
         SkippedDatabase(row.pk, str(getattr(row, "name", row)), message)
     )
-    # No report and no log file of this run: the previous run's must not
-    # pass for its own.
-    _fail_claimed(row, task_id, message, report={}, log_file="")
+    _fail_claimed(row, task_id, message)
 
 
 def _enqueue(
@@ -377,8 +381,12 @@ def _finish(
     error: str = "",
     report: dict[str, Any] | None = None,
     log_file: str | None = None,
+    untaken: bool = False,
 ) -> bool:
     """Record the end of run ``task_id``; False if the row is no longer its own.
+
+    ``untaken``: only if no worker has taken the run (its heartbeat is
+    empty; a model without the field cannot tell, and is ended).
 
     The Django database may be briefly unavailable when a long run ends: the
     write is retried with back-off (about 8 s in all) on a fresh connection
@@ -395,6 +403,7 @@ def _finish(
                 error=error,
                 report=report,
                 log_file=log_file,
+                untaken=untaken,
             )
         except (OperationalError, InterfaceError):
             if delay is None:
@@ -415,6 +424,7 @@ def _finish_once(
     error: str = "",
     report: dict[str, Any] | None = None,
     log_file: str | None = None,
+    untaken: bool = False,
 ) -> bool:
     """One attempt of ``_finish``."""
     values: dict[str, Any] = {
@@ -440,14 +450,12 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    return (
-        model._default_manager.using(using or "default")
-        .filter(
-            pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
-        )
-        .update(**values)
-        == 1
+    mine = model._default_manager.using(using or "default").filter(
+        pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
     )
+    if untaken and model_has_field(model, "db_elements_heartbeat"):
+        mine = mine.filter(db_elements_heartbeat__isnull=True)
+    return mine.update(**values) == 1
 
 
 class AsyncDbElementsTask:
@@ -572,7 +580,9 @@ class AsyncDbElementsTask:
         self, exc: BaseException, using: str | None, *secrets: str
     ) -> None:
         """Record this run FAILED, stopped by the worker raising ``exc``
-        (django-q2's time-out, a shutdown, Ctrl-C), if it is still RUNNING."""
+        (django-q2's time-out, a shutdown, Ctrl-C), if it is still RUNNING:
+        before its harvest recorded anything, so with no report and no log
+        file of its own (the previous run's must not pass for its)."""
         error = scrub(_stopped(exc), secrets)
         if _finish(
             self.model,
@@ -581,6 +591,8 @@ class AsyncDbElementsTask:
             TaskStatus.FAILED,
             using,
             error=error,
+            report={},
+            log_file="",
         ):
             logger.error("SqlDb %s: %s", self.sqldb_id, error)
 

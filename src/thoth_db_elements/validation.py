@@ -165,7 +165,9 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
         present_fields(
             sql_db,
             {
-                "db_elements_error": "Stale task cleaned up: no sign of life from its worker"
+                "db_elements_error": "Stale task cleaned up: no sign of life from its worker",
+                # Its writes were rolled back: no "333/1000 tables" left.
+                **_NO_PROGRESS,
             },
         )
     )
@@ -185,6 +187,13 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
     return False
 
 
+#: The progress fields of a row no run is making progress on.
+_NO_PROGRESS: dict[str, object] = {
+    "db_elements_progress_done": None,
+    "db_elements_progress_total": None,
+}
+
+
 def force_reset_sqldb_db_elements_task_status(
     sql_db: models.Model, reason: str = "Manual reset"
 ) -> bool:
@@ -202,7 +211,11 @@ def force_reset_sqldb_db_elements_task_status(
             "db_elements_task_id": None,
             "db_elements_end_time": timezone.now(),
         }
-        changes.update(present_fields(sql_db, {"db_elements_cancel_requested": False}))
+        changes.update(
+            present_fields(
+                sql_db, {"db_elements_cancel_requested": False, **_NO_PROGRESS}
+            )
+        )
         for name, value in changes.items():
             setattr(sql_db, name, value)
         sql_db.save(update_fields=list(changes))

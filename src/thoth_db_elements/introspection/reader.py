@@ -211,8 +211,18 @@ class _Reader:
 
     # -- schema ---------------------------------------------------------------
     def resolve_schema(self, requested: str | None) -> str:
-        """The schema to read: ``requested``, or the connection's default."""
+        """The schema to read: ``requested``, or the connection's default.
+
+        A name is taken as written, but for what the database itself
+        ignores: MySQL/MariaDB names cannot end with blanks, and SQLite
+        compares the names of its databases without ASCII case (it reads
+        ``MAIN`` as ``main``; the stored spelling is used).
+        """
         if requested is not None and requested.strip():
+            if self.dialect in ("mysql", "mariadb"):
+                requested = requested.rstrip(" ")
+            elif self.dialect == "sqlite":
+                requested = self._sqlite_database(requested)
             if not self.inspector.has_schema(requested):
                 raise SchemaNotFoundError(
                     f"Schema '{requested}' does not exist in this database"
@@ -225,6 +235,17 @@ class _Reader:
                 "name the schema (for MySQL/MariaDB, the database) to read"
             )
         return default
+
+    def _sqlite_database(self, requested: str) -> str:
+        """The attached database's name as SQLite lists it, matched without
+        ASCII case; ``requested`` when none matches."""
+        folded = requested.translate(_ASCII_FOLD)
+        for name in self.connection.exec_driver_sql(
+            "SELECT name FROM pragma_database_list"
+        ).scalars():
+            if str(name).translate(_ASCII_FOLD) == folded:
+                return str(name)
+        return requested
 
     def _current_schema(self) -> str | None:
         """The connection's own default schema: PostgreSQL's first schema of
