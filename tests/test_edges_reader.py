@@ -174,3 +174,55 @@ def test_mariadb_schema_names_lose_trailing_blanks() -> None:
         with connect(url) as connection:
             snap = read_schema(connection, f"{name}  ")
     assert (snap.schema, [t.name for t in snap.tables]) == (name, ["t"])
+
+
+def test_sqlite_keys_without_columns_to_a_key_of_another_width_have_no_target(
+    tmp_path: Path,
+) -> None:
+    # REFERENCES p without columns means p's primary key; two columns
+    # against a key of one are what SQLite calls a "foreign key mismatch"
+    # (it refuses every row): no target columns, whatever the name's case.
+    path = tmp_path / "arity.sqlite"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.executescript(
+            """
+            CREATE TABLE p (id INTEGER PRIMARY KEY, k1 INT, k2 INT);
+            CREATE TABLE c (a INT, b INT, FOREIGN KEY (a, b) REFERENCES p);
+            CREATE TABLE "Q" (id INTEGER PRIMARY KEY);
+            CREATE TABLE d (a INT, b INT, FOREIGN KEY (a, b) REFERENCES q);
+            CREATE TABLE e (a INT REFERENCES p);
+            """
+        )
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    targets = {
+        name: [
+            (k.referred_table, k.referred_columns)
+            for k in snap.table(name).foreign_keys
+        ]
+        for name in ("c", "d", "e")
+    }
+    assert targets == {"c": [("p", ())], "d": [("Q", ())], "e": [("p", ("id",))]}
+
+
+def test_sqlite_default_null_however_written_is_no_default(tmp_path: Path) -> None:
+    path = tmp_path / "defaults.sqlite"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute(
+            "CREATE TABLE t (a DEFAULT NULL, b DEFAULT ((NULL)),"
+            " c DEFAULT (/* none */ NULL), d DEFAULT 'NULL', e DEFAULT ((1))"
+            " , f DEFAULT (NULLIF(1, 1)))"
+        )
+        raw.execute("INSERT INTO t DEFAULT VALUES")
+        stored = raw.execute("SELECT a, b, c, d FROM t").fetchone()
+    assert stored == (None, None, None, "NULL")  # what SQLite does
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    assert {c.name: c.default for c in snap.table("t").columns} == {
+        "a": None,
+        "b": None,
+        "c": None,
+        "d": "'NULL'",
+        "e": "(1)",
+        "f": "NULLIF(1, 1)",
+    }

@@ -148,6 +148,8 @@ TIME_CASES = [
 
 TIMESTAMP_CASES = [
     ("DATETIME", "sqlite"),
+    ("TIMESTAMP_NTZ", "sqlite"),  # suffixed, as on other dialects
+    ("DATETIME64", "sqlite"),
     ("datetime", "mariadb"),
     ("datetime(6)", "mysql"),
     ("timestamp", "mariadb"),
@@ -192,6 +194,14 @@ ENUM_CASES = [
 
 VARCHAR_CASES = [
     ("TEXT", "sqlite"),
+    # SpatiaLite's geometry columns: affinity would say INT and DECIMAL.
+    ("POINT", "sqlite"),
+    ("MULTIPOINT", "sqlite"),
+    ("GEOMETRY", "sqlite"),
+    ("POLYGON", "sqlite"),
+    ("LINESTRING", "sqlite"),
+    ("INET", "sqlite"),
+    ("geometry(Point, 4326)", "postgresql"),
     ("text", "postgresql"),
     ("text", "mariadb"),
     ("longtext", "mariadb"),

@@ -221,9 +221,11 @@ class _Reader:
         if requested is not None and requested.strip():
             if self.dialect in ("mysql", "mariadb"):
                 requested = requested.rstrip(" ")
-            elif self.dialect == "sqlite":
+            found = self.inspector.has_schema(requested)
+            if not found and self.dialect == "sqlite":
                 requested = self._sqlite_database(requested)
-            if not self.inspector.has_schema(requested):
+                found = self.inspector.has_schema(requested)
+            if not found:
                 raise SchemaNotFoundError(
                     f"Schema '{requested}' does not exist in this database"
                 )
@@ -891,7 +893,10 @@ def _sqlite_key_targets(
     no table of the schema and its relationship would be lost.
 
     A key whose target table and columns are spelt exactly, nearly every
-    key, costs two look-ups and is left as it is.
+    key, costs two look-ups and is left as it is. A key without a column
+    list whose target's primary key has another number of columns has no
+    target columns (SQLite calls it a "foreign key mismatch" and refuses
+    every row; both paths would pair its columns with the key's first ones).
     """
     by_name = {t.name: t for t in tables}
     by_folded: dict[str, TableSnapshot] | None = None
@@ -899,6 +904,13 @@ def _sqlite_key_targets(
     for table in tables:
         keys: list[ForeignKeySnapshot] | None = None
         for position, key in enumerate(table.foreign_keys):
+            if key.referred_columns and len(key.referred_columns) != len(key.columns):
+                # Only a key without a column list can be so: SQLite
+                # refuses a list of another length.
+                key = dataclasses.replace(key, referred_columns=())
+                if keys is None:
+                    keys = list(table.foreign_keys)
+                keys[position] = key
             if key.referred_schema not in (None, schema):
                 continue
             target = by_name.get(key.referred_table)

@@ -12,8 +12,10 @@ lower-case base name plus its modifiers and mapped through tables:
    ``real``, ``float(p)``, SQL Server ``bit`` and ``timestamp``, Oracle
    ``NUMBER(p,s)`` and ``DATE``).
 4. The table of known names shared by every dialect.
-5. SQLite only: SQLite's own type-affinity rules for names not known above.
-6. Everything else (text, JSON, UUID, geometry, binary...) is ``VARCHAR``.
+5. SQLite only: suffixed timestamps (``timestamp_ntz``, ``datetime64``),
+   then SQLite's own type-affinity rules, for names not known above.
+6. Everything else is ``VARCHAR`` (text, JSON, UUID, geometry, binary...
+   are listed in step 4, so that SQLite knows them too).
 
 ``docs/types.md`` holds the same mapping as a table. Pure functions, no
 database access.
@@ -194,6 +196,27 @@ KNOWN_NAMES: dict[str, str] = {
         "image",
         "raw",
         "long raw",
+        # Geometric and network types (PostgreSQL's, PostGIS's and
+        # SpatiaLite's names): SQLite's affinity would call POINT an INT and
+        # GEOMETRY a DECIMAL.
+        "point",
+        "line",
+        "lseg",
+        "box",
+        "path",
+        "polygon",
+        "circle",
+        "geometry",
+        "geography",
+        "linestring",
+        "multipoint",
+        "multilinestring",
+        "multipolygon",
+        "geometrycollection",
+        "inet",
+        "cidr",
+        "macaddr",
+        "macaddr8",
     ),
 }
 
@@ -324,6 +347,8 @@ def _sqlite_affinity(raw_type: str) -> str:
 def _sqlite(parsed: ParsedType, raw_type: str) -> str:
     family = KNOWN_NAMES.get(parsed.name)
     if family is None:
+        if parsed.name.startswith(("timestamp", "datetime")):
+            return TIMESTAMP  # timestamp_ntz, datetime64, as elsewhere
         return _sqlite_affinity(raw_type)
     if family in (FLOAT, DOUBLE):
         return DOUBLE  # every SQLite floating-point value is 8 bytes

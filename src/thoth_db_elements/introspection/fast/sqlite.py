@@ -71,10 +71,34 @@ def _objects_query(master: str) -> sa.TextClause:
 
 def sqlite_default(default: Any) -> Any:
     """A column's default as read, None for ``DEFAULT NULL`` (no default, as
-    PostgreSQL and MariaDB report it; the text ``'NULL'`` stays)."""
-    if isinstance(default, str) and default.upper() == "NULL":
+    PostgreSQL and MariaDB report it; the text ``'NULL'`` stays), however
+    written: ``(NULL)``, ``((NULL))``, ``(/* none */ NULL)``."""
+    if isinstance(default, str) and "NULL" in default.upper() and _means_null(default):
         return None
     return default
+
+
+#: A comment in SQL text.
+_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.DOTALL)
+
+
+def _means_null(text: str) -> bool:
+    """Whether the default ``text`` is NULL, written with comments or
+    parentheses around it or not."""
+    text = _SQL_COMMENT.sub(" ", text).strip()
+    while text.startswith("(") and text.endswith(")") and _one_group(text):
+        text = text[1:-1].strip()
+    return text.upper() == "NULL"
+
+
+def _one_group(text: str) -> bool:
+    """Whether the parenthesis opening ``text`` closes at its end."""
+    depth = 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return position == len(text) - 1
+    return False
 
 
 def _columns_query(master: str) -> sa.TextClause:
@@ -307,7 +331,11 @@ def _table_columns(
                 families[raw_type],
                 not not_null and not pk,
                 # sqlite_default(default), without a call per column
-                None if default is not None and default.upper() == "NULL" else default,
+                None
+                if default is not None
+                and "NULL" in default.upper()
+                and _means_null(default)
+                else default,
                 None,
                 pk or None,
                 ordinal,
