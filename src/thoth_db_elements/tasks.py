@@ -314,7 +314,8 @@ def _refused(
     result.refused.append(
         SkippedDatabase(row.pk, str(getattr(row, "name", row)), message)
     )
-    _fail_claimed(row, task_id, message)
+    # A job of a batch the broker took in part may run already: left to it.
+    _fail_claimed(row, task_id, message, untaken=True)
 
 
 def _enqueue(
