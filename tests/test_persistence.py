@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import sqlite3
@@ -929,14 +930,62 @@ def test_the_report_names_deleted_rows_that_carried_annotations(
     assert report.tables.deleted == 1
     assert report.annotated_deleted == ["customers.email", "order_lines"]
     # Their texts are in the run's log, to be copied back.
-    assert [r.getMessage() for r in caplog.records if r.name == run_log.name] == [
-        'Deleted customers.email with its annotations: {"column_name": "E-mail"}',
-        'Deleted order_lines with its annotations: {"description": "One line of '
-        'an order"}',
+    logged = [
+        json.loads(r.getMessage().removeprefix("Deleted with its annotations: "))
+        for r in caplog.records
+        if r.name == run_log.name
+    ]
+    assert logged == [
+        {
+            "table": "order_lines",
+            "annotations": {"description": "One line of an order"},
+        },
+        {
+            "table": "customers",
+            "column": "email",
+            "annotations": {"column_name": "E-mail"},
+        },
     ]
     assert report.to_dict()["annotated_deleted"] == ["customers.email", "order_lines"]
     # Nothing deleted, nothing named.
     assert sync(sql_db, snapshot).annotated_deleted == []
+
+
+def test_a_table_and_a_column_of_the_same_dotted_name_are_both_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Table "t.c" and column "c" of table "t": two rows, two entries.
+    sql_db = thoth.SqlDb.objects.create(name="dots")
+    before = SchemaSnapshot(
+        dialect="sqlite",
+        schema="main",
+        tables=(
+            TableSnapshot(name="t", columns=(col("id"), col("c"), col("d"))),
+            TableSnapshot(name="t.c", columns=(col("id"),)),
+            TableSnapshot(name="u", columns=(col("id"),)),
+        ),
+    )
+    sync(sql_db, before)
+    thoth.SqlTable.objects.filter(name="t.c").update(description="TABLE TEXT")
+    thoth.SqlColumn.objects.filter(original_column_name="c").update(
+        column_description="COLUMN TEXT"
+    )
+    after = dataclasses.replace(
+        before,
+        tables=(
+            TableSnapshot(name="t", columns=(col("id"), col("d"))),
+            TableSnapshot(name="u", columns=(col("id"),)),
+        ),
+    )
+    run_log = logging.getLogger("thoth_db_elements.test")
+    with caplog.at_level("WARNING", logger=run_log.name):
+        report = sync(sql_db, after, log=run_log)
+    assert report.annotated_deleted == ["t.c", "t.c"]
+    texts = sorted(r.getMessage() for r in caplog.records if r.name == run_log.name)
+    assert [json.loads(t.split(": ", 1)[1])["annotations"] for t in texts] == [
+        {"column_description": "COLUMN TEXT"},
+        {"description": "TABLE TEXT"},
+    ]
 
 
 def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(

@@ -289,6 +289,14 @@ def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
     )
     older.write_text("")
     assert run_log_files("100%e9", label) == [older]
+    # A line break is escaped; a key that looks escaped is not another's.
+    stamp = datetime(2026, 12, 1, 1, 2, 4)
+    for odd in ("db\n1", "a/b"):
+        with open_run_log(odd, None, started=stamp, model_label=label) as run_log:
+            pass
+        assert run_log_files(odd, label) == [run_log.path]
+    assert run_log_files("a%2Fb", label) == []
+    assert run_log_files("db%0A1", label) == []
     # Integer and UUID keys and workspaces keep the original's names.
     with open_run_log(
         "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label

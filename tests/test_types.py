@@ -201,6 +201,9 @@ VARCHAR_CASES = [
     ("POLYGON", "sqlite"),
     ("LINESTRING", "sqlite"),
     ("INET", "sqlite"),
+    ("CURVEPOLYGON", "sqlite"),  # GeoPackage's
+    ("MULTISURFACE", "sqlite"),
+    ("GEOMCOLLECTION", "sqlite"),  # MySQL's
     ("geometry(Point, 4326)", "postgresql"),
     ("text", "postgresql"),
     ("text", "mariadb"),

@@ -132,8 +132,8 @@ def run_log_name(
 
     Ids are written as text, with the few characters that would make a path
     outside the directory (``/``, ``\\``, NUL) or a name the listing
-    misreads (``_`` in a workspace) %-escaped, and ``%`` itself
-    (``_name_part``); every other id is written as before.
+    misreads (``_`` in a workspace, control characters) %-escaped, and
+    ``%`` itself (``_name_part``); every other id is written as before.
     """
     workspace = (
         f"ws_{_name_part(workspace_id, _WORKSPACE_UNSAFE)}"
@@ -144,21 +144,34 @@ def run_log_name(
     return f"db_elements_{workspace}_db_{key}_{started:%Y%m%d_%H%M%S}.log"
 
 
-#: Characters %-escaped in a key, and in a workspace, in a run log's name.
-_KEY_UNSAFE = frozenset("%/\\\x00")
+#: Characters %-escaped in a key, and in a workspace, in a run log's name
+#: (with every control character).
+_KEY_UNSAFE = frozenset("%/\\")
 _WORKSPACE_UNSAFE = _KEY_UNSAFE | {"_"}
 
 
 def _name_part(value: object, unsafe: frozenset[str]) -> str:
-    """``value`` as text, each character of ``unsafe`` written as ``%XX``
-    (``urllib.parse.unquote`` reverses it)."""
-    return "".join(f"%{ord(c):02X}" if c in unsafe else c for c in str(value))
+    """``value`` as text, each control character and each character of
+    ``unsafe`` written as ``%XX`` (``urllib.parse.unquote`` reverses it)."""
+    return "".join(
+        f"%{ord(c):02X}" if c in unsafe or ord(c) < 32 or ord(c) == 127 else c
+        for c in str(value)
+    )
+
+
+def _key_in_name(written: str) -> str:
+    """The key a run log's name holds: ``written`` unescaped when this
+    version's escaping gives it back, else as written (a name written
+    before the escaping, raw)."""
+    key = unquote(written)
+    return key if _name_part(key, _KEY_UNSAFE) == written else written
 
 
 #: A run log's name: its database's key, start stamp and same-second number.
 _RUN_LOG_NAME = re.compile(
     r"^db_elements_(?:ws_[^_/]+|no_workspace)_db_(?P<key>.+?)"
-    r"_(?P<stamp>\d{8}_\d{6})(?:_(?P<number>\d+))?\.log$"
+    r"_(?P<stamp>\d{8}_\d{6})(?:_(?P<number>\d+))?\.log$",
+    re.DOTALL,  # a name written raw before the escaping may hold a line break
 )
 
 
@@ -187,12 +200,9 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
         match = _RUN_LOG_NAME.match(entry.name)
         if match is None:
             continue
-        # Written raw by versions before the escaping, or escaped.
-        key = match["key"]
+        key = _key_in_name(match["key"])
         if key not in keys:
-            key = unquote(key)
-            if key not in keys:
-                continue
+            continue
         if entry.is_symlink() or not entry.is_file():
             continue
         try:

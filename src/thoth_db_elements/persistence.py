@@ -368,7 +368,7 @@ class _Sync:
         self.using = sql_db._state.db or "default"
         self.total = len(snapshot.tables)
         #: The annotations of the rows this run deleted (``_annotated``).
-        self.annotations_deleted: dict[str, dict[str, str]] = {}
+        self.annotations_deleted: list[dict[str, Any]] = []
         self.table_fields = [
             f for f in _TABLE_METADATA if model_has_field(catalogue.table, f)
         ]
@@ -900,11 +900,12 @@ class _Sync:
 
     def _annotated(
         self, gone_tables: list[_Row], gone_columns: list[ColumnRow]
-    ) -> dict[str, dict[str, str]]:
+    ) -> list[dict[str, Any]]:
         """The gone tables and columns (not duplicates) that carry
-        annotations: their texts by field, by name (``table`` or
-        ``table.column``); one query a kind, only when some go."""
-        found: dict[str, dict[str, str]] = {}
+        annotations, each as ``{"table": ..., "annotations": {field: text}}``
+        (and ``"column"`` for a column); one query a kind, only when some
+        go."""
+        found: list[dict[str, Any]] = []
         table_names = [
             n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
         ]
@@ -914,8 +915,8 @@ class _Sync:
                 .filter(_any_text(table_names), pk__in=chunk)
                 .values("name", *table_names)
             ):
-                name = values.pop("name")
-                found[name] = _texts(values)
+                table = values.pop("name")
+                found.append({"table": table, "annotations": _texts(values)})
         names = [n for n in COLUMN_ANNOTATIONS if model_has_field(self.cat.column, n)]
         texts = [n for n in names if n != "column_name"]
         # A column_name of its own; it starts as the column's name.
@@ -930,12 +931,17 @@ class _Sync:
                 column = values.pop("original_column_name")
                 if values.get("column_name") == column:
                     del values["column_name"]
-                found[f"{table}.{column}"] = _texts(values)
+                found.append(
+                    {"table": table, "column": column, "annotations": _texts(values)}
+                )
         return found
 
     def _delete(self, plan: _Plan, gone_columns: list[ColumnRow]) -> None:
         self.annotations_deleted = self._annotated(plan.gone_tables, gone_columns)
-        self.report.annotated_deleted = sorted(self.annotations_deleted)
+        self.report.annotated_deleted = sorted(
+            f"{e['table']}.{e['column']}" if "column" in e else e["table"]
+            for e in self.annotations_deleted
+        )
         if plan.reparented_columns:
             self._bulk_update(
                 self.cat.column, plan.reparented_columns, ["sql_table_id"]
@@ -1116,11 +1122,10 @@ def sync_snapshot(
             batch_size=size,
         )
         sync.run()
-    for name, texts in sorted(sync.annotations_deleted.items()):
+    # One line each, all in JSON: a name may hold anything, a line break too.
+    for entry in sync.annotations_deleted:
         (log or logger).warning(
-            "Deleted %s with its annotations: %s",
-            name,
-            json.dumps(texts, ensure_ascii=False),
+            "Deleted with its annotations: %s", json.dumps(entry, ensure_ascii=False)
         )
     report.failed_tables = [
         {"name": f.name, "error": f.error} for f in snapshot.failures

@@ -383,11 +383,14 @@ def _finish(
     report: dict[str, Any] | None = None,
     log_file: str | None = None,
     untaken: bool = False,
+    unless_beating: bool = False,
 ) -> bool:
     """Record the end of run ``task_id``; False if the row is no longer its own.
 
     ``untaken``: only if no worker has taken the run (its heartbeat is
-    empty; a model without the field cannot tell, and is ended).
+    empty); ``unless_beating``: only if no worker beats for it (its
+    heartbeat is empty or stale). A model without the heartbeat field
+    cannot tell, and is ended.
 
     The Django database may be briefly unavailable when a long run ends: the
     write is retried with back-off (about 8 s in all) on a fresh connection
@@ -405,6 +408,7 @@ def _finish(
                 report=report,
                 log_file=log_file,
                 untaken=untaken,
+                unless_beating=unless_beating,
             )
         except (OperationalError, InterfaceError):
             if delay is None:
@@ -426,6 +430,7 @@ def _finish_once(
     report: dict[str, Any] | None = None,
     log_file: str | None = None,
     untaken: bool = False,
+    unless_beating: bool = False,
 ) -> bool:
     """One attempt of ``_finish``."""
     values: dict[str, Any] = {
@@ -454,8 +459,15 @@ def _finish_once(
     mine = model._default_manager.using(using or "default").filter(
         pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
     )
-    if untaken and model_has_field(model, "db_elements_heartbeat"):
-        mine = mine.filter(db_elements_heartbeat__isnull=True)
+    if model_has_field(model, "db_elements_heartbeat"):
+        if untaken:
+            mine = mine.filter(db_elements_heartbeat__isnull=True)
+        elif unless_beating:
+            window = timedelta(seconds=float(app_settings.HEARTBEAT_TIMEOUT_SECONDS))
+            mine = mine.filter(
+                Q(db_elements_heartbeat__isnull=True)
+                | Q(db_elements_heartbeat__lt=timezone.now() - window)
+            )
     return mine.update(**values) == 1
 
 
@@ -480,6 +492,8 @@ class AsyncDbElementsTask:
         self.model = _sqldb_model(model)
         #: Why this delivery was not run (``_take``).
         self._ignored = "not its current run"
+        #: The name of this run's log file, once opened.
+        self._log_name = ""
 
     def _take(self) -> models.Model | None:
         """The row, if this delivery may run it; None for a duplicate or late one.
@@ -540,10 +554,12 @@ class AsyncDbElementsTask:
         except Exception:
             raise
         except BaseException as exc:
-            # Stopped by the worker while waiting for a dead run's heartbeat
-            # to go stale (django-q2's time-out is shorter than the wait):
-            # the run it came to take over ends FAILED, not RUNNING for good.
-            self._record_stop(exc, None)
+            # Stopped by the worker while waiting for a run's heartbeat to go
+            # stale (django-q2's time-out is shorter than the wait): a run
+            # nobody beats for ends FAILED, not RUNNING for good; one whose
+            # heartbeat is still fresh may be a live worker's, and is left
+            # to it (or to the stale rule, once its heartbeat is old).
+            self._record_stop(exc, None, unless_beating=True)
             raise
         if sql_db is None:
             logger.warning(
@@ -578,12 +594,17 @@ class AsyncDbElementsTask:
             heartbeat.stop()
 
     def _record_stop(
-        self, exc: BaseException, using: str | None, *secrets: str
+        self,
+        exc: BaseException,
+        using: str | None,
+        *secrets: str,
+        unless_beating: bool = False,
     ) -> None:
         """Record this run FAILED, stopped by the worker raising ``exc``
         (django-q2's time-out, a shutdown, Ctrl-C), if it is still RUNNING:
-        before its harvest recorded anything, so with no report and no log
-        file of its own (the previous run's must not pass for its)."""
+        before its harvest recorded anything, so with no report (the
+        previous run's must not pass for its) and with its own log file,
+        if it opened one."""
         error = scrub(_stopped(exc), secrets)
         if _finish(
             self.model,
@@ -593,7 +614,8 @@ class AsyncDbElementsTask:
             using,
             error=error,
             report={},
-            log_file="",
+            log_file=self._log_name,
+            unless_beating=unless_beating,
         ):
             logger.error("SqlDb %s: %s", self.sqldb_id, error)
 
@@ -646,6 +668,7 @@ class AsyncDbElementsTask:
             )
             return report.to_dict()
         with opened:
+            self._log_name = run_log.path.name
             log = run_log.logger
             log.info(
                 "Starting database elements creation for SqlDb %s (%s)",
