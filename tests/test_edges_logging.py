@@ -55,6 +55,19 @@ def test_arguments_are_merged_and_scrubbed() -> None:
     assert (record.msg, record.args) == (WITHHELD, None)
 
 
+def test_a_secret_written_as_json_writes_it_is_withheld_too() -> None:
+    # The deleted annotations go to the run log as JSON, which escapes the
+    # quote and the backslash of this password.
+    import json
+
+    secret = 'pa"ss\\word'
+    line = "Deleted with its annotations: " + json.dumps({"text": f"login {secret}"})
+    assert secret not in line
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, line, None, None)
+    RedactingFilter((secret,)).filter(record)
+    assert record.msg == WITHHELD
+
+
 @contextmanager
 def unconfigured_library_logging() -> Iterator[None]:
     """A host that configured no handler for the library (nor above it).

@@ -297,6 +297,13 @@ def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
         assert run_log_files(odd, label) == [run_log.path]
     assert run_log_files("a%2Fb", label) == []
     assert run_log_files("db%0A1", label) == []
+    # A key too long for a name is cut, with a digest; an empty workspace.
+    for key, workspace in (("k" * 250, 1), ("/" * 90 + "x", ""), ("e", "")):
+        with open_run_log(key, workspace, started=stamp, model_label=label) as run_log:
+            pass
+        assert len(run_log.path.name.encode()) <= 255
+        assert run_log_files(key, label) == [run_log.path]
+    assert run_log_files("k" * 249, label) == []
     # Integer and UUID keys and workspaces keep the original's names.
     with open_run_log(
         "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label

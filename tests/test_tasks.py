@@ -578,3 +578,52 @@ def test_a_failed_run_leaves_no_progress_behind(source: SqlDb) -> None:
         None,
         None,
     )
+
+
+def test_a_delivery_stopped_right_after_taking_its_run_ends_it_failed(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fresh heartbeat is the delivery's own: nobody else runs it.
+    from django.db.models import QuerySet
+    from django_q.exceptions import TimeoutException
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+
+    def stopped(self: QuerySet[Any]) -> Any:
+        raise TimeoutException("Task exceeded maximum timeout value (1 seconds)")
+
+    monkeypatch.setattr(QuerySet, "first", stopped)  # the worker's signal, here
+    with pytest.raises(TimeoutException):
+        deliver(job)
+    monkeypatch.undo()
+    source.refresh_from_db()
+    assert source.db_elements_heartbeat is not None
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.FAILED,
+        "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)",
+    )
+
+
+def test_a_job_run_in_process_that_fails_after_taking_its_run_ends_it_failed(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not "Could not queue the task", nor RUNNING with a heartbeat nobody
+    # writes: the job ran here, and is over.
+    from django.db import OperationalError
+
+    from thoth_db_elements.heartbeat import Heartbeat
+
+    def lost(self: Heartbeat) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Heartbeat, "beat", lost)  # the database, gone here
+    result = start_db_elements_creation([source], runner=ImmediateRunner())
+    monkeypatch.undo()
+    assert result.refused == []
+    source.refresh_from_db()
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.FAILED,
+        "The run failed: OperationalError: server closed the connection unexpectedly",
+    )

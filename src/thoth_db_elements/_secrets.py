@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Final
@@ -31,7 +32,12 @@ def hide(text: str, secrets: Iterable[str | None]) -> str:
     The whole text goes, not the word alone: a driver prints the user, the
     database, the host or plain words ("using password: YES"), and a
     password equal to one of them would show through a ``***`` in its place.
+    A secret written as JSON writes it (``"`` and ``\\`` escaped, as in a
+    log line of JSON) counts too.
     """
-    if any(holds(text, secret) for secret in secrets):
-        return WITHHELD
+    for secret in secrets:
+        if not secret:
+            continue
+        if holds(text, secret) or holds(text, json.dumps(secret)[1:-1]):
+            return WITHHELD
     return text

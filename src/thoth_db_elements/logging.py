@@ -7,6 +7,7 @@ relative to the working directory as in the seed).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -130,10 +131,12 @@ def run_log_name(
     """The seed's file name: ``db_elements_{ws_<id>|no_workspace}_db_{id}_{stamp}.log``
     (a second run of the database in the same second adds ``_2``, ...).
 
-    Ids are written as text, with the few characters that would make a path
-    outside the directory (``/``, ``\\``, NUL) or a name the listing
-    misreads (``_`` in a workspace, control characters) %-escaped, and
-    ``%`` itself (``_name_part``); every other id is written as before.
+    Ids are written as text (``_name_part``), with the few characters that
+    would make a path outside the directory (``/``, ``\\``, NUL) or a name
+    the listing misreads (``_`` in a workspace, control characters)
+    %-escaped, and ``%`` itself, and cut, with a digest of the whole id,
+    where they would pass the file system's 255 bytes a name; every other
+    id is written as before.
     """
     workspace = (
         f"ws_{_name_part(workspace_id, _WORKSPACE_UNSAFE)}"
@@ -149,27 +152,36 @@ def run_log_name(
 _KEY_UNSAFE = frozenset("%/\\")
 _WORKSPACE_UNSAFE = _KEY_UNSAFE | {"_"}
 
+#: The most bytes an id takes in a name (two ids, the stamp, a number and
+#: the fixed parts stay under 255).
+_ID_BYTES = 100
+
 
 def _name_part(value: object, unsafe: frozenset[str]) -> str:
     """``value`` as text, each control character and each character of
-    ``unsafe`` written as ``%XX`` (``urllib.parse.unquote`` reverses it)."""
-    return "".join(
+    ``unsafe`` written as ``%XX``; longer than ``_ID_BYTES`` bytes, its
+    start and ``~`` and a digest of the whole."""
+    written = "".join(
         f"%{ord(c):02X}" if c in unsafe or ord(c) < 32 or ord(c) == 127 else c
         for c in str(value)
     )
+    encoded = written.encode()
+    if len(encoded) <= _ID_BYTES:
+        return written
+    digest = hashlib.sha256(str(value).encode()).hexdigest()[:16]
+    start = encoded[: _ID_BYTES - len(digest) - 1].decode(errors="ignore")
+    return f"{start}~{digest}"
 
 
-def _key_in_name(written: str) -> str:
-    """The key a run log's name holds: ``written`` unescaped when this
-    version's escaping gives it back, else as written (a name written
-    before the escaping, raw)."""
-    key = unquote(written)
-    return key if _name_part(key, _KEY_UNSAFE) == written else written
+def _names_another(key: str) -> bool:
+    """Whether ``key``, written raw, is how this version writes another key."""
+    other = unquote(key)
+    return other != key and _name_part(other, _KEY_UNSAFE) == key
 
 
 #: A run log's name: its database's key, start stamp and same-second number.
 _RUN_LOG_NAME = re.compile(
-    r"^db_elements_(?:ws_[^_/]+|no_workspace)_db_(?P<key>.+?)"
+    r"^db_elements_(?:ws_[^_/]*|no_workspace)_db_(?P<key>.+?)"
     r"_(?P<stamp>\d{8}_\d{6})(?:_(?P<number>\d+))?\.log$",
     re.DOTALL,  # a name written raw before the escaping may hold a line break
 )
@@ -188,9 +200,15 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
     in ``keys``, newest first: by when they were last written, then by the
     start stamp and number of their names. One listing for all the keys.
 
-    Links are left out: the library writes none, and one could point
-    anywhere.
+    A name is matched to a key by writing the key as this version does
+    (``_name_part``) and, for the names of versions before, which wrote
+    keys raw, as it is -- unless that raw form is how this version writes
+    another key (``a%2Fb`` is ``a/b`` now): a name is never read as one
+    row's that may be another's. Links are left out: the library writes
+    none, and one could point anywhere.
     """
+    by_name = {key: key for key in keys if not _names_another(key)}
+    by_name.update((_name_part(key, _KEY_UNSAFE), key) for key in keys)
     found: dict[str, list[tuple[int, str, int, Path]]] = {}
     try:
         entries = list(os.scandir(directory))
@@ -200,8 +218,8 @@ def _run_logs(directory: Path, keys: set[str]) -> dict[str, list[Path]]:
         match = _RUN_LOG_NAME.match(entry.name)
         if match is None:
             continue
-        key = _key_in_name(match["key"])
-        if key not in keys:
+        key = by_name.get(match["key"])
+        if key is None:
             continue
         if entry.is_symlink() or not entry.is_file():
             continue

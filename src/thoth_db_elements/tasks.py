@@ -324,7 +324,14 @@ def _enqueue(
     try:
         backend_id = runner.enqueue(job)
     except Exception as exc:
-        _refused(row, task_id, exc, result)
+        if not getattr(runner, "in_process", False):
+            _refused(row, task_id, exc, result)
+            return
+        # The job ran here and failed without recording its end (its
+        # heartbeat's first write, say): it is over, whatever its heartbeat.
+        error = f"The run failed: {type(exc).__name__}: {scrub(str(exc))}"
+        logger.exception("SqlDb %s: %s", row.pk, error)
+        _fail_claimed(row, task_id, error)
         return
     logger.info(
         "Queued db_elements task %s for SqlDb %s (%s)", task_id, row.pk, backend_id
@@ -494,6 +501,8 @@ class AsyncDbElementsTask:
         self._ignored = "not its current run"
         #: The name of this run's log file, once opened.
         self._log_name = ""
+        #: Whether this delivery took the run (``_take``).
+        self._took = False
 
     def _take(self) -> models.Model | None:
         """The row, if this delivery may run it; None for a duplicate or late one.
@@ -526,6 +535,7 @@ class AsyncDbElementsTask:
                 db_elements_heartbeat__lt=now - timedelta(seconds=timeout)
             )
             if mine.filter(free).update(db_elements_heartbeat=now) == 1:
+                self._took = True  # the heartbeat is this delivery's now
                 return mine.first()
             beats = list(mine.values_list("db_elements_heartbeat", flat=True))
             if not beats:
@@ -558,8 +568,9 @@ class AsyncDbElementsTask:
             # stale (django-q2's time-out is shorter than the wait): a run
             # nobody beats for ends FAILED, not RUNNING for good; one whose
             # heartbeat is still fresh may be a live worker's, and is left
-            # to it (or to the stale rule, once its heartbeat is old).
-            self._record_stop(exc, None, unless_beating=True)
+            # to it (or to the stale rule, once its heartbeat is old) --
+            # unless that heartbeat is this delivery's own.
+            self._record_stop(exc, None, unless_beating=not self._took)
             raise
         if sql_db is None:
             logger.warning(

@@ -14,6 +14,10 @@ __all__ = ["ImmediateRunner"]
 class ImmediateRunner:
     """Calls the job's function before ``enqueue`` returns."""
 
+    #: Jobs run in the calling process: an error out of ``enqueue`` is the
+    #: job's own, not a broker's refusal.
+    in_process = True
+
     def enqueue(self, job: Job) -> str:
         backend_id = uuid.uuid4().hex
         import_string(job.function)(*job.args, **job.kwargs)
