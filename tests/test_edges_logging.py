@@ -66,6 +66,22 @@ def test_a_secret_written_as_json_writes_it_is_withheld_too() -> None:
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, line, None, None)
     RedactingFilter((secret,)).filter(record)
     assert record.msg == WITHHELD
+    # Escaped as JSON writes other letters, or after an escape (a line break).
+    for secret, text in (
+        ('Pä"sswort', 'Login: Pä"sswort'),
+        ("hunter2", "Login:\nhunter2"),
+    ):
+        for escaped in (False, True):
+            line = json.dumps({"text": text}, ensure_ascii=escaped)
+            record = logging.LogRecord(
+                "x", logging.WARNING, __file__, 1, line, None, None
+            )
+            RedactingFilter((secret,)).filter(record)
+            assert record.msg == WITHHELD, line
+    kept = json.dumps({"text": "Login:\nhunter22"})
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, kept, None, None)
+    RedactingFilter(("hunter2",)).filter(record)
+    assert record.msg == kept
 
 
 @contextmanager

@@ -304,6 +304,13 @@ def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
         assert len(run_log.path.name.encode()) <= 255
         assert run_log_files(key, label) == [run_log.path]
     assert run_log_files("k" * 249, label) == []
+    # A key spelt like a long key's cut name is another key.
+    [long_log] = run_log_files("k" * 250, label)
+    lookalike = long_log.name.removeprefix("db_elements_ws_1_db_")[
+        : -len("_20261201_010204.log")
+    ]
+    assert "%~" in lookalike
+    assert run_log_files(lookalike, label) == []
     # Integer and UUID keys and workspaces keep the original's names.
     with open_run_log(
         "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label

@@ -627,3 +627,34 @@ def test_a_job_run_in_process_that_fails_after_taking_its_run_ends_it_failed(
         TaskStatus.FAILED,
         "The run failed: OperationalError: server closed the connection unexpectedly",
     )
+
+
+def test_a_run_that_cannot_record_its_end_at_first_records_it_as_it_ended(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catalogue is written; recording the end fails (the database away
+    # for the retries), then the database is back: COMPLETED, its report
+    # and its log, not FAILED over a committed run.
+    from django.db import OperationalError
+
+    from thoth_db_elements import tasks
+
+    real_finish = tasks._finish
+    calls: list[str] = []
+
+    def away_once(*args: Any, **kwargs: Any) -> bool:
+        calls.append(args[3])
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "_finish", away_once)
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    monkeypatch.undo()
+    source.refresh_from_db()
+    assert calls[:2] == [TaskStatus.COMPLETED, TaskStatus.COMPLETED]
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert source.db_elements_log_file
+    assert (log_dir / "db_elements" / source.db_elements_log_file).exists()
+    assert SqlTable.objects.filter(sql_db=source).count() == 2

@@ -160,7 +160,8 @@ _ID_BYTES = 100
 def _name_part(value: object, unsafe: frozenset[str]) -> str:
     """``value`` as text, each control character and each character of
     ``unsafe`` written as ``%XX``; longer than ``_ID_BYTES`` bytes, its
-    start and ``~`` and a digest of the whole."""
+    start, ``%~`` (which no written id holds: its ``%`` are escapes) and a
+    digest of the whole."""
     written = "".join(
         f"%{ord(c):02X}" if c in unsafe or ord(c) < 32 or ord(c) == 127 else c
         for c in str(value)
@@ -169,14 +170,15 @@ def _name_part(value: object, unsafe: frozenset[str]) -> str:
     if len(encoded) <= _ID_BYTES:
         return written
     digest = hashlib.sha256(str(value).encode()).hexdigest()[:16]
-    start = encoded[: _ID_BYTES - len(digest) - 1].decode(errors="ignore")
-    return f"{start}~{digest}"
+    start = encoded[: _ID_BYTES - len(digest) - 2].decode(errors="ignore")
+    return f"{start}%~{digest}"
 
 
 def _names_another(key: str) -> bool:
-    """Whether ``key``, written raw, is how this version writes another key."""
+    """Whether ``key``, written raw, is how this version writes another key
+    (an escape of it, or a long one's cut form)."""
     other = unquote(key)
-    return other != key and _name_part(other, _KEY_UNSAFE) == key
+    return "%~" in key or (other != key and _name_part(other, _KEY_UNSAFE) == key)
 
 
 #: A run log's name: its database's key, start stamp and same-second number.

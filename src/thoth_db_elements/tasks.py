@@ -267,11 +267,11 @@ def _enqueue_all(
 
 def _fail_claimed(
     row: models.Model, task_id: str, error: str, *, untaken: bool = False
-) -> None:
+) -> bool:
     """End run ``task_id`` of ``row``, claimed but not run, FAILED; with no
     report and no log file of this run: the previous run's must not pass
-    for its own."""
-    _finish(
+    for its own. False if the row was not so ended."""
+    return _finish(
         type(row),
         row.pk,
         task_id,
@@ -327,11 +327,18 @@ def _enqueue(
         if not getattr(runner, "in_process", False):
             _refused(row, task_id, exc, result)
             return
-        # The job ran here and failed without recording its end (its
-        # heartbeat's first write, say): it is over, whatever its heartbeat.
+        # The job ran here and failed: it recorded its end if it took the
+        # run and could write the row; one it never took is ended here.
         error = f"The run failed: {type(exc).__name__}: {scrub(str(exc))}"
-        logger.exception("SqlDb %s: %s", row.pk, error)
-        _fail_claimed(row, task_id, error)
+        if _fail_claimed(row, task_id, error, untaken=True):
+            logger.error("SqlDb %s: %s", row.pk, error, exc_info=exc)
+        else:
+            logger.warning(
+                "SqlDb %s: its run raised %s (its end is recorded as it could be)",
+                row.pk,
+                type(exc).__name__,
+                exc_info=exc,
+            )
         return
     logger.info(
         "Queued db_elements task %s for SqlDb %s (%s)", task_id, row.pk, backend_id
@@ -503,6 +510,8 @@ class AsyncDbElementsTask:
         self._log_name = ""
         #: Whether this delivery took the run (``_take``).
         self._took = False
+        #: How the harvest ended, once it did: status and report.
+        self._outcome: tuple[str, dict[str, Any]] | None = None
 
     def _take(self) -> models.Model | None:
         """The row, if this delivery may run it; None for a duplicate or late one.
@@ -590,7 +599,12 @@ class AsyncDbElementsTask:
             heartbeat.beat()  # a cancel requested while queued stops the run here
             heartbeat.start()
             return self._harvest(sql_db, heartbeat, using)
-        except Exception:
+        except Exception as exc:
+            # The run's own failure out of the harvest's reach (its first
+            # heartbeat's write, the recording of its end): recorded here
+            # if the row can be written now, as the harvest ended if it did.
+            heartbeat.stop()
+            self._record_failure(exc, using, str(getattr(sql_db, "password", "") or ""))
             raise
         except BaseException as exc:
             # Stopped by the worker before the harvest could record it (while
@@ -603,6 +617,38 @@ class AsyncDbElementsTask:
             # Whatever happens, the row stops looking alive: a failure that
             # could not even be recorded is then found stale and recovered.
             heartbeat.stop()
+
+    def _record_failure(self, exc: Exception, using: str, *secrets: str) -> None:
+        """Record this run's end after ``exc`` escaped it: as its harvest
+        ended (``_outcome``), or FAILED "The run failed: ...", with its own
+        log file; left to the stale rule when the row cannot be written."""
+        if self._outcome is not None:
+            status, report = self._outcome
+            error = str(report.get("error", ""))
+        else:
+            status = TaskStatus.FAILED
+            error = scrub(f"The run failed: {type(exc).__name__}: {exc}", secrets)
+            report = HarvestReport(
+                sqldb_id=self.sqldb_id, status="failed", error=error
+            ).to_dict()
+        try:
+            recorded = _finish(
+                self.model,
+                self.sqldb_id,
+                self.task_id,
+                status,
+                using,
+                error=error,
+                report=report,
+                log_file=self._log_name,
+            )
+        except Exception:
+            logger.exception(
+                "SqlDb %s: the end of its run cannot be recorded", self.sqldb_id
+            )
+            return
+        if recorded:
+            logger.error("SqlDb %s: %s", self.sqldb_id, error or f"ended {status}")
 
     def _record_stop(
         self,
@@ -740,6 +786,7 @@ class AsyncDbElementsTask:
                 for failure in report.failed_tables
             ]
             report.duration_seconds = time.monotonic() - clock
+            self._outcome = (status, report.to_dict())
             recorded = _finish(
                 self.model,
                 sql_db.pk,
@@ -747,7 +794,7 @@ class AsyncDbElementsTask:
                 status,
                 using,
                 error=report.error,
-                report=report.to_dict(),
+                report=self._outcome[1],
                 log_file=run_log.path.name,
             )
             if recorded:
