@@ -311,6 +311,10 @@ def test_run_log_names_hold_any_workspace_and_key(log_dir: Path) -> None:
     ]
     assert "%~" in lookalike
     assert run_log_files(lookalike, label) == []
+    # A short raw key of old holding "%~" is no cut id: still listed.
+    older = run_log_dir(label) / "db_elements_ws_1_db_50%~off_20250101_000000.log"
+    older.write_text("")
+    assert run_log_files("50%~off", label) == [older]
     # Integer and UUID keys and workspaces keep the original's names.
     with open_run_log(
         "1f0e-ab", 7, started=datetime(2026, 12, 1, 1, 2, 3), model_label=label

@@ -658,3 +658,59 @@ def test_a_run_that_cannot_record_its_end_at_first_records_it_as_it_ended(
     assert source.db_elements_log_file
     assert (log_dir / "db_elements" / source.db_elements_log_file).exists()
     assert SqlTable.objects.filter(sql_db=source).count() == 2
+
+
+def test_a_run_in_process_whose_take_fails_after_taking_it_ends_failed(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its heartbeat is its own: nobody else will end the run.
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    real_first = QuerySet.first
+
+    def lost_once(self: QuerySet[Any]) -> Any:
+        monkeypatch.setattr(QuerySet, "first", real_first)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(QuerySet, "first", lost_once)  # the database, gone here
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    monkeypatch.undo()
+    source.refresh_from_db()
+    assert source.db_elements_heartbeat is not None  # taken
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.FAILED,
+        "The run failed: OperationalError: server closed the connection unexpectedly",
+    )
+
+
+def test_a_run_log_that_cannot_open_keeps_its_reason_when_recorded_late(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from thoth_db_elements import tasks
+
+    def unwritable(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("[Errno 13] Permission denied: 'logs/db_elements'")
+
+    real_finish = tasks._finish
+    calls: list[str] = []
+
+    def away_once(*args: Any, **kwargs: Any) -> bool:
+        calls.append(kwargs["error"])
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "open_run_log", unwritable)
+    monkeypatch.setattr(tasks, "_finish", away_once)
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    monkeypatch.undo()
+    source.refresh_from_db()
+    reason = "Cannot open the run log: [Errno 13] Permission denied: 'logs/db_elements'"
+    assert (source.db_elements_status, source.db_elements_error) == (
+        TaskStatus.FAILED,
+        reason,
+    )
+    assert source.db_elements_report["error"] == reason

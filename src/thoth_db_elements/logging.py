@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from django.apps import apps
 from django.db import models
 
-from ._secrets import hide
+from ._secrets import WITHHELD, hide
 from .conf import app_settings
 
 __all__ = [
@@ -105,8 +105,18 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     return hide(_URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text), secrets)
 
 
+#: A record's attribute holding texts it writes in another form (as JSON,
+#: escaped), to be checked as they are.
+RAW_TEXTS = "thoth_db_elements_texts"
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message so no password reaches a handler."""
+    """Rewrites each record's message so no password reaches a handler.
+
+    A record that writes texts escaped (a line of JSON) names them as they
+    are in its ``RAW_TEXTS`` attribute: one holding a password withholds
+    the message too.
+    """
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -115,6 +125,9 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = scrub(message, self.secrets)
+        raw: Iterable[str] = getattr(record, RAW_TEXTS, ())
+        if any(hide(text, self.secrets) == WITHHELD for text in raw):
+            clean = WITHHELD
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
@@ -178,7 +191,12 @@ def _names_another(key: str) -> bool:
     """Whether ``key``, written raw, is how this version writes another key
     (an escape of it, or a long one's cut form)."""
     other = unquote(key)
-    return "%~" in key or (other != key and _name_part(other, _KEY_UNSAFE) == key)
+    cut = len(key.encode()) == _ID_BYTES and _CUT.search(key) is not None
+    return cut or (other != key and _name_part(other, _KEY_UNSAFE) == key)
+
+
+#: How a cut id ends (``_name_part``).
+_CUT = re.compile(r"%~[0-9a-f]{16}\Z")
 
 
 #: A run log's name: its database's key, start stamp and same-second number.

@@ -63,6 +63,7 @@ from .introspection.snapshot import (
     SchemaSnapshot,
     TableSnapshot,
 )
+from .logging import RAW_TEXTS
 from .report import HarvestReport
 
 __all__ = [
@@ -1123,9 +1124,13 @@ def sync_snapshot(
         )
         sync.run()
     # One line each, all in JSON: a name may hold anything, a line break too.
+    # The texts as they are go with it, for the password check of run logs.
     for entry in sync.annotations_deleted:
+        raw = [entry["table"], entry.get("column", ""), *entry["annotations"].values()]
         (log or logger).warning(
-            "Deleted with its annotations: %s", json.dumps(entry, ensure_ascii=False)
+            "Deleted with its annotations: %s",
+            json.dumps(entry, ensure_ascii=False),
+            extra={RAW_TEXTS: raw},
         )
     report.failed_tables = [
         {"name": f.name, "error": f.error} for f in snapshot.failures

@@ -332,13 +332,7 @@ def _enqueue(
         error = f"The run failed: {type(exc).__name__}: {scrub(str(exc))}"
         if _fail_claimed(row, task_id, error, untaken=True):
             logger.error("SqlDb %s: %s", row.pk, error, exc_info=exc)
-        else:
-            logger.warning(
-                "SqlDb %s: its run raised %s (its end is recorded as it could be)",
-                row.pk,
-                type(exc).__name__,
-                exc_info=exc,
-            )
+        # Else the run took it, and recorded its end itself (and said so).
         return
     logger.info(
         "Queued db_elements task %s for SqlDb %s (%s)", task_id, row.pk, backend_id
@@ -570,7 +564,9 @@ class AsyncDbElementsTask:
         """Run the harvest; returns the report as a dict (stored by the broker)."""
         try:
             sql_db = self._take()
-        except Exception:
+        except Exception as exc:
+            if self._took:  # its heartbeat is this delivery's: nobody else's
+                self._record_failure(exc, None)
             raise
         except BaseException as exc:
             # Stopped by the worker while waiting for a run's heartbeat to go
@@ -618,7 +614,7 @@ class AsyncDbElementsTask:
             # could not even be recorded is then found stale and recovered.
             heartbeat.stop()
 
-    def _record_failure(self, exc: Exception, using: str, *secrets: str) -> None:
+    def _record_failure(self, exc: Exception, using: str | None, *secrets: str) -> None:
         """Record this run's end after ``exc`` escaped it: as its harvest
         ended (``_outcome``), or FAILED "The run failed: ...", with its own
         log file; left to the stale rule when the row cannot be written."""
@@ -647,8 +643,19 @@ class AsyncDbElementsTask:
                 "SqlDb %s: the end of its run cannot be recorded", self.sqldb_id
             )
             return
-        if recorded:
-            logger.error("SqlDb %s: %s", self.sqldb_id, error or f"ended {status}")
+        if not recorded:
+            return
+        if self._outcome is None:
+            logger.error("SqlDb %s: %s", self.sqldb_id, error, exc_info=exc)
+        else:
+            logger.warning(
+                "SqlDb %s: recording the end of its run failed at first (%s: %s); "
+                "recorded %s",
+                self.sqldb_id,
+                type(exc).__name__,
+                scrub(str(exc), secrets),
+                status,
+            )
 
     def _record_stop(
         self,
@@ -713,6 +720,7 @@ class AsyncDbElementsTask:
             logger.error("SqlDb %s: %s", sql_db.pk, error)
             heartbeat.stop()
             report.status, report.error = "failed", error
+            self._outcome = (status, report.to_dict())
             _finish(
                 self.model,
                 sql_db.pk,
@@ -720,10 +728,10 @@ class AsyncDbElementsTask:
                 status,
                 using,
                 error=error,
-                report=report.to_dict(),
+                report=self._outcome[1],
                 log_file="",  # none of this run's
             )
-            return report.to_dict()
+            return self._outcome[1]
         with opened:
             self._log_name = run_log.path.name
             log = run_log.logger
