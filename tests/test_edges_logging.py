@@ -55,31 +55,6 @@ def test_arguments_are_merged_and_scrubbed() -> None:
     assert (record.msg, record.args) == (WITHHELD, None)
 
 
-def test_a_line_of_json_is_withheld_by_the_texts_it_writes_escaped() -> None:
-    # The deleted annotations go to the run log as JSON, which escapes
-    # quotes, backslashes and line breaks; the texts as they are come with
-    # the record, and are what is checked.
-    import json
-
-    from thoth_db_elements.logging import RAW_TEXTS
-
-    for secret, text in (
-        ('pa"ss\\word', 'login pa"ss\\word'),
-        ('P@ss"w0rd', 'Login:\nP@ss"w0rd'),
-        ("hunter2", "Login:\nhunter2"),
-    ):
-        line = "Deleted with its annotations: " + json.dumps({"text": text})
-        record = logging.LogRecord("x", logging.WARNING, __file__, 1, line, None, None)
-        setattr(record, RAW_TEXTS, ["t", text])
-        RedactingFilter((secret,)).filter(record)
-        assert record.msg == WITHHELD, line
-    # Backslashes elsewhere are no escapes: a word inside another is none.
-    for secret, text in (("smith", "user CORP\\jsmith"), ("sers", "C:\\Users\\a")):
-        record = logging.LogRecord("x", logging.WARNING, __file__, 1, text, None, None)
-        RedactingFilter((secret,)).filter(record)
-        assert record.msg == text
-
-
 @contextmanager
 def unconfigured_library_logging() -> Iterator[None]:
     """A host that configured no handler for the library (nor above it).

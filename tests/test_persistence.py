@@ -988,6 +988,33 @@ def test_a_table_and_a_column_of_the_same_dotted_name_are_both_logged(
     ]
 
 
+def test_a_deleted_annotation_holding_a_password_is_withheld(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Checked as written, not as JSON escapes it (a line break before it,
+    # a quote in it): the line goes to the host's logs too.
+    sql_db = thoth.SqlDb.objects.create(name="secret")
+    sync(sql_db, shop())
+    texts = {"orders": "Login:\nhunter2", "order_lines": 'key pa"ss', "customers": "ok"}
+    for name, text in texts.items():
+        thoth.SqlTable.objects.filter(sql_db=sql_db, name=name).update(description=text)
+    snapshot = shop()
+    gone = dataclasses.replace(snapshot, tables=snapshot.tables[:1])
+    with caplog.at_level("WARNING", logger="thoth_db_elements.persistence"):
+        sync(sql_db, gone, force=True, secrets=("hunter2", 'pa"ss'))
+    lines = sorted(
+        r.getMessage()
+        for r in caplog.records
+        if "with its annotations" in r.getMessage()
+    )
+    withheld = (
+        "Deleted with its annotations: [not shown: it contained the database password]"
+    )
+    assert lines.count(withheld) == 2
+    assert not [line for line in lines if "hunter2" in line or "key pa" in line]
+    assert any('"ok"' in line for line in lines)
+
+
 def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -82,6 +82,11 @@ def create_db_elements(
         force=force,
         checkpoint=checkpoint,
         log=log,
+        secrets=tuple(
+            s
+            for s in (getattr(sql_db, "password", None), url.password)
+            if isinstance(s, str)
+        ),
     )
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)

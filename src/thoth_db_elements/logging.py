@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from django.apps import apps
 from django.db import models
 
-from ._secrets import WITHHELD, hide
+from ._secrets import hide
 from .conf import app_settings
 
 __all__ = [
@@ -105,18 +105,8 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     return hide(_URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text), secrets)
 
 
-#: A record's attribute holding texts it writes in another form (as JSON,
-#: escaped), to be checked as they are.
-RAW_TEXTS = "thoth_db_elements_texts"
-
-
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message so no password reaches a handler.
-
-    A record that writes texts escaped (a line of JSON) names them as they
-    are in its ``RAW_TEXTS`` attribute: one holding a password withholds
-    the message too.
-    """
+    """Rewrites each record's message so no password reaches a handler."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -125,9 +115,6 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = scrub(message, self.secrets)
-        raw: Iterable[str] = getattr(record, RAW_TEXTS, ())
-        if any(hide(text, self.secrets) == WITHHELD for text in raw):
-            clean = WITHHELD
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
@@ -191,7 +178,7 @@ def _names_another(key: str) -> bool:
     """Whether ``key``, written raw, is how this version writes another key
     (an escape of it, or a long one's cut form)."""
     other = unquote(key)
-    cut = len(key.encode()) == _ID_BYTES and _CUT.search(key) is not None
+    cut = len(key.encode()) <= _ID_BYTES and _CUT.search(key) is not None
     return cut or (other != key and _name_part(other, _KEY_UNSAFE) == key)
 
 

@@ -56,6 +56,7 @@ from ._fitting import (
     without_nul,
 )
 from ._gc import collector_paused
+from ._secrets import WITHHELD, hide
 from .catalogue import Catalogue
 from .conf import app_settings
 from .exceptions import DeletionThresholdError
@@ -63,7 +64,6 @@ from .introspection.snapshot import (
     SchemaSnapshot,
     TableSnapshot,
 )
-from .logging import RAW_TEXTS
 from .report import HarvestReport
 
 __all__ = [
@@ -1095,6 +1095,7 @@ def sync_snapshot(
     checkpoint: Checkpoint | None = None,
     batch_size: int | None = None,
     log: logging.Logger | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> HarvestReport:
     """Bring ``sql_db``'s catalogue in line with ``snapshot``, all or nothing.
 
@@ -1103,7 +1104,8 @@ def sync_snapshot(
     deleted without ``force``, and lets ``HarvestCancelledError`` raised by
     ``checkpoint`` roll everything back. The texts of the annotations
     deleted with rows the database lost go to ``log`` (a run's log), once
-    the sync is over, so that they can be copied back.
+    the sync is over, so that they can be copied back; a line holding one
+    of ``secrets`` (the database's passwords) is withheld whole.
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
@@ -1124,14 +1126,18 @@ def sync_snapshot(
         )
         sync.run()
     # One line each, all in JSON: a name may hold anything, a line break too.
-    # The texts as they are go with it, for the password check of run logs.
+    # The texts are checked for a password as they are, not as JSON writes
+    # them (escaped): a line with one is withheld whole, wherever it goes.
     for entry in sync.annotations_deleted:
-        raw = [entry["table"], entry.get("column", ""), *entry["annotations"].values()]
-        (log or logger).warning(
-            "Deleted with its annotations: %s",
-            json.dumps(entry, ensure_ascii=False),
-            extra={RAW_TEXTS: raw},
-        )
+        texts = [
+            entry["table"],
+            entry.get("column", ""),
+            *entry["annotations"].values(),
+        ]
+        line = json.dumps(entry, ensure_ascii=False)
+        if any(hide(text, secrets) == WITHHELD for text in texts):
+            line = WITHHELD
+        (log or logger).warning("Deleted with its annotations: %s", line)
     report.failed_tables = [
         {"name": f.name, "error": f.error} for f in snapshot.failures
     ]

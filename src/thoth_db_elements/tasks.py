@@ -422,7 +422,7 @@ def _finish(
             if delay is None:
                 raise
             logger.warning("Recording the end of task %s failed; retrying", task_id)
-            connections[using or "default"].close()
+            connections[using or router.db_for_write(model)].close()
             time.sleep(delay)
     return False  # pragma: no cover - the loop returns or raises
 
@@ -464,7 +464,8 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    mine = model._default_manager.using(using or "default").filter(
+    using = using or router.db_for_write(model)
+    mine = model._default_manager.using(using).filter(
         pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
     )
     if model_has_field(model, "db_elements_heartbeat"):
@@ -644,6 +645,13 @@ class AsyncDbElementsTask:
             )
             return
         if not recorded:
+            # Its end was recorded before (or the row is no longer its own).
+            logger.warning(
+                "SqlDb %s: its run raised %s after its end was recorded",
+                self.sqldb_id,
+                type(exc).__name__,
+                exc_info=exc,
+            )
             return
         if self._outcome is None:
             logger.error("SqlDb %s: %s", self.sqldb_id, error, exc_info=exc)
