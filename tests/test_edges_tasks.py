@@ -359,7 +359,8 @@ def test_a_run_the_worker_times_out_is_recorded_failed(
     FAILED with the reason, the catalogue untouched, the exception let
     through to the worker."""
     from django_q.exceptions import TimeoutException
-    from django_q.timeout import TimeoutHandler
+
+    from tests.timeouts import WorkerTimeout
 
     path = tmp_path / "big.sqlite"
     with sqlite3.connect(path) as conn:
@@ -378,7 +379,7 @@ def test_a_run_the_worker_times_out_is_recorded_failed(
     big = SqlDb.objects.create(name="big", db_type="SQLite", db_name=str(path))
     runner = RecordingRunner()
     start_db_elements_creation([big], runner=runner)
-    with pytest.raises(TimeoutException), TimeoutHandler(1):
+    with pytest.raises(TimeoutException), WorkerTimeout(1):
         run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
     big.refresh_from_db()
     assert big.db_elements_status == TaskStatus.FAILED

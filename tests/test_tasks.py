@@ -377,8 +377,8 @@ def test_a_redelivery_stopped_by_the_worker_while_waiting_leaves_a_beating_run(
 
     from django.utils import timezone
     from django_q.exceptions import TimeoutException
-    from django_q.timeout import TimeoutHandler
 
+    from tests.timeouts import WorkerTimeout
     from thoth_db_elements.validation import is_stale
 
     runner = RecordingRunner()
@@ -386,7 +386,7 @@ def test_a_redelivery_stopped_by_the_worker_while_waiting_leaves_a_beating_run(
     [job] = runner.jobs
     beat = timezone.now()
     SqlDb.objects.filter(pk=source.pk).update(db_elements_heartbeat=beat)
-    with pytest.raises(TimeoutException), TimeoutHandler(1):
+    with pytest.raises(TimeoutException), WorkerTimeout(1):
         deliver(job)
     source.refresh_from_db()
     assert (source.db_elements_status, source.db_elements_error) == (
@@ -413,12 +413,13 @@ def test_a_run_stopped_by_the_worker_while_its_url_is_built_ends_failed(
 ) -> None:
     # django-q2's time-out can come before the harvest proper starts.
     from django_q.exceptions import TimeoutException
-    from django_q.timeout import TimeoutHandler
+
+    from tests.timeouts import WorkerTimeout
 
     runner = RecordingRunner()
     start_db_elements_creation([source], runner=runner)
     [job] = runner.jobs
-    with pytest.raises(TimeoutException), TimeoutHandler(1):
+    with pytest.raises(TimeoutException), WorkerTimeout(1):
         deliver(job)
     source.refresh_from_db()
     assert source.db_elements_status == TaskStatus.FAILED
