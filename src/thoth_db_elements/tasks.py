@@ -404,6 +404,7 @@ def _finish(
     write is retried with back-off (about 8 s in all) on a fresh connection
     before giving up, after which the row is found stale by its heartbeat.
     """
+    using = using or router.db_for_write(model)  # where the claim wrote
     for delay in (*_FINISH_DELAYS, None):
         try:
             return _finish_once(
@@ -422,7 +423,7 @@ def _finish(
             if delay is None:
                 raise
             logger.warning("Recording the end of task %s failed; retrying", task_id)
-            connections[using or router.db_for_write(model)].close()
+            connections[using].close()
             time.sleep(delay)
     return False  # pragma: no cover - the loop returns or raises
 
@@ -432,7 +433,7 @@ def _finish_once(
     pk: Any,
     task_id: str,
     status: str,
-    using: str | None,
+    using: str,
     *,
     error: str = "",
     report: dict[str, Any] | None = None,
@@ -440,7 +441,7 @@ def _finish_once(
     untaken: bool = False,
     unless_beating: bool = False,
 ) -> bool:
-    """One attempt of ``_finish``."""
+    """One attempt of ``_finish`` (``using``: the database it writes to)."""
     values: dict[str, Any] = {
         "db_elements_status": status,
         "db_elements_end_time": timezone.now(),
@@ -464,7 +465,6 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    using = using or router.db_for_write(model)
     mine = model._default_manager.using(using).filter(
         pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
     )
