@@ -19,6 +19,7 @@ from thoth_db_elements.connection import (
     describe,
     get_url,
     redact,
+    secrets_of,
     source_connection,
     sqlite_path,
 )
@@ -182,6 +183,21 @@ def test_describe_never_shows_credentials(url: str, label: str) -> None:
 def test_redact_skips_empty_secrets() -> None:
     assert redact("user reader pw s3cr3t", None, "", "s3cr3t") == WITHHELD
     assert redact("user reader", None, "") == "user reader"
+
+
+def test_secrets_of_a_run_are_the_row_and_url_passwords_once_each() -> None:
+    """What a run keeps out of its log, report and error: the row's password
+    and the one a URL hook connected with, each once; no empty ones."""
+    hooked = make_url("postgresql://reader:from-vault@db/sales")
+    assert secrets_of(row(), hooked) == ("s3cr3t-pw", "from-vault")
+    assert secrets_of(row(), make_url("postgresql://reader:s3cr3t-pw@db/s")) == (
+        "s3cr3t-pw",
+    )
+    assert secrets_of(row(password=""), make_url("sqlite:///x.db")) == ()
+    assert secrets_of(row(password=None)) == ()
+    # A password field that is not text (an encrypted-field wrapper) counts
+    # by its text.
+    assert secrets_of(row(password=1234)) == ("1234",)
 
 
 def test_postgres_client_encoding_from_the_url_is_kept() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "describe",
     "get_url",
     "redact",
+    "secrets_of",
     "source_connection",
 ]
 
@@ -201,6 +202,18 @@ def describe(url: URL) -> str:
     label = f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
     socket = url.query.get("unix_socket")
     return f"{label} via {socket}" if isinstance(socket, str) else label
+
+
+def secrets_of(sql_db: object, url: URL | None = None) -> tuple[str, ...]:
+    """The passwords a run of ``sql_db`` must keep out of what it writes:
+    the row's own and, when a ``URL_BUILDER`` hook built ``url`` with
+    another one (decrypted, from a vault), that one too."""
+    found: list[str] = []
+    for secret in (getattr(sql_db, "password", None), url and url.password):
+        text = str(secret) if secret else ""
+        if text and text not in found:
+            found.append(text)
+    return tuple(found)
 
 
 def redact(text: str, *secrets: str | None) -> str:

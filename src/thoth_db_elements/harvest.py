@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 
 from .catalogue import Catalogue, catalogue_for
 from .conf import app_settings
-from .connection import describe, get_url, source_connection
+from .connection import describe, get_url, secrets_of, source_connection
 from .introspection.reader import read_schema
 from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
@@ -82,11 +82,7 @@ def create_db_elements(
         force=force,
         checkpoint=checkpoint,
         log=log,
-        secrets=tuple(
-            s
-            for s in (getattr(sql_db, "password", None), url.password)
-            if isinstance(s, str)
-        ),
+        secrets=secrets_of(sql_db, url),
     )
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)

@@ -42,7 +42,7 @@ from sqlalchemy.engine import URL
 
 from ._fields import key_of, model_has_field, present_fields
 from .conf import app_settings
-from .connection import describe, get_url, redact
+from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
 from .harvest import create_db_elements
 from .heartbeat import CANCELLED, Heartbeat
@@ -601,14 +601,14 @@ class AsyncDbElementsTask:
             # heartbeat's write, the recording of its end): recorded here
             # if the row can be written now, as the harvest ended if it did.
             heartbeat.stop()
-            self._record_failure(exc, using, str(getattr(sql_db, "password", "") or ""))
+            self._record_failure(exc, using, *secrets_of(sql_db))
             raise
         except BaseException as exc:
             # Stopped by the worker before the harvest could record it (while
             # the URL was built or the run log opened): recorded here. One
             # the harvest recorded is no longer RUNNING, and stays as it is.
             heartbeat.stop()
-            self._record_stop(exc, using, str(getattr(sql_db, "password", "") or ""))
+            self._record_stop(exc, using, *secrets_of(sql_db))
             raise
         finally:
             # Whatever happens, the row stops looking alive: a failure that
@@ -694,8 +694,7 @@ class AsyncDbElementsTask:
     def _harvest(
         self, sql_db: models.Model, heartbeat: Heartbeat, using: str
     ) -> dict[str, Any]:
-        password = str(getattr(sql_db, "password", "") or "")
-        secrets = [password]
+        secrets = secrets_of(sql_db)
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
         url: URL | None = None
@@ -703,10 +702,7 @@ class AsyncDbElementsTask:
             # Named in the report even when the run fails before reading.
             url = get_url(sql_db)
             report.database, report.dialect = describe(url), url.get_backend_name()
-            # A URL hook may connect with another password than the row's
-            # (decrypted, from a vault): both are hidden.
-            if isinstance(url.password, str) and url.password not in secrets:
-                secrets.append(url.password)
+            secrets = secrets_of(sql_db, url)
         except Exception:  # the harvest below meets it again, and records it
             pass
         status, error = TaskStatus.FAILED, ""
@@ -719,12 +715,12 @@ class AsyncDbElementsTask:
                     sql_db.pk,
                     self.workspace_id,
                     started=started,
-                    secrets=tuple(secrets),
+                    secrets=secrets,
                     model_label=log_label(self.model),
                 )
             )
         except Exception as exc:
-            error = scrub(f"Cannot open the run log: {exc}", tuple(secrets))
+            error = scrub(f"Cannot open the run log: {exc}", secrets)
             logger.error("SqlDb %s: %s", sql_db.pk, error)
             heartbeat.stop()
             report.status, report.error = "failed", error
@@ -795,10 +791,10 @@ class AsyncDbElementsTask:
             finally:
                 heartbeat.stop()
             report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
-            report.error = scrub(error, tuple(secrets))
+            report.error = scrub(error, secrets)
             # A table's failure is a driver's text too.
             report.failed_tables = [
-                {**failure, "error": scrub(failure.get("error", ""), tuple(secrets))}
+                {**failure, "error": scrub(failure.get("error", ""), secrets)}
                 for failure in report.failed_tables
             ]
             report.duration_seconds = time.monotonic() - clock
