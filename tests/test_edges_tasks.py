@@ -126,6 +126,48 @@ def test_a_refused_batch_leaves_every_row_failed(
     assert "s3cr3t" not in caplog.text
 
 
+class PartlyRefusingBatchRunner(RecordingRunner):
+    """A broker that took the first job, which a worker took at once (or
+    ran to its end), and then refused the rest (Redis queues job by job)."""
+
+    def __init__(self, first: dict[str, Any]) -> None:
+        super().__init__()
+        self.first = first
+
+    def enqueue_many(self, jobs: list[Job]) -> list[str]:
+        SqlDb.objects.filter(pk=jobs[0].args[0]).update(**self.first)
+        raise ConnectionError("broker went away")
+
+
+@pytest.mark.parametrize(
+    ("first", "status"),
+    [
+        ({"db_elements_heartbeat": timezone.now()}, TaskStatus.RUNNING),
+        ({"db_elements_status": TaskStatus.COMPLETED}, TaskStatus.COMPLETED),
+    ],
+    ids=["taken", "ended"],
+)
+def test_a_batch_refused_in_part_leaves_a_workers_run_to_it(
+    tmp_path: Path, first: dict[str, Any], status: str
+) -> None:
+    rows = [
+        SqlDb.objects.create(
+            name=name, db_type="SQLite", db_name=str(tmp_path / f"{name}.sqlite")
+        )
+        for name in ("one", "two")
+    ]
+    result = start_db_elements_creation(rows, runner=PartlyRefusingBatchRunner(first))
+    workers, refused = rows
+    workers.refresh_from_db()
+    refused.refresh_from_db()
+    assert workers.db_elements_status == status
+    assert workers.db_elements_error == ""
+    assert refused.db_elements_status == TaskStatus.FAILED
+    # Only the job that will not run is told as refused.
+    assert [r.sqldb_id for r in result.refused] == [refused.pk]
+    assert [s.sqldb_id for s in result.queued] == [workers.pk]
+
+
 def test_seed_only_host_runs_and_records_failure(log_dir: Path) -> None:
     """A model with only the seed's four fields: no heartbeat, progress or
     error fields, so the run records its status and end time, and the log

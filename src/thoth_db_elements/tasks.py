@@ -310,12 +310,35 @@ def _refused(
     row: models.Model, task_id: str, exc: BaseException, result: StartResult
 ) -> None:
     message = f"Could not queue the task: {scrub(str(exc))}"
+    # A job of a batch the broker took in part may run already: left to it,
+    # and not told as refused. A job queued but not taken finds its row
+    # FAILED and does nothing.
+    if not _fail_claimed(row, task_id, message, untaken=True) and _taken(row, task_id):
+        logger.warning(
+            "SqlDb %s: the broker failed part-way (%s), but a worker has taken "
+            "this database's job already: left to it",
+            row.pk,
+            scrub(str(exc)),
+        )
+        return
     logger.error("SqlDb %s: %s", row.pk, message)
     result.refused.append(
         SkippedDatabase(row.pk, str(getattr(row, "name", row)), message)
     )
-    # A job of a batch the broker took in part may run already: left to it.
-    _fail_claimed(row, task_id, message, untaken=True)
+
+
+def _taken(row: models.Model, task_id: str) -> bool:
+    """Whether run ``task_id`` of ``row``, which ``_fail_claimed`` could not
+    end, is a worker's: the row still holds it (running with a heartbeat,
+    or ended already), rather than a reset or a deletion having let go of
+    it."""
+    model = type(row)
+    using = row._state.db or router.db_for_write(model)
+    return (
+        model._default_manager.using(using)
+        .filter(pk=row.pk, db_elements_task_id=task_id)
+        .exists()
+    )
 
 
 def _enqueue(
