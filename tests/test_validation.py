@@ -168,6 +168,30 @@ def test_force_reset(
     )
 
 
+def test_force_reset_logs_the_rows_state_not_an_older_instances(
+    model: type[models.Model], caplog: pytest.LogCaptureFixture
+) -> None:
+    db = make(model, db_elements_status=TaskStatus.COMPLETED, db_elements_task_id="a")
+    # A run started since this instance was loaded.
+    model._default_manager.filter(pk=db.pk).update(
+        db_elements_status=TaskStatus.RUNNING, db_elements_task_id="b"
+    )
+    with caplog.at_level(logging.WARNING, logger="thoth_db_elements.validation"):
+        assert force_reset_sqldb_db_elements_task_status(db, reason="stuck") is True
+    assert caplog.records[-1].getMessage() == (
+        f"Force reset db_elements for SqlDb {db.pk}: stuck (was: RUNNING, task_id: b)"
+    )
+    assert model._default_manager.get(pk=db.pk).db_elements_status == TaskStatus.IDLE  # type: ignore[attr-defined]
+
+
+def test_force_reset_of_a_deleted_row_fails(caplog: pytest.LogCaptureFixture) -> None:
+    db = make(CatalogSqlDb)
+    CatalogSqlDb.objects.filter(pk=db.pk).delete()
+    assert force_reset_sqldb_db_elements_task_status(db) is False
+    assert "Failed to force reset" in caplog.text
+    assert CatalogSqlDb.objects.count() == 0
+
+
 def test_force_reset_default_reason(caplog: pytest.LogCaptureFixture) -> None:
     db = make(CatalogSqlDb)
     with caplog.at_level(logging.WARNING, logger="thoth_db_elements.validation"):

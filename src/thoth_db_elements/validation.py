@@ -15,7 +15,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models, router, transaction
 from django.utils import timezone
 
 from ._fields import model_has_field, present_fields
@@ -200,38 +201,55 @@ def force_reset_sqldb_db_elements_task_status(
     """Put the task status back to IDLE whatever it was; True on success.
 
     Clears the task id, sets the end time and logs a warning with the reason
-    and the previous state. A running worker notices the reset (its task id no
-    longer matches) and stops without writing its result.
+    and the previous state (the row's, read under a lock: the instance may
+    be older). A running worker notices the reset (its task id no longer
+    matches) and stops without writing its result.
     """
+    model = type(sql_db)
+    using = sql_db._state.db or router.db_for_write(model)
     try:
-        old_status = sql_db.db_elements_status  # type: ignore[attr-defined]
-        old_task_id = sql_db.db_elements_task_id  # type: ignore[attr-defined]
-        changes: dict[str, object] = {
-            "db_elements_status": TaskStatus.IDLE,
-            "db_elements_task_id": None,
-            "db_elements_end_time": timezone.now(),
-        }
-        changes.update(
-            present_fields(
-                sql_db, {"db_elements_cancel_requested": False, **_NO_PROGRESS}
-            )
-        )
-        for name, value in changes.items():
-            setattr(sql_db, name, value)
-        sql_db.save(update_fields=list(changes))
-        logger.warning(
-            "Force reset db_elements for SqlDb %s: %s (was: %s, task_id: %s)",
-            sql_db.pk,
-            reason,
-            old_status,
-            old_task_id,
-        )
+        with transaction.atomic(using=using):
+            old_status, old_task_id = _reset(sql_db, using)
     except Exception as exc:
         logger.error(
             "Failed to force reset db_elements for SqlDb %s: %s", sql_db.pk, exc
         )
         return False
+    logger.warning(
+        "Force reset db_elements for SqlDb %s: %s (was: %s, task_id: %s)",
+        sql_db.pk,
+        reason,
+        old_status,
+        old_task_id,
+    )
     return True
+
+
+def _reset(sql_db: models.Model, using: str) -> tuple[Any, Any]:
+    """Reset ``sql_db`` (in the caller's transaction); its status and task id
+    before."""
+    before = (
+        type(sql_db)
+        ._default_manager.using(using)
+        .select_for_update()
+        .filter(pk=sql_db.pk)
+        .values_list("db_elements_status", "db_elements_task_id")
+        .first()
+    )
+    if before is None:
+        raise ObjectDoesNotExist("the row is not in the database")
+    changes: dict[str, object] = {
+        "db_elements_status": TaskStatus.IDLE,
+        "db_elements_task_id": None,
+        "db_elements_end_time": timezone.now(),
+    }
+    changes.update(
+        present_fields(sql_db, {"db_elements_cancel_requested": False, **_NO_PROGRESS})
+    )
+    for name, value in changes.items():
+        setattr(sql_db, name, value)
+    sql_db.save(update_fields=list(changes), using=using)
+    return before[0], before[1]
 
 
 def claim_sqldb_db_elements_task(
