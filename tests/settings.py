@@ -36,6 +36,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
 
+# A read replica: the same database, as Django's tests mirror it. Only the
+# router tests (tests/test_router.py) send anything there.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+
 Q_CLUSTER = {**Q_CLUSTER, "name": os.environ.get("TEST_Q_NAME", "thoth-tests")}
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import F
 
+from ._fields import writes_to
 from .conf import app_settings
 from .exceptions import CatalogueLockedError
 
@@ -62,7 +63,7 @@ class _Session:
 
     def __init__(self, sql_db: models.Model) -> None:
         self.sql_db = sql_db
-        self.using = sql_db._state.db or "default"
+        self.using = writes_to(sql_db)
         #: MySQL: the session's lock time-out before the sync changed it.
         self._mysql_lock_timeout: Any = None
         #: PostgreSQL inside a caller's transaction: its lock time-out
@@ -221,7 +222,7 @@ def sync_lock_name(sql_db: models.Model) -> str:
     whole server's, and two projects (or a project and its tests) on one
     server must not wait for each other's rows of the same key.
     """
-    using = sql_db._state.db or "default"
+    using = writes_to(sql_db)
     database = connections[using].settings_dict.get("NAME")
     # The concrete model's: a proxy's rows are the same rows.
     model = sql_db._meta.concrete_model or type(sql_db)

@@ -6,9 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
+from django.db import models, router
 
-__all__ = ["key_of", "model_has_field", "present_fields"]
+__all__ = ["key_of", "model_has_field", "present_fields", "writes_to"]
+
+
+def writes_to(instance: models.Model) -> str:
+    """The database the router writes ``instance`` to. Not the one it was
+    read from (``_state.db``): under a primary/replica router that is the
+    replica, read-only, and perhaps behind."""
+    return router.db_for_write(type(instance), instance=instance)
 
 
 def model_has_field(model: type[models.Model] | models.Model, name: str) -> bool:

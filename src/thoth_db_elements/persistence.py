@@ -46,7 +46,7 @@ from django.db.models import (
 
 from ._bulk import fetch_values, in_lists, insert_values
 from ._catalogue_lock import catalogue_transaction, sync_lock_name
-from ._fields import model_has_field
+from ._fields import model_has_field, writes_to
 from ._fitting import (
     NUL_REPLACEMENT,
     char_limits,
@@ -366,7 +366,7 @@ class _Sync:
         self.force = force
         self.checkpoint = checkpoint
         self.batch_size = batch_size
-        self.using = sql_db._state.db or "default"
+        self.using = writes_to(sql_db)
         self.total = len(snapshot.tables)
         #: The annotations of the rows this run deleted (``_annotated``).
         self.annotations_deleted: list[dict[str, Any]] = []
@@ -1111,7 +1111,7 @@ def sync_snapshot(
     snapshot = fit_to_catalogue(snapshot, catalogue)
     if (
         snapshot.dialect != "postgresql"  # which has no NUL in text
-        and connections[sql_db._state.db or "default"].vendor == "postgresql"
+        and connections[writes_to(sql_db)].vendor == "postgresql"
     ):
         snapshot = without_nul(snapshot)
     with collector_paused():

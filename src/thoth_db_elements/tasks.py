@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 from sqlalchemy.engine import URL
 
-from ._fields import key_of, model_has_field, present_fields
+from ._fields import key_of, model_has_field, present_fields, writes_to
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
@@ -276,7 +276,7 @@ def _fail_claimed(
         row.pk,
         task_id,
         TaskStatus.FAILED,
-        row._state.db,
+        writes_to(row),
         error=error,
         report={},
         log_file="",
@@ -333,7 +333,7 @@ def _taken(row: models.Model, task_id: str) -> bool:
     or ended already), rather than a reset or a deletion having let go of
     it."""
     model = type(row)
-    using = row._state.db or router.db_for_write(model)
+    using = writes_to(row)
     return (
         model._default_manager.using(using)
         .filter(pk=row.pk, db_elements_task_id=task_id)
@@ -384,7 +384,7 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
         return False
     updated = (
         type(sql_db)
-        ._default_manager.using(sql_db._state.db or "default")
+        ._default_manager.using(writes_to(sql_db))
         .filter(pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING)
         .update(db_elements_cancel_requested=True)
     )
@@ -545,7 +545,9 @@ class AsyncDbElementsTask:
         that moves is a live worker's (ignored), one that goes stale a dead
         one's (taken over).
         """
-        mine = self.model._default_manager.filter(
+        # On the database the claim wrote to: a replica may be behind.
+        primary = router.db_for_write(self.model)
+        mine = self.model._default_manager.using(primary).filter(
             pk=self.sqldb_id,
             db_elements_task_id=self.task_id,
             db_elements_status=TaskStatus.RUNNING,
@@ -613,7 +615,7 @@ class AsyncDbElementsTask:
                 "task_id": self.task_id,
                 "sqldb_id": self.sqldb_id,
             }
-        using = sql_db._state.db or "default"
+        using = writes_to(sql_db)
         heartbeat = Heartbeat(self.model, sql_db.pk, self.task_id, using)
         try:
             heartbeat.beat()  # a cancel requested while queued stops the run here

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models, router, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from ._fields import model_has_field, present_fields
+from ._fields import model_has_field, present_fields, writes_to
 from .conf import app_settings
 from .models import TaskStatus
 
@@ -48,9 +48,9 @@ _HEARTBEAT = "db_elements_heartbeat"
 
 
 def _manager(sql_db: models.Model) -> models.QuerySet[Any]:
-    """A queryset on the instance's own model and database."""
-    model = type(sql_db)
-    return model._default_manager.using(sql_db._state.db or "default")
+    """A queryset on the instance's own model, on the database it is
+    written to (what is read there decides a claim)."""
+    return type(sql_db)._default_manager.using(writes_to(sql_db))
 
 
 def _stale_q(
@@ -124,7 +124,8 @@ def check_sqldb_db_elements_can_start(sql_db: models.Model) -> tuple[bool, str]:
 
     This only advises: starting safely needs ``claim_sqldb_db_elements_task``.
     """
-    sql_db.refresh_from_db()
+    # From the database a claim writes to: a replica may be behind.
+    sql_db.refresh_from_db(using=writes_to(sql_db))
     current_status = sql_db.db_elements_status  # type: ignore[attr-defined]
 
     if current_status in STARTABLE_STATES:
@@ -135,7 +136,7 @@ def check_sqldb_db_elements_can_start(sql_db: models.Model) -> tuple[bool, str]:
             sql_db, timeout_hours=app_settings.STALE_TIMEOUT_HOURS
         )
         if not still_running:
-            sql_db.refresh_from_db()
+            sql_db.refresh_from_db(using=writes_to(sql_db))
             return True, MESSAGE_STALE_CLEANED
         return False, MESSAGE_RUNNING
 
@@ -205,8 +206,7 @@ def force_reset_sqldb_db_elements_task_status(
     be older). A running worker notices the reset (its task id no longer
     matches) and stops without writing its result.
     """
-    model = type(sql_db)
-    using = sql_db._state.db or router.db_for_write(model)
+    using = writes_to(sql_db)
     try:
         with transaction.atomic(using=using):
             old_status, old_task_id = _reset(sql_db, using)
