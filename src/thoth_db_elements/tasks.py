@@ -592,7 +592,7 @@ class AsyncDbElementsTask:
             sql_db = self._take()
         except Exception as exc:
             if self._took:  # its heartbeat is this delivery's: nobody else's
-                self._record_failure(exc, None)
+                self._record_end(exc, None)
             raise
         except BaseException as exc:
             # Stopped by the worker while waiting for a run's heartbeat to go
@@ -601,7 +601,7 @@ class AsyncDbElementsTask:
             # heartbeat is still fresh may be a live worker's, and is left
             # to it (or to the stale rule, once its heartbeat is old) --
             # unless that heartbeat is this delivery's own.
-            self._record_stop(exc, None, unless_beating=not self._took)
+            self._record_end(exc, None, unless_beating=not self._took)
             raise
         if sql_db is None:
             logger.warning(
@@ -621,32 +621,44 @@ class AsyncDbElementsTask:
             heartbeat.beat()  # a cancel requested while queued stops the run here
             heartbeat.start()
             return self._harvest(sql_db, heartbeat, using)
-        except Exception as exc:
-            # The run's own failure out of the harvest's reach (its first
-            # heartbeat's write, the recording of its end): recorded here
-            # if the row can be written now, as the harvest ended if it did.
-            heartbeat.stop()
-            self._record_failure(exc, using, *secrets_of(sql_db))
-            raise
         except BaseException as exc:
-            # Stopped by the worker before the harvest could record it (while
-            # the URL was built or the run log opened): recorded here. One
-            # the harvest recorded is no longer RUNNING, and stays as it is.
+            # The run's own failure out of the harvest's reach (its first
+            # heartbeat's write, the recording of its end), or the worker
+            # stopping it before the harvest could record it (while the URL
+            # was built, the run log opened or its end written): recorded
+            # here, as the harvest ended if it did. One the harvest recorded
+            # is no longer RUNNING, and stays as it is.
             heartbeat.stop()
-            self._record_stop(exc, using, *secrets_of(sql_db))
+            self._record_end(exc, using, *secrets_of(sql_db))
             raise
         finally:
             # Whatever happens, the row stops looking alive: a failure that
             # could not even be recorded is then found stale and recovered.
             heartbeat.stop()
 
-    def _record_failure(self, exc: Exception, using: str | None, *secrets: str) -> None:
-        """Record this run's end after ``exc`` escaped it: as its harvest
-        ended (``_outcome``), or FAILED "The run failed: ...", with its own
-        log file; left to the stale rule when the row cannot be written."""
+    def _record_end(
+        self,
+        exc: BaseException,
+        using: str | None,
+        *secrets: str,
+        unless_beating: bool = False,
+    ) -> None:
+        """Record this run's end after ``exc`` escaped it: an error out of
+        the harvest's reach (its first heartbeat's write, the recording of
+        its end), or the worker stopping it (django-q2's time-out, a
+        shutdown, Ctrl-C). As its harvest ended, if it did (``_outcome``: a
+        committed harvest is COMPLETED, with its report); else FAILED, "The
+        run failed: ..." with a report saying so, or "Stopped by the worker:
+        ..." with none (the previous run's must not pass for its). With its
+        own log file, if it opened one. Only if the row is still this run's
+        RUNNING one; left to the stale rule when it cannot be written."""
+        stopped = not isinstance(exc, Exception)
         if self._outcome is not None:
             status, report = self._outcome
             error = str(report.get("error", ""))
+        elif stopped:
+            status, report = TaskStatus.FAILED, {}
+            error = scrub(_stopped(exc), secrets)
         else:
             status = TaskStatus.FAILED
             error = scrub(f"The run failed: {type(exc).__name__}: {exc}", secrets)
@@ -663,6 +675,7 @@ class AsyncDbElementsTask:
                 error=error,
                 report=report,
                 log_file=self._log_name,
+                unless_beating=unless_beating,
             )
         except Exception:
             logger.exception(
@@ -670,51 +683,28 @@ class AsyncDbElementsTask:
             )
             return
         if not recorded:
-            # Its end was recorded before (or the row is no longer its own).
-            logger.warning(
-                "SqlDb %s: its run raised %s after its end was recorded",
-                self.sqldb_id,
-                type(exc).__name__,
-                exc_info=exc,
-            )
+            if not stopped:
+                # Its end was recorded before (or the row is no longer its own).
+                logger.warning(
+                    "SqlDb %s: its run raised %s after its end was recorded",
+                    self.sqldb_id,
+                    type(exc).__name__,
+                    exc_info=exc,
+                )
             return
         if self._outcome is None:
-            logger.error("SqlDb %s: %s", self.sqldb_id, error, exc_info=exc)
+            logger.error(
+                "SqlDb %s: %s", self.sqldb_id, error, exc_info=None if stopped else exc
+            )
         else:
             logger.warning(
-                "SqlDb %s: recording the end of its run failed at first (%s: %s); "
+                "SqlDb %s: the end of its run was not recorded at first (%s: %s); "
                 "recorded %s",
                 self.sqldb_id,
                 type(exc).__name__,
                 scrub(str(exc), secrets),
                 status,
             )
-
-    def _record_stop(
-        self,
-        exc: BaseException,
-        using: str | None,
-        *secrets: str,
-        unless_beating: bool = False,
-    ) -> None:
-        """Record this run FAILED, stopped by the worker raising ``exc``
-        (django-q2's time-out, a shutdown, Ctrl-C), if it is still RUNNING:
-        before its harvest recorded anything, so with no report (the
-        previous run's must not pass for its) and with its own log file,
-        if it opened one."""
-        error = scrub(_stopped(exc), secrets)
-        if _finish(
-            self.model,
-            self.sqldb_id,
-            self.task_id,
-            TaskStatus.FAILED,
-            using,
-            error=error,
-            report={},
-            log_file=self._log_name,
-            unless_beating=unless_beating,
-        ):
-            logger.error("SqlDb %s: %s", self.sqldb_id, error)
 
     def _harvest(
         self, sql_db: models.Model, heartbeat: Heartbeat, using: str
@@ -794,9 +784,12 @@ class AsyncDbElementsTask:
                 report = create_db_elements(
                     sql_db, force=self.force, checkpoint=checkpoint, log=log, url=url
                 )
-                # Committed: a cancel that comes now is too late to undo it.
-                heartbeat.done = heartbeat.total = report.tables.total
+                # Committed: a cancel that comes now is too late to undo it,
+                # and a stop from now on still ends the run COMPLETED.
                 status = TaskStatus.COMPLETED
+                report.status = "completed"
+                self._outcome = (status, report.to_dict())
+                heartbeat.done = heartbeat.total = report.tables.total
             except HarvestCancelledError as exc:
                 error = str(exc) or CANCELLED
                 log.warning("Stopped: %s; the catalogue was left as it was", error)
@@ -824,16 +817,29 @@ class AsyncDbElementsTask:
             ]
             report.duration_seconds = time.monotonic() - clock
             self._outcome = (status, report.to_dict())
-            recorded = _finish(
-                self.model,
-                sql_db.pk,
-                self.task_id,
-                status,
-                using,
-                error=report.error,
-                report=self._outcome[1],
-                log_file=run_log.path.name,
-            )
+            try:
+                recorded = _finish(
+                    self.model,
+                    sql_db.pk,
+                    self.task_id,
+                    status,
+                    using,
+                    error=report.error,
+                    report=self._outcome[1],
+                    log_file=run_log.path.name,
+                )
+            except Exception as lost:
+                if stopped_by is None:
+                    raise
+                # The worker's stop goes on (the caller records the end
+                # again): a database error must not pass for the reason.
+                logger.warning(
+                    "SqlDb %s: recording the end of its run failed (%s: %s)",
+                    sql_db.pk,
+                    type(lost).__name__,
+                    scrub(str(lost), secrets),
+                )
+                raise stopped_by from None
             if recorded:
                 log.info(
                     "Finished with status %s in %.1f s", status, report.duration_seconds

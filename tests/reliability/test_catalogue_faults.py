@@ -103,3 +103,74 @@ def test_the_end_is_recorded_when_the_database_comes_back(
     assert source.db_elements_status == TaskStatus.COMPLETED
     text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()
     assert "Finished with status COMPLETED" in text
+
+
+def _end_fails(status: str, times: int) -> tuple[dict[str, int], Any]:
+    """An execute wrapper: the first ``times`` writes of a run's end as
+    ``status`` fail as when the database is away."""
+    left = {"left": times}
+
+    def flaky(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        ending = sql.startswith("UPDATE") and bool(params) and params[0] == status
+        if ending and "db_elements_end_time" in sql and left["left"]:
+            left["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    return left, flaky
+
+
+def test_a_committed_run_the_worker_stops_while_its_end_is_retried_is_completed(
+    source: SqlDb, log_dir: Path
+) -> None:
+    """django-q2's time-out lands in the back-off between attempts to write
+    the end of a run whose harvest committed: the run is COMPLETED, with its
+    report, and the time-out goes on to the worker."""
+    from django_q.exceptions import TimeoutException
+
+    from tests.test_tasks import RecordingRunner, deliver
+    from tests.timeouts import WorkerTimeout
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    left, flaky = _end_fails("COMPLETED", 3)  # 0.5 s + 1 s + 2 s of back-off
+    with connection.execute_wrapper(flaky):
+        with pytest.raises(TimeoutException), WorkerTimeout(1):
+            deliver(runner.jobs[0])
+    source.refresh_from_db()
+    assert left["left"] == 0
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_error == ""
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert SqlTable.objects.filter(sql_db=source).count() == 2
+
+
+def test_a_stop_outlives_a_failed_recording_of_its_end(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the harvest of the first database of a ``--sync`` batch,
+    and the database away while its end is written: the interrupt, not the
+    database's error, reaches the caller, and the batch stops."""
+    from thoth_db_elements import tasks
+
+    monkeypatch.setattr(tasks, "_FINISH_DELAYS", (0.01,))
+    other = SqlDb.objects.create(name="other", db_type="SQLite", db_name=source.db_name)
+    left, flaky = _end_fails("FAILED", 2)  # the whole of the harvest's attempts
+    interrupted = {"left": 1}
+
+    def interrupt(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("INSERT") and "sqltable" in sql and interrupted["left"]:
+            interrupted["left"] -= 1
+            raise KeyboardInterrupt
+        return flaky(execute, sql, params, many, context)
+
+    with connection.execute_wrapper(interrupt), pytest.raises(KeyboardInterrupt):
+        start_db_elements_creation([source, other], runner=ImmediateRunner())
+    source.refresh_from_db()
+    other.refresh_from_db()
+    assert (interrupted["left"], left["left"]) == (0, 0)
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error == "Stopped by the worker: KeyboardInterrupt"
+    assert other.db_elements_status == TaskStatus.FAILED
+    assert other.db_elements_error == "Not started: interrupted (KeyboardInterrupt)"
+    assert not SqlTable.objects.exists()
