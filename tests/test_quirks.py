@@ -201,3 +201,26 @@ def test_mariadb_column_names_with_a_backtick_or_a_line_break() -> None:
         with CaptureQueriesContext(connection) as captured:
             assert create_db_elements(sql_db).writes == 0
         assert writes(captured) == []
+
+
+@pytest.mark.parametrize("method", ["fast", "inspector"])
+def test_mariadb_view_of_time_functions_has_time_columns(method: str) -> None:
+    # MariaDB spells such a column "time /* mariadb-5.3 */" (its old
+    # temporal format); the comment made it VARCHAR.
+    require_mariadb()
+    from thoth_db_elements.connection import source_connection
+    from thoth_db_elements.introspection import read_schema
+
+    ddl = (
+        "CREATE TABLE t (id int PRIMARY KEY, tm time)",
+        "CREATE VIEW v AS SELECT tm, curtime() AS now_t, sec_to_time(id) AS st FROM t",
+    )
+    with schemas.mariadb_database(ddl) as url:
+        with source_connection(row_for(url, "MariaDB")) as conn:
+            snapshot = read_schema(conn, None, method=method)
+    view = snapshot.table("v")
+    assert [(c.name, c.data_format) for c in view.columns] == [
+        ("tm", "TIME"),
+        ("now_t", "TIME"),
+        ("st", "TIME"),
+    ]

@@ -142,6 +142,9 @@ TIME_CASES = [
     ("time(3) with time zone", "postgresql"),
     ("timetz", "postgresql"),
     ("time(3)", "mariadb"),
+    # MariaDB's old temporal format, as views of time functions show it.
+    ("time /* mariadb-5.3 */", "mariadb"),
+    ("time(3) /* mariadb-5.3 */", "mariadb"),
     ("TIME", "sqlite"),
     ("time(7)", "mssql"),
 ]
@@ -151,6 +154,8 @@ TIMESTAMP_CASES = [
     ("TIMESTAMP_NTZ", "sqlite"),  # suffixed, as on other dialects
     ("DATETIME64", "sqlite"),
     ("datetime", "mariadb"),
+    ("datetime(6) /* mariadb-5.3 */", "mariadb"),
+    ("timestamp /* mariadb-5.3 */", "mariadb"),
     ("datetime(6)", "mysql"),
     ("timestamp", "mariadb"),
     ("TIMESTAMP", "sqlite"),
@@ -190,6 +195,7 @@ ENUM_CASES = [
     ("enum('a','b')", "mariadb"),
     ("ENUM('a','b')", "mysql"),
     ("enum('it''s','(x)','[y]')", "mariadb"),  # members that look like syntax
+    ("enum('/* a */','b')", "mariadb"),  # a member that looks like a comment
 ]
 
 VARCHAR_CASES = [
@@ -207,6 +213,7 @@ VARCHAR_CASES = [
     ("geometry(Point, 4326)", "postgresql"),
     ("text", "postgresql"),
     ("text", "mariadb"),
+    ("varchar(10) /*M!100301 COMPRESSED*/", "mariadb"),
     ("longtext", "mariadb"),
     ("NVARCHAR", "sqlite"),
     ("NVARCHAR(30)", "sqlite"),

@@ -245,6 +245,7 @@ class ParsedType:
 
 
 _QUOTED_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _PARENTHESISED = re.compile(r"\([^()]*\)")
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -255,6 +256,9 @@ def parse_type(raw_type: str, dialect: str = "") -> ParsedType:
     text = raw_type.strip().lower()
     # Enum members may contain anything, parentheses and brackets included.
     text = _QUOTED_LITERAL.sub("''", text)
+    # MariaDB's /* mariadb-5.3 */ (an old temporal format) and executable
+    # /*M!100301 COMPRESSED*/ comments are no part of the type's name.
+    text = _COMMENT.sub(" ", text)
     first = _PARENTHESISED.search(text)
     args = tuple(a.strip() for a in first.group(0)[1:-1].split(",")) if first else ()
     is_array = "[" in text or bool(re.search(r"\barray\b", text))
