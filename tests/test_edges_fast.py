@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 from tests import schemas
 from tests.services import require_mariadb, require_postgres
 from tests.test_fast_paths import assert_same, connect
-from thoth_db_elements.exceptions import IntrospectionError
+from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 from thoth_db_elements.introspection import raw_types, read_schema
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 from thoth_db_elements.introspection.raw_types import read_catalogue
@@ -403,6 +403,9 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
         "CREATE TABLE dropped (id int)",
         "CREATE TABLE vbase (id int, a int, secret int)",
         "CREATE SQL SECURITY INVOKER VIEW inv AS SELECT id, a, secret FROM vbase",
+        "CREATE TABLE allcols (id int PRIMARY KEY, v int COMMENT 'vv')",
+        "CREATE TABLE rolepart (id int PRIMARY KEY, secret int)",
+        "CREATE TABLE pubpart (id int PRIMARY KEY, secret int)",
     )
     with schemas.mariadb_database(ddl) as url, connect(url) as c:
         snap = assert_same(c)
@@ -429,6 +432,13 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
                 f"GRANT SELECT (id, a) ON `{name}`.inv TO '{user}'@'%'",
                 f"GRANT INSERT (id) ON `{name}`.whole TO '{user}'@'%'",
                 f"GRANT SELECT ON `{name}`.whole TO '{user}'@'%'",
+                # Every column, one by one: SHOW CREATE TABLE is refused, but
+                # the whole table is seen.
+                f"GRANT SELECT (id, v) ON `{name}`.allcols TO '{user}'@'%'",
+                # Some columns, through a role or PUBLIC only: the user's
+                # own grants do not name the table.
+                f"GRANT SELECT (id) ON `{name}`.rolepart TO {role}",
+                f"GRANT SELECT (id) ON `{name}`.pubpart TO PUBLIC",
             ],
         )
         try:
@@ -453,18 +463,55 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
                     holder.exec_driver_sql("UNLOCK TABLES")
         finally:
             schemas.run_ddl(
-                schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
+                schemas.MARIADB_URL,
+                [
+                    f"REVOKE SELECT (id) ON `{name}`.pubpart FROM PUBLIC",
+                    f"DROP USER '{user}'@'%'",
+                    f"DROP ROLE {role}",
+                ],
             )
     assert not seen.listing_complete
     # The user's grants are read once a read, on each path.
     assert len(privilege_reads) == 2
-    assert [f.name for f in seen.failures] == ["hidden", "inv", "part"]
+    failed = ["hidden", "inv", "part", "pubpart", "rolepart"]
+    assert [f.name for f in seen.failures] == failed
     assert "sees only some of the table's columns" in seen.failures[2].error
-    assert [f.name for f in locked.failures] == ["hidden", "inv", "part"]
-    assert [t.name for t in locked.tables] == ["by:role%", "whole"]
-    # Column grants beside a table-wide SELECT: every column is seen.
-    assert [t.name for t in seen.tables] == ["by:role%", "whole"]
+    assert [f.name for f in locked.failures] == failed
+    assert [t.name for t in locked.tables] == ["allcols", "by:role%", "whole"]
+    # Column grants beside a table-wide SELECT, or on every column: every
+    # column is seen.
+    assert [t.name for t in seen.tables] == ["allcols", "by:role%", "whole"]
+    assert [(c.name, c.comment) for c in seen.table("allcols").columns] == [
+        ("id", None),
+        ("v", "vv"),
+    ]
     assert [c.name for c in seen.table("by:role%").columns] == ["id", "status"]
+
+
+def test_mariadb_user_named_with_an_at_sign_has_its_grants_read() -> None:
+    # The user part of CURRENT_USER() is what comes before its last "@":
+    # cut at the first, the grants were nobody's, and a user with SELECT on
+    # the schema was taken for one who may not see every table (nothing
+    # deleted, ever).
+    require_mariadb()
+    with schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url:
+        name = schemas.database_name(url)
+        user = f"bo@x_{name[-8:]}"
+        schemas.run_ddl(
+            schemas.MARIADB_URL,
+            [
+                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
+                f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'",
+            ],
+        )
+        try:
+            limited = sa.engine.make_url(url).set(username=user, password="pw")
+            with connect(limited.render_as_string(hide_password=False)) as lc:
+                snap = assert_same(lc)
+        finally:
+            schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
+    assert snap.listing_complete
+    assert [t.name for t in snap.tables] == ["t"]
 
 
 # -- SQLite: primary keys that accept NULL --------------------------------------
@@ -698,3 +745,24 @@ def test_sqlite_generated_columns_and_a_comment_before_strict(tmp_path: Path) ->
         "orders",
         ("id",),
     )
+
+
+def test_mariadb_ignoring_case_finds_a_schema_spelt_as_created(tmp_path: Path) -> None:
+    # A server with lower_case_table_names=1 stores "RB_Shop" as "rb_shop"
+    # and takes either spelling; the reader took only the stored one.
+    from tests.services import private_mariadb
+
+    with private_mariadb(tmp_path, "--lower-case-table-names=1") as url:
+        schemas.run_ddl(
+            url,
+            [
+                "CREATE DATABASE RB_Shop",
+                "CREATE TABLE RB_Shop.Orders (id int PRIMARY KEY)",
+            ],
+        )
+        with connect(url) as c:
+            snap = assert_same(c, "RB_Shop")
+            with pytest.raises(SchemaNotFoundError):
+                read_schema(c, "RB_Shoe")
+    assert snap.schema == "rb_shop"
+    assert [t.name for t in snap.tables] == ["orders"]

@@ -214,9 +214,11 @@ class _Reader:
         """The schema to read: ``requested``, or the connection's default.
 
         A name is taken as written, but for what the database itself
-        ignores: MySQL/MariaDB names cannot end with blanks, and SQLite
-        compares the names of its databases without ASCII case (it reads
-        ``MAIN`` as ``main``; the stored spelling is used).
+        ignores: MySQL/MariaDB names cannot end with blanks, and neither
+        SQLite (the names of its databases) nor a MySQL/MariaDB server with
+        ``lower_case_table_names`` set compares them with case (SQLite reads
+        ``MAIN`` as ``main``, such a server ``Shop`` as ``shop``; the stored
+        spelling is used).
         """
         if requested is not None and requested.strip():
             if self.dialect in ("mysql", "mariadb"):
@@ -224,6 +226,9 @@ class _Reader:
             found = self.inspector.has_schema(requested)
             if not found and self.dialect == "sqlite":
                 requested = self._sqlite_database(requested)
+                found = self.inspector.has_schema(requested)
+            if not found and self.dialect in ("mysql", "mariadb"):
+                requested = self._mysql_database(requested)
                 found = self.inspector.has_schema(requested)
             if not found:
                 raise SchemaNotFoundError(
@@ -246,6 +251,22 @@ class _Reader:
             "SELECT name FROM pragma_database_list"
         ).scalars():
             if str(name).translate(_ASCII_FOLD) == folded:
+                return str(name)
+        return requested
+
+    def _mysql_database(self, requested: str) -> str:
+        """The database's name as the server lists it, matched without case
+        when the server ignores it (``lower_case_table_names`` 1 or 2);
+        ``requested`` otherwise, or when none matches."""
+        folding = self.connection.exec_driver_sql(
+            "SELECT @@lower_case_table_names"
+        ).scalar()
+        if not folding:
+            return requested
+        for name in self.connection.exec_driver_sql(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+        ).scalars():
+            if str(name).lower() == requested.lower():
                 return str(name)
         return requested
 
@@ -345,13 +366,11 @@ class _Reader:
             is_view = name in view_names
             try:
                 if name in catalogue.listed:
-                    parts = self._parts(schema, name, is_view, bulk, NOT_COLUMNS)
-                    parts[COLUMNS] = self._listed_columns(
-                        name, catalogue.names[name], catalogue
-                    )
+                    parts = self._listed_parts(schema, name, is_view, bulk, catalogue)
                 else:
-                    parts = self._parts(schema, name, is_view, bulk)
-                    self._check_names(name, parts, catalogue)
+                    parts = self._inspected_parts(
+                        schema, name, is_view, bulk, catalogue
+                    )
                 snapshots.append(self._table(schema, name, is_view, parts, catalogue))
             except Exception as exc:
                 self.check_fatal(exc)
@@ -429,9 +448,11 @@ class _Reader:
         ``INSERT``, ``UPDATE`` or ``REFERENCES`` on it, on its table, its
         schema or the whole server. A user whose own grants on a table are
         on some columns only, or of other kinds only (``INDEX``, say), may
-        see the table short of columns; the user may also hold what these
-        lack through a role, ``PUBLIC`` or a wildcard schema grant. Such a
-        table is tried with ``SELECT * ... LIMIT 0`` (``_hidden``).
+        see the table short of columns, and so may a user who reaches a
+        table only through a role, ``PUBLIC`` or a wildcard schema grant
+        (which its own grants do not show). Every table its own grants do
+        not show whole is tried with ``SELECT * ... LIMIT 0`` (``_unseen``):
+        one query a table, for such users only.
         """
         seeing = {"SELECT", "INSERT", "UPDATE", "REFERENCES"}
         sees_all: dict[str, bool] = {}
@@ -441,7 +462,7 @@ class _Reader:
             if level in ("table", "column"):
                 sees = sees_all.get(table, False)
                 sees_all[table] = sees or (level == "table" and privilege in seeing)
-        candidates = {t for t, sees in sees_all.items() if not sees and t in listed}
+        candidates = {t for t in listed if not sees_all.get(t, False)}
         reasons = {t: self._unseen(schema, t) for t in sorted(candidates)}
         return {table: why for table, why in reasons.items() if why is not None}
 
@@ -681,6 +702,47 @@ class _Reader:
                         partial(self._single, aspect, schema, name),
                         default=EMPTY[aspect](),
                     )
+        return parts
+
+    def _listed_parts(
+        self,
+        schema: str,
+        name: str,
+        is_view: bool,
+        bulk: Mapping[str, Bulk],
+        catalogue: Catalogue,
+    ) -> dict[str, Any]:
+        """Every aspect of ``name``, its columns from the catalogue's facts."""
+        parts = self._parts(schema, name, is_view, bulk, NOT_COLUMNS)
+        parts[COLUMNS] = self._listed_columns(name, catalogue.names[name], catalogue)
+        return parts
+
+    def _inspected_parts(
+        self,
+        schema: str,
+        name: str,
+        is_view: bool,
+        bulk: Mapping[str, Bulk],
+        catalogue: Catalogue,
+    ) -> dict[str, Any]:
+        """Every aspect of ``name``, its columns as SQLAlchemy reads them.
+
+        MariaDB refuses ``SHOW CREATE TABLE``, which SQLAlchemy reads them
+        with, to a user whose grants on the table are on columns only, all
+        of them perhaps: the catalogue's columns are taken then, as the
+        fast path does (a user who does not see them all gets a failed
+        table, ``_columns_hidden``).
+        """
+        try:
+            parts = self._parts(schema, name, is_view, bulk)
+        except sa.exc.DBAPIError as exc:
+            code = getattr(exc.orig, "args", (None,))[0]
+            if code not in _REFUSALS or name not in catalogue.names:
+                raise
+            self.check_fatal(exc)
+            logger.debug("Columns of %r from the catalogue: %s", name, error_text(exc))
+            return self._listed_parts(schema, name, is_view, bulk, catalogue)
+        self._check_names(name, parts, catalogue)
         return parts
 
     def _listed_columns(
@@ -971,7 +1033,9 @@ def _sqlite_key_target(
 #: Who ``CURRENT_USER()`` is as the privilege tables name a grantee:
 #: ``'user'@'host'``.
 _ME = (
-    "(SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+    # The user name is what comes before the last "@": it may hold one.
+    "(SELECT CONCAT('''', SUBSTRING(CURRENT_USER(), 1, CHAR_LENGTH(CURRENT_USER())"
+    " - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1), '''@''', "
     "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS who) AS me"
 )
 
