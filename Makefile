@@ -55,6 +55,11 @@ package-check: $(STAMP)
 	rm -rf dist /tmp/thoth-db-elements-wheel-venv
 	$(PY) -m build -q
 	$(VENV)/bin/twine check --strict dist/*
+	# The source package runs its own tests: what the Makefile and tox need is in it.
+	tar tzf dist/*.tar.gz | sed 's,^[^/]*/,,' > /tmp/thoth-db-elements-sdist.txt
+	for f in requirements/test.txt requirements/docs.txt requirements/lint.txt scripts/find-python \
+		scripts/branch_coverage.py mkdocs.yml tox.ini Makefile tests/conftest.py; do \
+		grep -qx "$$f" /tmp/thoth-db-elements-sdist.txt || { echo "sdist lacks $$f"; exit 1; }; done
 	$(PYTHON) -m venv /tmp/thoth-db-elements-wheel-venv
 	/tmp/thoth-db-elements-wheel-venv/bin/pip install -q dist/*.whl
 	cd /tmp && /tmp/thoth-db-elements-wheel-venv/bin/python -c "import thoth_db_elements, thoth_db_elements.introspection; print('wheel ok', thoth_db_elements.__version__)"

@@ -202,6 +202,27 @@ def test_e005_timeout_within_the_stale_rule_without_a_heartbeat() -> None:
         assert check_q_cluster() == []
 
 
+@pytest.fixture
+def without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the redis package were not installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.delitem(sys.modules, "django_q.brokers.redis_broker", raising=False)
+
+
+def test_e005_the_redis_broker_needs_its_package(without_redis: None) -> None:
+    on_redis = {"timeout": 600, "retry": 700, "redis": {"host": "127.0.0.1"}}
+    with override_settings(Q_CLUSTER=on_redis):
+        [message] = check_q_cluster()
+    assert message.id == "thoth_db_elements.E005"
+    assert "the redis package is not installed" in message.msg
+    assert "thoth-db-elements[redis]" in (message.hint or "")
+    # Another broker needs no Redis.
+    with override_settings(Q_CLUSTER={**on_redis, "orm": "default"}):
+        assert check_q_cluster() == []
+
+
 def test_e005_django_q_must_be_installed(settings: Any) -> None:
     installed = [app for app in settings.INSTALLED_APPS if app != "django_q"]
     with override_settings(INSTALLED_APPS=installed):

@@ -39,6 +39,20 @@ PUBLIC_MODULES = [
 ]
 
 
+def test_the_readme_links_hold_on_the_package_index() -> None:
+    """The README is the package's long description: on the package index
+    a link relative to the repository leads nowhere."""
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", text)
+    assert targets
+    relative = [t for t in targets if not re.match(r"https?://|#", t)]
+    assert relative == []
+    # Each names a file of this repository.
+    for target in targets:
+        path = re.sub(r"^https://[^/]+/[^/]+/[^/]+/(blob/)?main/", "", target)
+        assert (ROOT / path).is_file(), target
+
+
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "settings.md").read_text()
     documented = set(re.findall(rf"`{PREFIX}([A-Z_]+)`", text))

@@ -138,3 +138,32 @@ def test_django_tasks_runner_on_a_backend_that_stores_tasks() -> None:
         [stored] = default_task_backend.results  # type: ignore[attr-defined]
     assert stored.id == backend_id
     assert stored.args == ["tests.test_edges_runners.record", [1, "task-1"], {}]
+
+
+def test_django_q_runner_without_the_redis_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Q_CLUSTER names no broker: django-q2 queues on Redis, and imports its
+    # client only then. Without it the row said "No module named 'redis'".
+    import sys
+
+    from django_q.conf import Conf
+
+    from catalog.models import SqlDb
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.tasks import start_db_elements_creation
+
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.delitem(sys.modules, "django_q.brokers.redis_broker", raising=False)
+    with pytest.raises(ConfigurationError, match=r"thoth-db-elements\[redis\]"):
+        DjangoQRunner().enqueue(Job("tests.test_edges_runners.in_transaction"))
+    row = SqlDb.objects.create(name="shop", db_type="SQLite", db_name="shop.sqlite")
+    result = start_db_elements_creation([row], runner=DjangoQRunner())
+    row.refresh_from_db()
+    assert row.db_elements_status == TaskStatus.FAILED
+    assert row.db_elements_error.startswith(
+        "Could not queue the task: Q_CLUSTER names no other broker, so django-q2 "
+        "queues on Redis, and the redis package is not installed"
+    )
+    assert [r.sqldb_id for r in result.refused] == [row.pk]

@@ -7,9 +7,10 @@ The ids are documented in ``docs/checks.md``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.apps import apps
@@ -307,9 +308,30 @@ def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+#: django-q2's Redis broker, without the package it needs.
+NO_REDIS = (
+    "Q_CLUSTER names no other broker, so django-q2 queues on Redis, and the "
+    "redis package is not installed: no harvest can be queued."
+)
+NO_REDIS_HINT = (
+    'Install it (pip install "thoth-db-elements[redis]"), or queue in the '
+    "database: Q_CLUSTER['orm'] = 'default'."
+)
+
+#: The Q_CLUSTER keys that choose a broker other than Redis (django-q2's
+#: default).
+_OTHER_BROKERS = ("broker_class", "iron_mq", "sqs", "orm", "mongo")
+
+
+def uses_redis_broker(config: Mapping[str, Any]) -> bool:
+    """Whether django-q2 queues on Redis with ``Q_CLUSTER`` ``config``."""
+    return not any(config.get(key) for key in _OTHER_BROKERS)
+
+
 def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
-    """E005: with the django-q2 runner, ``django_q`` is installed and
-    Q_CLUSTER has a timeout and retry > timeout; for a SqlDb model without
+    """E005: with the django-q2 runner, ``django_q`` is installed,
+    Q_CLUSTER has a timeout and retry > timeout, and its broker's package
+    (Redis's, when it names no other) is installed; for a SqlDb model without
     a heartbeat field, the timeout is within ``STALE_TIMEOUT_HOURS`` (a
     longer run would be found stale and started again beside itself)."""
     if not app_settings.RUNNER.endswith("DjangoQRunner"):
@@ -343,6 +365,10 @@ def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
                 hint="For example timeout 1800 and retry 2100.",
                 id="thoth_db_elements.E005",
             )
+        ]
+    if uses_redis_broker(config) and importlib.util.find_spec("redis") is None:
+        return [
+            checks.Error(NO_REDIS, hint=NO_REDIS_HINT, id="thoth_db_elements.E005")
         ]
     model, _errors = _resolve_model(
         "SQLDB_MODEL", app_settings.SQLDB_MODEL, "thoth_db_elements.E001"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import ConfigurationError
 from .base import Job
 
 __all__ = ["DjangoQRunner"]
@@ -24,7 +25,14 @@ class DjangoQRunner:
         options: dict[str, Any] = {"group": job.group}
         if job.name:
             options["task_name"] = job.name
-        return str(async_task(job.function, *job.args, **job.kwargs, **options))
+        try:
+            return str(async_task(job.function, *job.args, **job.kwargs, **options))
+        except ModuleNotFoundError as exc:
+            if exc.name != "redis":
+                raise
+            from ..checks import NO_REDIS, NO_REDIS_HINT
+
+            raise ConfigurationError(f"{NO_REDIS} {NO_REDIS_HINT}") from exc
 
     def enqueue_many(self, jobs: list[Job]) -> list[str]:
         """Queue ``jobs`` together: with the ORM broker, in one transaction.
