@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import ConfigurationError
+from thoth_db_elements.exceptions import ConfigurationError
+
 from .base import Job
 
 __all__ = ["DjangoQRunner"]
@@ -30,7 +31,7 @@ class DjangoQRunner:
         except ModuleNotFoundError as exc:
             if exc.name != "redis":
                 raise
-            from ..checks import NO_REDIS, NO_REDIS_HINT
+            from thoth_db_elements.checks import NO_REDIS, NO_REDIS_HINT
 
             raise ConfigurationError(f"{NO_REDIS} {NO_REDIS_HINT}") from exc
 
