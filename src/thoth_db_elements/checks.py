@@ -367,9 +367,7 @@ def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         ]
     if uses_redis_broker(config) and importlib.util.find_spec("redis") is None:
-        return [
-            checks.Error(NO_REDIS, hint=NO_REDIS_HINT, id="thoth_db_elements.E005")
-        ]
+        return [checks.Error(NO_REDIS, hint=NO_REDIS_HINT, id="thoth_db_elements.E005")]
     model, _errors = _resolve_model(
         "SQLDB_MODEL", app_settings.SQLDB_MODEL, "thoth_db_elements.E001"
     )
