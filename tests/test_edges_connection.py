@@ -228,3 +228,8 @@ def test_redact_withholds_a_text_where_the_secret_stands_alone() -> None:
         "connect to postgresql://h/db"
     )
     assert redact("a.b*cd", "a.b*c") == "a.b*cd"
+    # As a URL or a JSON text spells it.
+    assert redact("dsn: password=p%40ss%22w0rd", 'p@ss"w0rd') == WITHHELD
+    assert redact("dsn: password=p%40ss+w0rd", "p@ss w0rd") == WITHHELD
+    assert redact('{"password": "p@ss\\"w0rd"}', 'p@ss"w0rd') == WITHHELD
+    assert redact('{"password": "w\\u00f8rd"}', "wørd") == WITHHELD

@@ -1015,6 +1015,36 @@ def test_a_deleted_annotation_holding_a_password_is_withheld(
     assert any('"ok"' in line for line in lines)
 
 
+def test_a_deleted_annotation_holding_an_encoded_password_is_withheld(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A connection string (URL-encoded) or a settings dump (JSON) pasted
+    # into a description spells the password otherwise.
+    sql_db = thoth.SqlDb.objects.create(name="secret")
+    sync(sql_db, shop())
+    texts = {
+        "orders": "replica: host=db password=p%40ss%22w%C3%B8rd",
+        "order_lines": '{"user": "app", "password": "p@ss\\"w\\u00f8rd"}',
+        "customers": "ok",
+    }
+    for name, text in texts.items():
+        thoth.SqlTable.objects.filter(sql_db=sql_db, name=name).update(description=text)
+    snapshot = shop()
+    gone = dataclasses.replace(snapshot, tables=snapshot.tables[:1])
+    with caplog.at_level("WARNING", logger="thoth_db_elements.persistence"):
+        sync(sql_db, gone, force=True, secrets=('p@ss"wørd',))
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if "with its annotations" in r.getMessage()
+    ]
+    withheld = (
+        "Deleted with its annotations: [not shown: it contained the database password]"
+    )
+    assert lines.count(withheld) == 2
+    assert any('"ok"' in line for line in lines)
+
+
 def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
+from urllib.parse import quote, quote_plus
 
 __all__ = ["WITHHELD", "hide", "holds"]
 
@@ -13,15 +16,37 @@ WITHHELD: Final = "[not shown: it contained the database password]"
 
 
 def holds(text: str, secret: str | None) -> bool:
-    """Whether ``secret`` (non-empty) stands in ``text`` as a word of its own.
+    """Whether ``secret`` (non-empty) stands in ``text`` as a word of its
+    own, as written or as a URL or a JSON text spells it (``p%40ss``,
+    ``p@ss\\"w0rd``: a connection string or a settings dump pasted in).
 
     Inside a longer word it does not count: the password ``postgres`` is not
     in ``postgresql://``.
     """
-    if not secret or secret not in text:
+    if not secret:
         return False
-    word = rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])"
-    return re.search(word, text) is not None
+    return any(
+        form in text and pattern.search(text) is not None
+        for form, pattern in _forms(secret)
+    )
+
+
+@lru_cache(maxsize=64)
+def _forms(secret: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """``secret`` and its other spellings, each with its pattern as a word."""
+    spellings = dict.fromkeys(
+        (
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+        )
+    )
+    return tuple(
+        (form, re.compile(rf"(?<![^\W_]){re.escape(form)}(?![^\W_])"))
+        for form in spellings
+    )
 
 
 def hide(text: str, secrets: Iterable[str | None]) -> str:
