@@ -988,29 +988,39 @@ def test_a_table_and_a_column_of_the_same_dotted_name_are_both_logged(
     ]
 
 
-def test_a_deleted_annotation_holding_a_password_is_withheld(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # Checked as written, not as JSON escapes it (a line break before it,
-    # a quote in it): the line goes to the host's logs too.
+WITHHELD_LINE = (
+    "Deleted with its annotations: [not shown: it contained the database password]"
+)
+
+
+def deleted_lines(
+    caplog: pytest.LogCaptureFixture, texts: dict[str, str], secrets: tuple[str, ...]
+) -> list[str]:
+    """The deleted-annotation lines of a sync that deletes every table of
+    the shop but its first, after the tables of ``texts`` were described so."""
     sql_db = thoth.SqlDb.objects.create(name="secret")
     sync(sql_db, shop())
-    texts = {"orders": "Login:\nhunter2", "order_lines": 'key pa"ss', "customers": "ok"}
     for name, text in texts.items():
         thoth.SqlTable.objects.filter(sql_db=sql_db, name=name).update(description=text)
     snapshot = shop()
     gone = dataclasses.replace(snapshot, tables=snapshot.tables[:1])
     with caplog.at_level("WARNING", logger="thoth_db_elements.persistence"):
-        sync(sql_db, gone, force=True, secrets=("hunter2", 'pa"ss'))
-    lines = sorted(
+        sync(sql_db, gone, force=True, secrets=secrets)
+    return sorted(
         r.getMessage()
         for r in caplog.records
         if "with its annotations" in r.getMessage()
     )
-    withheld = (
-        "Deleted with its annotations: [not shown: it contained the database password]"
-    )
-    assert lines.count(withheld) == 2
+
+
+def test_a_deleted_annotation_holding_a_password_is_withheld(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Checked as written, not as JSON escapes it (a line break before it,
+    # a quote in it): the line goes to the host's logs too.
+    texts = {"orders": "Login:\nhunter2", "order_lines": 'key pa"ss', "customers": "ok"}
+    lines = deleted_lines(caplog, texts, ("hunter2", 'pa"ss'))
+    assert lines.count(WITHHELD_LINE) == 2
     assert not [line for line in lines if "hunter2" in line or "key pa" in line]
     assert any('"ok"' in line for line in lines)
 
@@ -1020,28 +1030,13 @@ def test_a_deleted_annotation_holding_an_encoded_password_is_withheld(
 ) -> None:
     # A connection string (URL-encoded) or a settings dump (JSON) pasted
     # into a description spells the password otherwise.
-    sql_db = thoth.SqlDb.objects.create(name="secret")
-    sync(sql_db, shop())
     texts = {
         "orders": "replica: host=db password=p%40ss%22w%C3%B8rd",
         "order_lines": '{"user": "app", "password": "p@ss\\"w\\u00f8rd"}',
         "customers": "ok",
     }
-    for name, text in texts.items():
-        thoth.SqlTable.objects.filter(sql_db=sql_db, name=name).update(description=text)
-    snapshot = shop()
-    gone = dataclasses.replace(snapshot, tables=snapshot.tables[:1])
-    with caplog.at_level("WARNING", logger="thoth_db_elements.persistence"):
-        sync(sql_db, gone, force=True, secrets=('p@ss"wørd',))
-    lines = [
-        r.getMessage()
-        for r in caplog.records
-        if "with its annotations" in r.getMessage()
-    ]
-    withheld = (
-        "Deleted with its annotations: [not shown: it contained the database password]"
-    )
-    assert lines.count(withheld) == 2
+    lines = deleted_lines(caplog, texts, ('p@ss"wørd',))
+    assert lines.count(WITHHELD_LINE) == 2
     assert any('"ok"' in line for line in lines)
 
 
