@@ -268,6 +268,48 @@ def test_refused_port() -> None:
     )
 
 
+def test_a_mariadb_port_where_no_mysql_server_greets() -> None:
+    """A server of another kind on the port (PostgreSQL's waits a minute
+    for a greeting of its own): PyMySQL's connect time-out covered the TCP
+    connection only, and the run waited until that server hung up. The
+    silent server here holds the connection for 30 s; the greeting is
+    waited for at most CONNECT_TIMEOUT."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def silent() -> None:
+        client, _ = listener.accept()
+        accepted.append(client)
+        done.wait(30)
+        client.close()
+
+    thread = threading.Thread(target=silent, daemon=True)
+    thread.start()
+    try:
+        with override_settings(THOTH_DB_ELEMENTS_CONNECT_TIMEOUT=1):
+            assert_clean_failure(
+                maria(db_host="127.0.0.1", db_port=listener.getsockname()[1]),
+                "timed out",
+            )
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+    assert accepted
+
+
+def test_a_long_mariadb_query_is_not_cut_by_the_connect_timeout() -> None:
+    """The greeting's time-out is lifted once connected."""
+    require_mariadb()
+    with override_settings(THOTH_DB_ELEMENTS_CONNECT_TIMEOUT=1):
+        with source_connection(maria(password="")) as conn:
+            assert conn.exec_driver_sql("SELECT SLEEP(1.5)").scalar() == 0
+
+
 def test_unknown_host() -> None:
     assert_clean_failure(
         pg(db_host="no-such-host.invalid", db_name="postgres"), "Cannot connect"

@@ -240,12 +240,27 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
             args["client_encoding"] = "utf8"
         return args
     if backend in ("mysql", "mariadb"):
-        return {"connect_timeout": max(1, int(timeout))}
+        args = {"connect_timeout": max(1, int(timeout))}
+        if url.get_driver_name() == "pymysql":
+            # PyMySQL's connect time-out covers the TCP connection only: a
+            # server of another kind on the port (PostgreSQL's) would keep it
+            # waiting for a greeting until that server hangs up. The greeting
+            # is read under this time-out, lifted once connected
+            # (``_lift_read_timeout``): a long catalogue query is no hang.
+            args["read_timeout"] = timeout
+        return args
     if backend == "sqlite":
         return {"timeout": timeout}
     if backend == "mssql":
         return {"timeout": max(1, int(timeout))}
     return {}
+
+
+def _lift_read_timeout(connection: Connection) -> None:
+    """PyMySQL: no read time-out once connected (see ``_connect_args``)."""
+    raw: Any = connection.connection.dbapi_connection
+    if type(raw).__module__.startswith("pymysql") and hasattr(raw, "_read_timeout"):
+        raw._read_timeout = None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -317,6 +332,7 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
             connect_args=_connect_args(url, float(app_settings.CONNECT_TIMEOUT)),
         )
         connection = engine.connect()
+        _lift_read_timeout(connection)
         if url.get_backend_name() == "sqlite":
             # SQLite opens anything lazily: make a non-database fail here.
             _probe_sqlite(connection)
