@@ -10,10 +10,12 @@ replica is the default database mirrored, with every write refused on it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -85,6 +87,30 @@ def replica() -> Iterator[None]:
         main.execute_wrappers.remove(_refuse_writes)
 
 
+@contextmanager
+def replica_behind() -> Iterator[None]:
+    """The replica frozen as it is now (a read snapshot held open on its
+    connection): what is written meanwhile reaches it only after."""
+    replica = connections["replica"]
+    begin = {
+        "postgresql": ["BEGIN ISOLATION LEVEL REPEATABLE READ"],
+        # Django's connections read committed: the next transaction not.
+        "mysql": [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+        ],
+    }.get(replica.vendor, ["BEGIN"])
+    with replica.cursor() as cursor:
+        for statement in begin:
+            cursor.execute(statement)
+        cursor.execute("SELECT count(*) FROM catalog_sqldb")
+    try:
+        yield
+    finally:
+        with replica.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> SqlDb:
     path = make_source(tmp_path / "shop.sqlite")
@@ -144,6 +170,17 @@ def test_the_helpers_write_to_the_primary(replica: None, source: SqlDb) -> None:
     row = SqlDb.objects.using("default").get(pk=source.pk)
     assert row.db_elements_status == TaskStatus.IDLE
     assert row.db_elements_cancel_requested is False
+
+
+def test_the_command_reports_what_the_run_wrote_not_a_replica_behind(
+    replica: None, source: SqlDb, log_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with replica_behind():
+        assert _read(source.pk).db_elements_status == TaskStatus.IDLE
+        call_command("create_db_elements", "shop", "--sync")
+        # The replica has not seen the run yet; the command did.
+        assert _read(source.pk).db_elements_status == TaskStatus.IDLE
+    assert "shop: COMPLETED" in capsys.readouterr().out
 
 
 def test_create_db_elements_writes_the_catalogue_to_the_primary(

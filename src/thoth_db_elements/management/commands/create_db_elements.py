@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, models
+from django.db import connection, models, router
 
 from thoth_db_elements._fields import key_of, model_has_field
 from thoth_db_elements.catalogue import get_catalogue
@@ -98,7 +98,10 @@ class Command(BaseCommand):
         failed = bool(result.refused) or (bool(result.skipped) and not result.started)
         reports: list[dict[str, Any]] = []
         for started in result.started:
-            row = model._default_manager.get(pk=started.sqldb_id)
+            # Where the run wrote it: a read replica may be behind.
+            row = model._default_manager.using(router.db_for_write(model)).get(
+                pk=started.sqldb_id
+            )
             status = row.db_elements_status  # type: ignore[attr-defined]
             report = _own_report(row, started.task_id)
             reports.append(
