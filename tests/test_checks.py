@@ -218,9 +218,11 @@ def test_e005_the_redis_broker_needs_its_package(without_redis: None) -> None:
     assert message.id == "thoth_db_elements.E005"
     assert "the redis package is not installed" in message.msg
     assert "thoth-db-elements[redis]" in (message.hint or "")
-    # Another broker needs no Redis.
-    with override_settings(Q_CLUSTER={**on_redis, "orm": "default"}):
-        assert check_q_cluster() == []
+    # Another broker needs no Redis; SQS's settings may all come from the
+    # environment.
+    for other in ({"orm": "default"}, {"sqs": {}}, {"broker_class": "x.Y"}):
+        with override_settings(Q_CLUSTER={**on_redis, **other}):
+            assert check_q_cluster() == [], other
 
 
 def test_e005_django_q_must_be_installed(settings: Any) -> None:

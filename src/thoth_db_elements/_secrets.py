@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 __all__ = ["WITHHELD", "hide", "holds"]
 
@@ -38,7 +38,7 @@ def _forms(secret: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         (
             secret,
             quote(secret, safe=""),
-            quote_plus(secret),
+            quote(secret, safe=" +"),  # as SQLAlchemy writes it in a URL
             json.dumps(secret)[1:-1],
             json.dumps(secret, ensure_ascii=False)[1:-1],
         )

@@ -319,12 +319,15 @@ NO_REDIS_HINT = (
 )
 
 #: The Q_CLUSTER keys that choose a broker other than Redis (django-q2's
-#: default).
-_OTHER_BROKERS = ("broker_class", "iron_mq", "sqs", "orm", "mongo")
+#: default) when set; ``sqs`` does when it is a dict, even an empty one.
+_OTHER_BROKERS = ("broker_class", "iron_mq", "orm", "mongo")
 
 
 def uses_redis_broker(config: Mapping[str, Any]) -> bool:
-    """Whether django-q2 queues on Redis with ``Q_CLUSTER`` ``config``."""
+    """Whether django-q2 queues on Redis with ``Q_CLUSTER`` ``config`` (as
+    its ``get_broker`` chooses)."""
+    if isinstance(config.get("sqs"), dict):
+        return False
     return not any(config.get(key) for key in _OTHER_BROKERS)
 
 
