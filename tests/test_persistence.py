@@ -1162,3 +1162,18 @@ def test_a_sqlite_catalogue_locked_by_another_connection_says_how_long_it_waited
         "when it is free."
     )
     assert columns(sql_db) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_is_called_when_the_catalogue_commits_and_only_then() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    calls: list[HarvestReport] = []
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sync(sql_db, shop(), committed=calls.append)
+        assert calls == []  # the caller's transaction has not committed
+        raise RuntimeError("rolled back")
+    assert calls == []
+    assert not thoth.SqlTable.objects.filter(sql_db=sql_db).exists()
+    report = sync(sql_db, shop(), committed=calls.append)
+    assert calls == [report]
+    assert report.tables.created == len(shop().tables)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -53,6 +54,7 @@ def create_db_elements(
     catalogue: Catalogue | None = None,
     log: logging.Logger | None = None,
     url: URL | None = None,
+    committed: Callable[[HarvestReport], None] | None = None,
 ) -> HarvestReport:
     """Harvest ``sql_db`` into its catalogue and return the report.
 
@@ -62,6 +64,8 @@ def create_db_elements(
     cannot complete; the catalogue is then unchanged. ``url``: the
     connection URL, when the caller has built it already (``get_url``, which
     calls the ``URL_BUILDER`` hook: a vault or a tunnel is asked once).
+    ``committed``: called with the report when the catalogue's transaction
+    commits (see ``sync_snapshot``).
     """
     log = log or logger
     started = time.monotonic()
@@ -83,6 +87,7 @@ def create_db_elements(
         checkpoint=checkpoint,
         log=log,
         secrets=secrets_of(sql_db, url),
+        committed=committed,
     )
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)

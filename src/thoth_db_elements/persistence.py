@@ -29,10 +29,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -426,10 +427,14 @@ class _Sync:
         return model._default_manager.using(self.using)
 
     # -- entry -------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, committed: Callable[[], None] | None = None) -> None:
+        """The sync, in the catalogue's transaction; ``committed`` is called
+        when that commits."""
         self._tick(0)
         with catalogue_transaction(self.sql_db):
             self._run()
+            if committed is not None:
+                transaction.on_commit(committed, using=self.using)
 
     def _run(self) -> None:
         tables = self._load_tables()
@@ -1096,6 +1101,7 @@ def sync_snapshot(
     batch_size: int | None = None,
     log: logging.Logger | None = None,
     secrets: tuple[str, ...] = (),
+    committed: Callable[[HarvestReport], None] | None = None,
 ) -> HarvestReport:
     """Bring ``sql_db``'s catalogue in line with ``snapshot``, all or nothing.
 
@@ -1106,6 +1112,12 @@ def sync_snapshot(
     deleted with rows the database lost go to ``log`` (a run's log), once
     the sync is over, so that they can be copied back; a line holding one
     of ``secrets`` (the database's passwords) is withheld whole.
+
+    ``committed`` is called with ``report`` when the catalogue's
+    transaction commits (``transaction.on_commit``): before this returns in
+    autocommit mode, when the caller's transaction commits inside one, and
+    never if it rolls back. What comes after (these log lines) may still
+    fail or be stopped: the catalogue stays written.
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
@@ -1114,6 +1126,9 @@ def sync_snapshot(
         and connections[writes_to(sql_db)].vendor == "postgresql"
     ):
         snapshot = without_nul(snapshot)
+    report.failed_tables = [
+        {"name": f.name, "error": f.error} for f in snapshot.failures
+    ]
     with collector_paused():
         sync = _Sync(
             sql_db,
@@ -1124,7 +1139,7 @@ def sync_snapshot(
             checkpoint=checkpoint,
             batch_size=size,
         )
-        sync.run()
+        sync.run(None if committed is None else partial(committed, report))
     # One line each, all in JSON: a name may hold anything, a line break too.
     # The texts are checked for a password as they are, not as JSON writes
     # them (escaped): a line with one is withheld whole, wherever it goes.
@@ -1138,7 +1153,4 @@ def sync_snapshot(
         if any(hide(text, secrets) == WITHHELD for text in texts):
             line = WITHHELD
         (log or logger).warning("Deleted with its annotations: %s", line)
-    report.failed_tables = [
-        {"name": f.name, "error": f.error} for f in snapshot.failures
-    ]
     return report

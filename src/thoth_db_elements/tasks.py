@@ -777,46 +777,70 @@ class AsyncDbElementsTask:
                 if heartbeat.stop_reason:
                     raise HarvestCancelledError(heartbeat.stop_reason)
 
+            written: list[HarvestReport] = []
+
+            def committed(done: HarvestReport) -> None:
+                # From here on the run is COMPLETED, whatever comes after:
+                # an error in what is left to log, a stop (a cancel is too
+                # late to undo it).
+                written.append(done)
+                self._outcome = (
+                    TaskStatus.COMPLETED,
+                    _final(
+                        done,
+                        TaskStatus.COMPLETED,
+                        "",
+                        secrets,
+                        time.monotonic() - clock,
+                    ),
+                )
+
             try:
                 checkpoint(0, 0)
                 # Built above, unless that failed: then it fails here again,
                 # and is recorded.
                 report = create_db_elements(
-                    sql_db, force=self.force, checkpoint=checkpoint, log=log, url=url
+                    sql_db,
+                    force=self.force,
+                    checkpoint=checkpoint,
+                    log=log,
+                    url=url,
+                    committed=committed,
                 )
-                # Committed: a cancel that comes now is too late to undo it,
-                # and a stop from now on still ends the run COMPLETED.
-                status = TaskStatus.COMPLETED
-                report.status = "completed"
-                self._outcome = (status, report.to_dict())
-                heartbeat.done = heartbeat.total = report.tables.total
             except HarvestCancelledError as exc:
                 error = str(exc) or CANCELLED
-                log.warning("Stopped: %s; the catalogue was left as it was", error)
+                if not written:
+                    log.warning("Stopped: %s; the catalogue was left as it was", error)
             except DbElementsError as exc:
                 error = redact(str(exc), *secrets)
-                log.error("Failed: %s", error)
+                if not written:
+                    log.error("Failed: %s", error)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {redact(str(exc), *secrets)}"
-                log.exception("Failed with an unexpected error: %s", error)
+                if not written:
+                    log.exception("Failed with an unexpected error: %s", error)
             except BaseException as exc:
                 # The worker stopping the task: django-q2's time-out (its
                 # TimeoutException is a SystemExit), a shutdown. Recorded
                 # below, then let through to the worker.
                 stopped_by = exc
                 error = redact(_stopped(exc), *secrets)
-                log.error("%s; the catalogue was left as it was", error)
+                if not written:
+                    log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
-            report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
-            report.error = scrub(error, secrets)
-            # A table's failure is a driver's text too.
-            report.failed_tables = [
-                {**failure, "error": scrub(failure.get("error", ""), secrets)}
-                for failure in report.failed_tables
-            ]
-            report.duration_seconds = time.monotonic() - clock
-            self._outcome = (status, report.to_dict())
+            if written:
+                if error:
+                    log.warning(
+                        "After the catalogue was written: %s; the run is complete",
+                        error,
+                    )
+                report, status, error = written[0], TaskStatus.COMPLETED, ""
+                heartbeat.done = heartbeat.total = report.tables.total
+            self._outcome = (
+                status,
+                _final(report, status, error, secrets, time.monotonic() - clock),
+            )
             try:
                 recorded = _finish(
                     self.model,
@@ -842,7 +866,9 @@ class AsyncDbElementsTask:
                 raise stopped_by from None
             if recorded:
                 log.info(
-                    "Finished with status %s in %.1f s", status, report.duration_seconds
+                    "Finished with status %s in %.1f s",
+                    status,
+                    self._outcome[1]["duration_seconds"],
                 )
             else:
                 log.warning(
@@ -853,6 +879,26 @@ class AsyncDbElementsTask:
         if stopped_by is not None:
             raise stopped_by
         return report.to_dict()
+
+
+def _final(
+    report: HarvestReport,
+    status: str,
+    error: str,
+    secrets: tuple[str, ...],
+    duration: float,
+) -> dict[str, Any]:
+    """What a run records as its report: ``report`` with its ``status``,
+    ``error``, and its texts cleared of ``secrets`` (a table's failure is
+    a driver's text too)."""
+    report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
+    report.error = scrub(error, secrets)
+    report.failed_tables = [
+        {**failure, "error": scrub(failure.get("error", ""), secrets)}
+        for failure in report.failed_tables
+    ]
+    report.duration_seconds = duration
+    return report.to_dict()
 
 
 def _tidy_logs(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,61 @@ def test_a_stop_outlives_a_failed_recording_of_its_end(
     assert other.db_elements_status == TaskStatus.FAILED
     assert other.db_elements_error == "Not started: interrupted (KeyboardInterrupt)"
     assert not SqlTable.objects.exists()
+
+
+class _StopOnCounts(logging.Handler):
+    """Raises ``stop`` when the run logs its counts: after the catalogue
+    committed, before the harvest returned."""
+
+    def __init__(self, stop: BaseException) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Tables:"):
+            raise self.stop
+        return True
+
+
+@pytest.mark.parametrize(
+    "stop", [KeyboardInterrupt(), RuntimeError("log full")], ids=["stop", "error"]
+)
+def test_a_run_stopped_or_failing_after_its_catalogue_committed_is_completed(
+    tmp_path: Path, log_dir: Path, stop: BaseException
+) -> None:
+    """Its report is the harvest's, its texts cleared of the password (a
+    broken view's error names it here), and the run log says the catalogue
+    was written."""
+    path = make_source(tmp_path / "s.sqlite")
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE hunter2 (id INTEGER PRIMARY KEY);"
+            "CREATE VIEW v AS SELECT * FROM hunter2; DROP TABLE hunter2;"
+        )
+    conn.close()
+    source = SqlDb.objects.create(
+        name="src", db_type="SQLite", db_name=str(path), password="hunter2"
+    )
+    runs = logging.getLogger("thoth_db_elements.runs")
+    handler = _StopOnCounts(stop)
+    runs.addHandler(handler)
+    try:
+        # The stop goes on to the caller; an error is the run's own.
+        stopped = isinstance(stop, KeyboardInterrupt)
+        with pytest.raises(KeyboardInterrupt) if stopped else nullcontext():
+            start_db_elements_creation([source], runner=ImmediateRunner())
+    finally:
+        runs.removeHandler(handler)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_error == ""
+    report = source.db_elements_report
+    assert (report["status"], report["tables"]["created"]) == ("completed", 2)
+    assert report["failed_tables"] == [
+        {"name": "v", "error": "[not shown: it contained the database password]"}
+    ]
+    assert SqlTable.objects.filter(sql_db=source).count() == 2
+    text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()
+    assert "After the catalogue was written: " in text
+    assert "the catalogue was left as it was" not in text
+    assert "hunter2" not in text
