@@ -766,3 +766,46 @@ def test_mariadb_ignoring_case_finds_a_schema_spelt_as_created(tmp_path: Path) -
                 read_schema(c, "RB_Shoe")
     assert snap.schema == "rb_shop"
     assert [t.name for t in snap.tables] == ["orders"]
+
+
+def test_mariadb_tables_a_role_shows_are_checked_a_join_at_a_time() -> None:
+    # A user whose grants come through a role: its own grants show none of
+    # the tables, so each must be tried; 61 tables a query, and a hidden
+    # one found by halves.
+    require_mariadb()
+    ddl = [f"CREATE TABLE t{n:03d} (id int PRIMARY KEY, v int)" for n in range(130)]
+    with schemas.mariadb_database(ddl) as url:
+        name = schemas.database_name(url)
+        user, role = f"thoth_rj_{name[-8:]}", f"thoth_rjr_{name[-8:]}"
+        grants = [f"GRANT SELECT ON `{name}`.`t{n:03d}` TO {role}" for n in range(130)]
+        grants[77] = f"GRANT SELECT (id) ON `{name}`.t077 TO {role}"
+        schemas.run_ddl(
+            schemas.MARIADB_URL,
+            [
+                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
+                f"CREATE ROLE {role}",
+                *grants,
+                f"GRANT {role} TO '{user}'@'%'",
+                f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+            ],
+        )
+        try:
+            limited = sa.engine.make_url(url).set(username=user, password="pw")
+            with connect(limited.render_as_string(hide_password=False)) as lc:
+                probes: list[str] = []
+
+                @sa.event.listens_for(lc, "before_cursor_execute")
+                def note(*args: Any) -> None:
+                    if args[2].endswith("LIMIT 0"):
+                        probes.append(args[2])
+
+                snap = read_schema(lc, method="fast")
+        finally:
+            schemas.run_ddl(
+                schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
+            )
+    assert [f.name for f in snap.failures] == ["t077"]
+    assert len(snap.tables) == 129
+    # Three joins of up to 61 tables, then halves of the one refused: 61,
+    # 31, 16, 8, 4, 2 and 1 tables, and the other halves.
+    assert len(probes) <= 3 + 2 * 6
