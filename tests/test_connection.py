@@ -405,3 +405,12 @@ def test_a_password_the_driver_cannot_encode_is_not_shown_in_part() -> None:
     assert "UnicodeEncodeError: a character its encoding does not have" in text
     for shown in ("€", "\\u20ac", "position"):
         assert shown not in text
+
+
+def test_a_read_timeout_the_url_sets_holds() -> None:
+    """Not replaced by the greeting's, nor lifted after it."""
+    require_mariadb()
+    url = make_url(MARIADB_URL).update_query_dict({"read_timeout": "1"})
+    with source_connection(maria(password=""), url) as conn:
+        with pytest.raises(sa.exc.OperationalError, match="timed out"):
+            conn.exec_driver_sql("SELECT SLEEP(2)").scalar()

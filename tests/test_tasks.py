@@ -715,3 +715,23 @@ def test_a_run_log_that_cannot_open_keeps_its_reason_when_recorded_late(
         reason,
     )
     assert source.db_elements_report["error"] == reason
+
+
+def test_a_run_inside_a_callers_transaction_is_completed(
+    source: SqlDb, log_dir: Path
+) -> None:
+    """Its catalogue commits with the caller's transaction, after the run
+    has ended: what it wrote is the run's all the same (a host's view under
+    ATOMIC_REQUESTS, a test in a transaction)."""
+    from django.db import transaction
+
+    from thoth_db_elements.validation import claim_sqldb_db_elements_task
+
+    with transaction.atomic():
+        assert claim_sqldb_db_elements_task(source, "t-1") is True
+        result = run_db_elements_task(source.pk, "t-1")
+        assert result["status"] == "completed"
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert SqlTable.objects.filter(sql_db=source).count() == 2

@@ -241,12 +241,13 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
         return args
     if backend in ("mysql", "mariadb"):
         args = {"connect_timeout": max(1, int(timeout))}
-        if url.get_driver_name() == "pymysql":
+        if url.get_driver_name() == "pymysql" and "read_timeout" not in url.query:
             # PyMySQL's connect time-out covers the TCP connection only: a
             # server of another kind on the port (PostgreSQL's) would keep it
             # waiting for a greeting until that server hangs up. The greeting
             # is read under this time-out, lifted once connected
             # (``_lift_read_timeout``): a long catalogue query is no hang.
+            # A read time-out the URL sets holds throughout.
             args["read_timeout"] = timeout
         return args
     if backend == "sqlite":
@@ -256,8 +257,11 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
     return {}
 
 
-def _lift_read_timeout(connection: Connection) -> None:
-    """PyMySQL: no read time-out once connected (see ``_connect_args``)."""
+def _lift_read_timeout(connection: Connection, url: URL) -> None:
+    """PyMySQL: no read time-out once connected (see ``_connect_args``),
+    unless the URL sets one."""
+    if "read_timeout" in url.query:
+        return
     raw: Any = connection.connection.dbapi_connection
     if type(raw).__module__.startswith("pymysql") and hasattr(raw, "_read_timeout"):
         raw._read_timeout = None
@@ -332,7 +336,7 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
             connect_args=_connect_args(url, float(app_settings.CONNECT_TIMEOUT)),
         )
         connection = engine.connect()
-        _lift_read_timeout(connection)
+        _lift_read_timeout(connection, url)
         if url.get_backend_name() == "sqlite":
             # SQLite opens anything lazily: make a non-database fail here.
             _probe_sqlite(connection)

@@ -807,6 +807,9 @@ class AsyncDbElementsTask:
                     url=url,
                     committed=committed,
                 )
+                # Written: committed, or to be with the caller's transaction
+                # (which then holds the run's end as well).
+                status = TaskStatus.COMPLETED
             except HarvestCancelledError as exc:
                 error = str(exc) or CANCELLED
                 if not written:
@@ -829,13 +832,12 @@ class AsyncDbElementsTask:
                     log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
-            if written:
-                if error:
-                    log.warning(
-                        "After the catalogue was written: %s; the run is complete",
-                        error,
-                    )
+            if written and status != TaskStatus.COMPLETED:
+                log.warning(
+                    "After the catalogue was written: %s; the run is complete", error
+                )
                 report, status, error = written[0], TaskStatus.COMPLETED, ""
+            if status == TaskStatus.COMPLETED:
                 heartbeat.done = heartbeat.total = report.tables.total
             self._outcome = (
                 status,
