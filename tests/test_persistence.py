@@ -1165,15 +1165,23 @@ def test_a_sqlite_catalogue_locked_by_another_connection_says_how_long_it_waited
 
 
 @pytest.mark.django_db(transaction=True)
-def test_committed_is_called_when_the_catalogue_commits_and_only_then() -> None:
+def test_written_is_called_once_the_catalogue_is_written_and_only_then() -> None:
     sql_db = thoth.SqlDb.objects.create(name="shop")
     calls: list[HarvestReport] = []
+    # Refused: nothing written, no call.
+    with pytest.raises(DeletionThresholdError):
+        sync(sql_db, shop(), written=calls.append)
+        sync(sql_db, dataclasses.replace(shop(), tables=()), written=calls.append)
+    assert len(calls) == 1
+    # Inside a caller's transaction: written into it, to go with it.
     with pytest.raises(RuntimeError), transaction.atomic():
-        sync(sql_db, shop(), committed=calls.append)
-        assert calls == []  # the caller's transaction has not committed
+        report = sync(
+            sql_db,
+            dataclasses.replace(shop(), tables=shop().tables[:1]),
+            force=True,
+            written=calls.append,
+        )
+        assert calls[-1] is report
         raise RuntimeError("rolled back")
-    assert calls == []
-    assert not thoth.SqlTable.objects.filter(sql_db=sql_db).exists()
-    report = sync(sql_db, shop(), committed=calls.append)
-    assert calls == [report]
-    assert report.tables.created == len(shop().tables)
+    assert len(calls) == 2
+    assert thoth.SqlTable.objects.filter(sql_db=sql_db).count() == len(shop().tables)

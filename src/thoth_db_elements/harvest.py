@@ -54,7 +54,7 @@ def create_db_elements(
     catalogue: Catalogue | None = None,
     log: logging.Logger | None = None,
     url: URL | None = None,
-    committed: Callable[[HarvestReport], None] | None = None,
+    written: Callable[[HarvestReport], None] | None = None,
 ) -> HarvestReport:
     """Harvest ``sql_db`` into its catalogue and return the report.
 
@@ -64,8 +64,8 @@ def create_db_elements(
     cannot complete; the catalogue is then unchanged. ``url``: the
     connection URL, when the caller has built it already (``get_url``, which
     calls the ``URL_BUILDER`` hook: a vault or a tunnel is asked once).
-    ``committed``: called with the report when the catalogue's transaction
-    commits (see ``sync_snapshot``).
+    ``written``: called with the report as soon as the catalogue is
+    written (see ``sync_snapshot``).
     """
     log = log or logger
     started = time.monotonic()
@@ -87,7 +87,7 @@ def create_db_elements(
         checkpoint=checkpoint,
         log=log,
         secrets=secrets_of(sql_db, url),
-        committed=committed,
+        written=written,
     )
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)

@@ -29,11 +29,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.db import connections, models, transaction
+from django.db import connections, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -427,14 +426,10 @@ class _Sync:
         return model._default_manager.using(self.using)
 
     # -- entry -------------------------------------------------------------
-    def run(self, committed: Callable[[], None] | None = None) -> None:
-        """The sync, in the catalogue's transaction; ``committed`` is called
-        when that commits."""
+    def run(self) -> None:
         self._tick(0)
         with catalogue_transaction(self.sql_db):
             self._run()
-            if committed is not None:
-                transaction.on_commit(committed, using=self.using)
 
     def _run(self) -> None:
         tables = self._load_tables()
@@ -1101,7 +1096,7 @@ def sync_snapshot(
     batch_size: int | None = None,
     log: logging.Logger | None = None,
     secrets: tuple[str, ...] = (),
-    committed: Callable[[HarvestReport], None] | None = None,
+    written: Callable[[HarvestReport], None] | None = None,
 ) -> HarvestReport:
     """Bring ``sql_db``'s catalogue in line with ``snapshot``, all or nothing.
 
@@ -1113,11 +1108,10 @@ def sync_snapshot(
     the sync is over, so that they can be copied back; a line holding one
     of ``secrets`` (the database's passwords) is withheld whole.
 
-    ``committed`` is called with ``report`` when the catalogue's
-    transaction commits (``transaction.on_commit``): before this returns in
-    autocommit mode, when the caller's transaction commits inside one, and
-    never if it rolls back. What comes after (these log lines) may still
-    fail or be stopped: the catalogue stays written.
+    ``written`` is called with ``report`` as soon as the catalogue is
+    written: committed in autocommit mode; inside a caller's transaction,
+    part of it (to commit or roll back with it). What comes after (these
+    log lines) may still fail or be stopped: the catalogue stays written.
     """
     size = int(batch_size or app_settings.BATCH_SIZE)
     snapshot = fit_to_catalogue(snapshot, catalogue)
@@ -1139,7 +1133,9 @@ def sync_snapshot(
             checkpoint=checkpoint,
             batch_size=size,
         )
-        sync.run(None if committed is None else partial(committed, report))
+        sync.run()
+    if written is not None:
+        written(report)
     # One line each, all in JSON: a name may hold anything, a line break too.
     # The texts are checked for a password as they are, not as JSON writes
     # them (escaped): a line with one is withheld whole, wherever it goes.

@@ -779,10 +779,11 @@ class AsyncDbElementsTask:
 
             written: list[HarvestReport] = []
 
-            def committed(done: HarvestReport) -> None:
+            def wrote(done: HarvestReport) -> None:
                 # From here on the run is COMPLETED, whatever comes after:
                 # an error in what is left to log, a stop (a cancel is too
-                # late to undo it).
+                # late to undo it). Inside a caller's transaction the
+                # catalogue, and the run's end, commit with it.
                 written.append(done)
                 self._outcome = (
                     TaskStatus.COMPLETED,
@@ -796,53 +797,55 @@ class AsyncDbElementsTask:
                 )
 
             try:
-                checkpoint(0, 0)
-                # Built above, unless that failed: then it fails here again,
-                # and is recorded.
-                report = create_db_elements(
-                    sql_db,
-                    force=self.force,
-                    checkpoint=checkpoint,
-                    log=log,
-                    url=url,
-                    committed=committed,
+                try:
+                    checkpoint(0, 0)
+                    # Built above, unless that failed: then it fails here
+                    # again, and is recorded.
+                    report = create_db_elements(
+                        sql_db,
+                        force=self.force,
+                        checkpoint=checkpoint,
+                        log=log,
+                        url=url,
+                        written=wrote,
+                    )
+                    status = TaskStatus.COMPLETED
+                except HarvestCancelledError as exc:
+                    error = str(exc) or CANCELLED
+                    if not written:
+                        log.warning(
+                            "Stopped: %s; the catalogue was left as it was", error
+                        )
+                except DbElementsError as exc:
+                    error = redact(str(exc), *secrets)
+                    if not written:
+                        log.error("Failed: %s", error)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {redact(str(exc), *secrets)}"
+                    if not written:
+                        log.exception("Failed with an unexpected error: %s", error)
+                except BaseException as exc:
+                    # The worker stopping the task: django-q2's time-out
+                    # (its TimeoutException is a SystemExit), a shutdown.
+                    # Recorded below, then let through to the worker.
+                    stopped_by = exc
+                    error = redact(_stopped(exc), *secrets)
+                    if not written:
+                        log.error("%s; the catalogue was left as it was", error)
+                if written and status != TaskStatus.COMPLETED:
+                    log.warning(
+                        "After the catalogue was written: %s; the run is complete",
+                        error,
+                    )
+                    report, status, error = written[0], TaskStatus.COMPLETED, ""
+                # Known before the heartbeat thread is joined: a stop that
+                # lands there records this end, not one of its own.
+                self._outcome = (
+                    status,
+                    _final(report, status, error, secrets, time.monotonic() - clock),
                 )
-                # Written: committed, or to be with the caller's transaction
-                # (which then holds the run's end as well).
-                status = TaskStatus.COMPLETED
-            except HarvestCancelledError as exc:
-                error = str(exc) or CANCELLED
-                if not written:
-                    log.warning("Stopped: %s; the catalogue was left as it was", error)
-            except DbElementsError as exc:
-                error = redact(str(exc), *secrets)
-                if not written:
-                    log.error("Failed: %s", error)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {redact(str(exc), *secrets)}"
-                if not written:
-                    log.exception("Failed with an unexpected error: %s", error)
-            except BaseException as exc:
-                # The worker stopping the task: django-q2's time-out (its
-                # TimeoutException is a SystemExit), a shutdown. Recorded
-                # below, then let through to the worker.
-                stopped_by = exc
-                error = redact(_stopped(exc), *secrets)
-                if not written:
-                    log.error("%s; the catalogue was left as it was", error)
             finally:
                 heartbeat.stop()
-            if written and status != TaskStatus.COMPLETED:
-                log.warning(
-                    "After the catalogue was written: %s; the run is complete", error
-                )
-                report, status, error = written[0], TaskStatus.COMPLETED, ""
-            if status == TaskStatus.COMPLETED:
-                heartbeat.done = heartbeat.total = report.tables.total
-            self._outcome = (
-                status,
-                _final(report, status, error, secrets, time.monotonic() - clock),
-            )
             try:
                 recorded = _finish(
                     self.model,

@@ -234,3 +234,57 @@ def test_a_run_stopped_or_failing_after_its_catalogue_committed_is_completed(
     assert "After the catalogue was written: " in text
     assert "the catalogue was left as it was" not in text
     assert "hunter2" not in text
+
+
+def test_a_run_failing_after_its_catalogue_is_written_in_a_callers_transaction(
+    source: SqlDb, log_dir: Path
+) -> None:
+    """The catalogue and the run's end go with the caller's transaction:
+    both as written, COMPLETED."""
+    from thoth_db_elements.tasks import run_db_elements_task
+    from thoth_db_elements.validation import claim_sqldb_db_elements_task
+
+    runs = logging.getLogger("thoth_db_elements.runs")
+    handler = _StopOnCounts(RuntimeError("log full"))
+    runs.addHandler(handler)
+    try:
+        with transaction.atomic():
+            assert claim_sqldb_db_elements_task(source, "t-1") is True
+            result = run_db_elements_task(source.pk, "t-1")
+    finally:
+        runs.removeHandler(handler)
+    assert result["status"] == "completed"
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert SqlTable.objects.filter(sql_db=source).count() == 2
+
+
+def test_a_stop_while_the_heartbeat_is_joined_keeps_the_runs_own_end(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harvest failed; django-q2's time-out (here, Ctrl-C) lands while
+    the heartbeat thread is joined, which can take seconds: the row says
+    why the harvest failed, as its run log does."""
+    from tests.test_tasks import RecordingRunner, deliver
+    from thoth_db_elements.heartbeat import Heartbeat
+
+    SqlDb.objects.filter(pk=source.pk).update(schema="nosuch")
+    joined = Heartbeat.stop
+    stops = {"left": 1}
+
+    def interrupted(self: Heartbeat) -> None:
+        joined(self)
+        if stops["left"]:
+            stops["left"] -= 1
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Heartbeat, "stop", interrupted)
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(runner.jobs[0])
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert "nosuch" in source.db_elements_error
+    assert source.db_elements_report["error"] == source.db_elements_error
