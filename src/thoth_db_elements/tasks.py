@@ -737,9 +737,9 @@ class AsyncDbElementsTask:
         except Exception as exc:
             error = scrub(f"Cannot open the run log: {exc}", secrets)
             logger.error("SqlDb %s: %s", sql_db.pk, error)
-            heartbeat.stop()
             report.status, report.error = "failed", error
             self._outcome = (status, report.to_dict())
+            heartbeat.stop()  # a stop that lands here records this end
             _finish(
                 self.model,
                 sql_db.pk,
