@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def catalogue_transaction(sql_db: models.Model) -> Iterator[None]:
+def catalogue_transaction(
+    sql_db: models.Model, written: Callable[[], None] | None = None
+) -> Iterator[None]:
     """A transaction on ``sql_db``'s database that holds the sync lock of
     ``sql_db`` (``_Session.take_lock``) and waits at most
     ``CATALOGUE_LOCK_TIMEOUT`` for rows others locked.
@@ -32,6 +34,9 @@ def catalogue_transaction(sql_db: models.Model) -> Iterator[None]:
     A lock not had in time raises ``CatalogueLockedError``, the
     transaction rolled back. Inside a caller's transaction it is a savepoint,
     and the caller's session settings are theirs again afterwards.
+    ``written`` is called as soon as the transaction has committed (or the
+    savepoint is released), before the session is put back: a stop that
+    lands there comes after it.
     """
     session = _Session(sql_db)
     connection = connections[session.using]
@@ -41,6 +46,8 @@ def catalogue_transaction(sql_db: models.Model) -> Iterator[None]:
             session.set_lock_timeout(nested)
             session.take_lock()
             yield
+        if written is not None:
+            written()
         session.restore_pg_lock_timeout()
     except DatabaseError as exc:
         if _is_lock_timeout(exc):

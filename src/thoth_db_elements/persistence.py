@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -426,9 +427,12 @@ class _Sync:
         return model._default_manager.using(self.using)
 
     # -- entry -------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, written: Callable[[], None] | None = None) -> None:
+        """The sync in the catalogue's transaction; ``written`` is called
+        as soon as that has committed (or, in a caller's transaction, its
+        savepoint is released)."""
         self._tick(0)
-        with catalogue_transaction(self.sql_db):
+        with catalogue_transaction(self.sql_db, written):
             self._run()
 
     def _run(self) -> None:
@@ -1133,9 +1137,7 @@ def sync_snapshot(
             checkpoint=checkpoint,
             batch_size=size,
         )
-        sync.run()
-    if written is not None:
-        written(report)
+        sync.run(None if written is None else partial(written, report))
     # One line each, all in JSON: a name may hold anything, a line break too.
     # The texts are checked for a password as they are, not as JSON writes
     # them (escaped): a line with one is withheld whole, wherever it goes.

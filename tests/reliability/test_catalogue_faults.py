@@ -288,3 +288,29 @@ def test_a_stop_while_the_heartbeat_is_joined_keeps_the_runs_own_end(
     assert source.db_elements_status == TaskStatus.FAILED
     assert "nosuch" in source.db_elements_error
     assert source.db_elements_report["error"] == source.db_elements_error
+
+
+def test_a_stop_while_the_catalogue_session_is_put_back_is_completed(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the catalogue's COMMIT the sync still talks to the database
+    (MariaDB's named lock released, the session's lock time-out put back):
+    a stop that lands there comes after the catalogue was written."""
+    from tests.test_tasks import RecordingRunner, deliver
+    from thoth_db_elements import _catalogue_lock
+
+    put_back = _catalogue_lock._Session.end
+
+    def interrupted(self: Any) -> None:
+        put_back(self)
+        raise KeyboardInterrupt
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    monkeypatch.setattr(_catalogue_lock._Session, "end", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(runner.jobs[0])
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_report["tables"]["created"] == 2
+    assert SqlTable.objects.filter(sql_db=source).count() == 2
