@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -286,15 +287,31 @@ def test_a_url_hook_that_fails_is_recorded_and_the_heartbeat_ends(
     assert heartbeat_threads() == []
 
 
+@pytest.mark.parametrize("stopped", [False, True], ids=["", "stopped-while-joined"])
 def test_a_run_log_that_cannot_be_opened_is_recorded_and_the_heartbeat_ends(
-    shop: SqlDb, tmp_path: Path
+    shop: SqlDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped: bool
 ) -> None:
+    """Also when the worker's stop lands while the heartbeat is joined: the
+    row keeps why the run failed."""
+    from thoth_db_elements.heartbeat import Heartbeat
+
     not_a_directory = tmp_path / "logs"
     not_a_directory.write_text("a file where the log directory should be")
     runner = RecordingRunner()
     start_db_elements_creation([shop], runner=runner)
+    joined, stops = Heartbeat.stop, {"left": int(stopped)}
+
+    def stop(self: Heartbeat) -> None:
+        joined(self)
+        if stops["left"]:
+            stops["left"] -= 1
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Heartbeat, "stop", stop)
+    result: dict[str, Any] = {"status": "failed"}
     with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(not_a_directory)):
-        result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+        with pytest.raises(KeyboardInterrupt) if stopped else nullcontext():
+            result = run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
     shop.refresh_from_db()
     assert result["status"] == "failed"
     assert shop.db_elements_status == TaskStatus.FAILED
