@@ -189,3 +189,25 @@ def test_create_db_elements_writes_the_catalogue_to_the_primary(
     report = create_db_elements(_read(source.pk))
     assert report.tables.created == 2
     assert SqlTable.objects.using("default").filter(sql_db_id=source.pk).count() == 2
+
+
+def test_the_admins_live_status_reads_what_runs_wrote(
+    replica: None, source: SqlDb
+) -> None:
+    """The badges poll for the run's progress: from the database the runs
+    write to, not from a replica behind it."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    admin_user = User.objects.create_superuser("admin", "a@example.com", "pw")
+    client = Client()
+    client.force_login(admin_user)
+    url = reverse("admin:catalog_sqldb_db_elements_status") + f"?ids={source.pk}"
+    with replica_behind():
+        SqlDb.objects.using("default").filter(pk=source.pk).update(
+            db_elements_status=TaskStatus.COMPLETED
+        )
+        assert _read(source.pk).db_elements_status == TaskStatus.IDLE
+        [row] = client.get(url).json()["rows"]
+    assert row["status"] == "COMPLETED"

@@ -633,7 +633,10 @@ def _status_view(
         raise PermissionDenied
     raw = str(request.GET.get("ids", ""))
     ids = _keys(model_admin.model, raw.split(",")[:500])
-    rows = model_admin.get_queryset(request).filter(pk__in=ids)
+    # Live progress: from where the runs write it, not from a replica that
+    # may be behind.
+    primary = router.db_for_write(model_admin.model)
+    rows = model_admin.get_queryset(request).using(primary).filter(pk__in=ids)
     return JsonResponse({"rows": [model_admin._status_row(r) for r in rows]})
 
 
