@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -385,6 +385,22 @@ def test_mariadb_ansi_quotes_set_after_sqlalchemy_looked() -> None:
     assert snap.complete
 
 
+@contextmanager
+def mariadb_user(
+    url: str, user: str, grants: Sequence[str], undo: Sequence[str] = ()
+) -> Iterator[str]:
+    """A MariaDB user ``user`` (password ``pw``) given ``grants`` once
+    created: ``url`` as that user. Dropped after, then ``undo`` run."""
+    schemas.run_ddl(
+        schemas.MARIADB_URL, [f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'", *grants]
+    )
+    try:
+        limited = sa.engine.make_url(url).set(username=user, password="pw")
+        yield limited.render_as_string(hide_password=False)
+    finally:
+        schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", *undo])
+
+
 def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
     # A MERGE table over a missing one: information_schema gives the error
     # as its comment. A user with INDEX on a table sees it but none of its
@@ -412,38 +428,37 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
         assert [f.name for f in snap.failures] == ["mrg"]
         name = schemas.database_name(url)
         user, role = f"thoth_idx_{name[-8:]}", f"thoth_role_{name[-8:]}"
-        schemas.run_ddl(
-            schemas.MARIADB_URL,
-            [
-                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
-                # SELECT through a role, an UPDATE of one column of its own:
-                # every column is seen, though not by the user's own grants.
-                f"CREATE ROLE {role}",
-                f"GRANT SELECT ON `{name}`.`by:role%` TO {role}",
-                f"GRANT {role} TO '{user}'@'%'",
-                f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
-                f"GRANT UPDATE (status) ON `{name}`.`by:role%` TO '{user}'@'%'",
-                # A grant left on a table that is no more.
-                f"GRANT SELECT (id) ON `{name}`.dropped TO '{user}'@'%'",
-                f"DROP TABLE `{name}`.dropped",
-                f"GRANT INDEX ON `{name}`.hidden TO '{user}'@'%'",
-                f"GRANT SELECT (id, pub) ON `{name}`.part TO '{user}'@'%'",
-                # Some columns of a view that fails for its invoker anyway.
-                f"GRANT SELECT (id, a) ON `{name}`.inv TO '{user}'@'%'",
-                f"GRANT INSERT (id) ON `{name}`.whole TO '{user}'@'%'",
-                f"GRANT SELECT ON `{name}`.whole TO '{user}'@'%'",
-                # Every column, one by one: SHOW CREATE TABLE is refused, but
-                # the whole table is seen.
-                f"GRANT SELECT (id, v) ON `{name}`.allcols TO '{user}'@'%'",
-                # Some columns, through a role or PUBLIC only: the user's
-                # own grants do not name the table.
-                f"GRANT SELECT (id) ON `{name}`.rolepart TO {role}",
-                f"GRANT SELECT (id) ON `{name}`.pubpart TO PUBLIC",
-            ],
-        )
-        try:
-            limited = sa.engine.make_url(url).set(username=user, password="pw")
-            with connect(limited.render_as_string(hide_password=False)) as lc:
+        grants = [
+            # SELECT through a role, an UPDATE of one column of its own:
+            # every column is seen, though not by the user's own grants.
+            f"CREATE ROLE {role}",
+            f"GRANT SELECT ON `{name}`.`by:role%` TO {role}",
+            f"GRANT {role} TO '{user}'@'%'",
+            f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+            f"GRANT UPDATE (status) ON `{name}`.`by:role%` TO '{user}'@'%'",
+            # A grant left on a table that is no more.
+            f"GRANT SELECT (id) ON `{name}`.dropped TO '{user}'@'%'",
+            f"DROP TABLE `{name}`.dropped",
+            f"GRANT INDEX ON `{name}`.hidden TO '{user}'@'%'",
+            f"GRANT SELECT (id, pub) ON `{name}`.part TO '{user}'@'%'",
+            # Some columns of a view that fails for its invoker anyway.
+            f"GRANT SELECT (id, a) ON `{name}`.inv TO '{user}'@'%'",
+            f"GRANT INSERT (id) ON `{name}`.whole TO '{user}'@'%'",
+            f"GRANT SELECT ON `{name}`.whole TO '{user}'@'%'",
+            # Every column, one by one: SHOW CREATE TABLE is refused, but
+            # the whole table is seen.
+            f"GRANT SELECT (id, v) ON `{name}`.allcols TO '{user}'@'%'",
+            # Some columns, through a role or PUBLIC only: the user's
+            # own grants do not name the table.
+            f"GRANT SELECT (id) ON `{name}`.rolepart TO {role}",
+            f"GRANT SELECT (id) ON `{name}`.pubpart TO PUBLIC",
+        ]
+        undo = [
+            f"REVOKE SELECT (id) ON `{name}`.pubpart FROM PUBLIC",
+            f"DROP ROLE {role}",
+        ]
+        with mariadb_user(url, user, grants, undo) as limited:
+            with connect(limited) as lc:
                 privilege_reads: list[str] = []
 
                 @sa.event.listens_for(lc, "before_cursor_execute")
@@ -457,19 +472,10 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
             with connect(url) as holder:
                 holder.exec_driver_sql(f"LOCK TABLES `{name}`.part WRITE")
                 try:
-                    with connect(limited.render_as_string(hide_password=False)) as lc:
+                    with connect(limited) as lc:
                         locked = read_schema(lc, method="fast")
                 finally:
                     holder.exec_driver_sql("UNLOCK TABLES")
-        finally:
-            schemas.run_ddl(
-                schemas.MARIADB_URL,
-                [
-                    f"REVOKE SELECT (id) ON `{name}`.pubpart FROM PUBLIC",
-                    f"DROP USER '{user}'@'%'",
-                    f"DROP ROLE {role}",
-                ],
-            )
     assert not seen.listing_complete
     # The user's grants are read once a read, on each path.
     assert len(privilege_reads) == 2
@@ -497,19 +503,9 @@ def test_mariadb_user_named_with_an_at_sign_has_its_grants_read() -> None:
     with schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url:
         name = schemas.database_name(url)
         user = f"bo@x_{name[-8:]}"
-        schemas.run_ddl(
-            schemas.MARIADB_URL,
-            [
-                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
-                f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'",
-            ],
-        )
-        try:
-            limited = sa.engine.make_url(url).set(username=user, password="pw")
-            with connect(limited.render_as_string(hide_password=False)) as lc:
-                snap = assert_same(lc)
-        finally:
-            schemas.run_ddl(schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'"])
+        grants = [f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'"]
+        with mariadb_user(url, user, grants) as limited, connect(limited) as lc:
+            snap = assert_same(lc)
     assert snap.listing_complete
     assert [t.name for t in snap.tables] == ["t"]
 
@@ -779,19 +775,14 @@ def test_mariadb_tables_a_role_shows_are_checked_a_join_at_a_time() -> None:
         user, role = f"thoth_rj_{name[-8:]}", f"thoth_rjr_{name[-8:]}"
         grants = [f"GRANT SELECT ON `{name}`.`t{n:03d}` TO {role}" for n in range(130)]
         grants[77] = f"GRANT SELECT (id) ON `{name}`.t077 TO {role}"
-        schemas.run_ddl(
-            schemas.MARIADB_URL,
-            [
-                f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'",
-                f"CREATE ROLE {role}",
-                *grants,
-                f"GRANT {role} TO '{user}'@'%'",
-                f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
-            ],
-        )
-        try:
-            limited = sa.engine.make_url(url).set(username=user, password="pw")
-            with connect(limited.render_as_string(hide_password=False)) as lc:
+        setup = [
+            f"CREATE ROLE {role}",
+            *grants,
+            f"GRANT {role} TO '{user}'@'%'",
+            f"SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+        ]
+        with mariadb_user(url, user, setup, [f"DROP ROLE {role}"]) as limited:
+            with connect(limited) as lc:
                 probes: list[str] = []
 
                 @sa.event.listens_for(lc, "before_cursor_execute")
@@ -800,10 +791,6 @@ def test_mariadb_tables_a_role_shows_are_checked_a_join_at_a_time() -> None:
                         probes.append(args[2])
 
                 snap = read_schema(lc, method="fast")
-        finally:
-            schemas.run_ddl(
-                schemas.MARIADB_URL, [f"DROP USER '{user}'@'%'", f"DROP ROLE {role}"]
-            )
     assert [f.name for f in snap.failures] == ["t077"]
     assert len(snap.tables) == 129
     # Three joins of up to 61 tables, then halves of the one refused: 61,

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, router
 
-__all__ = ["key_of", "model_has_field", "present_fields", "writes_to"]
+__all__ = ["key_of", "model_has_field", "present_fields", "writes_to", "written_rows"]
 
 
 def writes_to(instance: models.Model) -> str:
@@ -16,6 +16,12 @@ def writes_to(instance: models.Model) -> str:
     read from (``_state.db``): under a primary/replica router that is the
     replica, read-only, and perhaps behind."""
     return router.db_for_write(type(instance), instance=instance)
+
+
+def written_rows(instance: models.Model) -> models.QuerySet[Any]:
+    """The rows of ``instance``'s model on the database it is written to
+    (``writes_to``): what is read there decides claims and runs."""
+    return type(instance)._default_manager.using(writes_to(instance))
 
 
 def model_has_field(model: type[models.Model] | models.Model, name: str) -> bool:

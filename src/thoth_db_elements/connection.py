@@ -241,13 +241,7 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
         return args
     if backend in ("mysql", "mariadb"):
         args = {"connect_timeout": max(1, int(timeout))}
-        if url.get_driver_name() == "pymysql" and "read_timeout" not in url.query:
-            # PyMySQL's connect time-out covers the TCP connection only: a
-            # server of another kind on the port (PostgreSQL's) would keep it
-            # waiting for a greeting until that server hangs up. The greeting
-            # is read under this time-out, lifted once connected
-            # (``_lift_read_timeout``): a long catalogue query is no hang.
-            # A read time-out the URL sets holds throughout.
+        if _greeting_timed(url):
             args["read_timeout"] = timeout
         return args
     if backend == "sqlite":
@@ -257,13 +251,27 @@ def _connect_args(url: URL, timeout: float) -> dict[str, Any]:
     return {}
 
 
+def _greeting_timed(url: URL) -> bool:
+    """Whether the server's greeting is read under the connect time-out.
+
+    PyMySQL's connect time-out covers the TCP connection only: a server of
+    another kind on the port (PostgreSQL's) would keep it waiting for a
+    greeting until that server hangs up. So the greeting is read under a
+    read time-out of that length, lifted once connected
+    (``_lift_read_timeout``): a long catalogue query is no hang. A read
+    time-out the URL sets holds throughout.
+    """
+    return (
+        url.get_backend_name() in ("mysql", "mariadb")
+        and url.get_driver_name() == "pymysql"
+        and "read_timeout" not in url.query
+    )
+
+
 def _lift_read_timeout(connection: Connection, url: URL) -> None:
-    """PyMySQL: no read time-out once connected (see ``_connect_args``),
-    unless the URL sets one."""
-    if "read_timeout" in url.query:
-        return
+    """No read time-out once connected, where the greeting had one."""
     raw: Any = connection.connection.dbapi_connection
-    if type(raw).__module__.startswith("pymysql") and hasattr(raw, "_read_timeout"):
+    if _greeting_timed(url) and hasattr(raw, "_read_timeout"):
         raw._read_timeout = None
 
 

@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 from sqlalchemy.engine import URL
 
-from ._fields import key_of, model_has_field, present_fields, writes_to
+from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
@@ -332,13 +332,7 @@ def _taken(row: models.Model, task_id: str) -> bool:
     end, is a worker's: the row still holds it (running with a heartbeat,
     or ended already), rather than a reset or a deletion having let go of
     it."""
-    model = type(row)
-    using = writes_to(row)
-    return (
-        model._default_manager.using(using)
-        .filter(pk=row.pk, db_elements_task_id=task_id)
-        .exists()
-    )
+    return written_rows(row).filter(pk=row.pk, db_elements_task_id=task_id).exists()
 
 
 def _enqueue(
@@ -383,8 +377,7 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     if not model_has_field(sql_db, "db_elements_cancel_requested"):
         return False
     updated = (
-        type(sql_db)
-        ._default_manager.using(writes_to(sql_db))
+        written_rows(sql_db)
         .filter(pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING)
         .update(db_elements_cancel_requested=True)
     )

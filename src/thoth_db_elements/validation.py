@@ -19,7 +19,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.utils import timezone
 
-from ._fields import model_has_field, present_fields, writes_to
+from ._fields import model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .models import TaskStatus
 
@@ -45,12 +45,6 @@ MESSAGE_RUNNING = "A database elements creation task is currently running"
 STARTABLE_STATES = (TaskStatus.IDLE, TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 _HEARTBEAT = "db_elements_heartbeat"
-
-
-def _manager(sql_db: models.Model) -> models.QuerySet[Any]:
-    """A queryset on the instance's own model, on the database it is
-    written to (what is read there decides a claim)."""
-    return type(sql_db)._default_manager.using(writes_to(sql_db))
 
 
 def _stale_q(
@@ -175,7 +169,7 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
     )
     task_id = sql_db.db_elements_task_id  # type: ignore[attr-defined]
     updated = (
-        _manager(sql_db)
+        written_rows(sql_db)
         .filter(pk=sql_db.pk, db_elements_task_id=task_id)
         .filter(_stale_q(sql_db, timeout_hours, now))
         .update(**changes)
@@ -229,8 +223,7 @@ def _reset(sql_db: models.Model, using: str) -> tuple[Any, Any]:
     """Reset ``sql_db`` (in the caller's transaction); its status and task id
     before."""
     before = (
-        type(sql_db)
-        ._default_manager.using(using)
+        written_rows(sql_db)
         .select_for_update()
         .filter(pk=sql_db.pk)
         .values_list("db_elements_status", "db_elements_task_id")
@@ -290,7 +283,7 @@ def claim_sqldb_db_elements_task(
             },
         )
     )
-    won = _manager(sql_db).filter(claimable, pk=sql_db.pk).update(**changes) == 1
+    won = written_rows(sql_db).filter(claimable, pk=sql_db.pk).update(**changes) == 1
     if won:
         for name, value in changes.items():
             setattr(sql_db, name, value)
