@@ -321,6 +321,20 @@ PG_ODDITIES: tuple[str, ...] = (
     """CREATE TABLE inc (a int, b int, c int, CONSTRAINT inc_u UNIQUE (a) INCLUDE (b),
         PRIMARY KEY (c) INCLUDE (a))""",
     "CREATE MATERIALIZED VIEW mv AS SELECT 1 AS x",
+    # Read as a view and a table: what a query can name, though neither
+    # holds keys. ``mvd`` has no rows yet; ``ft`` a server that is not there.
+    """CREATE MATERIALIZED VIEW mvd (n, "Label") AS
+        SELECT a, c FROM dom WITH NO DATA""",
+    "COMMENT ON MATERIALIZED VIEW mvd IS 'Snapshot of dom'",
+    "COMMENT ON COLUMN mvd.n IS 'From dom.a'",
+    "CREATE UNIQUE INDEX mvd_n ON mvd (n)",
+    "CREATE EXTENSION IF NOT EXISTS postgres_fdw",
+    """CREATE SERVER nowhere FOREIGN DATA WRAPPER postgres_fdw
+        OPTIONS (host '127.0.0.1', port '1', dbname 'none')""",
+    """CREATE FOREIGN TABLE ft (id int NOT NULL, "Name" varchar(20) DEFAULT 'x',
+        d nn_int) SERVER nowhere""",
+    "COMMENT ON FOREIGN TABLE ft IS 'Kept elsewhere'",
+    "COMMENT ON COLUMN ft.id IS 'Remote key'",
     "COMMENT ON COLUMN dom.a IS '   '",
     "COMMENT ON TABLE dom IS 'it''s \\ odd'",
     'CREATE TABLE "u""q" ("i""d" int PRIMARY KEY)',
@@ -398,6 +412,41 @@ def test_postgres_reader_fixes(pg_url: str) -> None:
     )
     assert snap.table("inc").primary_key == ("c",)
     assert [t.name for t in snap.tables if t.name.startswith("pt")] == ["pt"]
+
+
+@pytest.mark.parametrize("method", ["fast", "inspector"])
+def test_postgres_materialized_views_and_foreign_tables(
+    pg_url: str, method: str
+) -> None:
+    """Both are relations a query can name: a materialized view is read as a
+    view (with or without rows), a foreign table as a table, each with its
+    columns and comments; neither holds keys."""
+    with connect(pg_url) as connection:
+        snap = read_schema(connection, PG_ODD, method=method)
+        without_views = read_schema(
+            connection, PG_ODD, include_views=False, method=method
+        )
+    mvd, ft = snap.table("mvd"), snap.table("ft")
+    assert (mvd.is_view, ft.is_view) == (True, False)
+    assert mvd.comment == "Snapshot of dom"
+    assert [(c.name, c.raw_type, c.nullable, c.comment) for c in mvd.columns] == [
+        ("n", '"odd, schema".nn_int', True, "From dom.a"),
+        ("Label", '"odd, schema".text', True, None),
+    ]
+    assert (mvd.primary_key, mvd.unique_constraints, mvd.foreign_keys) == ((), (), ())
+    assert ft.comment == "Kept elsewhere"
+    assert [
+        (c.name, c.raw_type, c.nullable, c.default, c.comment) for c in ft.columns
+    ] == [
+        ("id", "integer", False, None, "Remote key"),
+        ("Name", "character varying(20)", True, "'x'::character varying", None),
+        ("d", '"odd, schema".nn_int', False, "7", None),
+    ]
+    assert (ft.primary_key, ft.unique_constraints, ft.foreign_keys) == ((), (), ())
+    assert {"mv", "mvd"} <= {t.name for t in snap.tables if t.is_view}
+    names = {t.name for t in without_views.tables}
+    assert "ft" in names
+    assert not names & {"mv", "mvd"}
 
 
 # -- MariaDB ------------------------------------------------------------------

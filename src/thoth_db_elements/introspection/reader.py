@@ -21,8 +21,8 @@ Oracle); SQLAlchemy's SQLite, MySQL/MariaDB and SQL Server dialects implement
 What ends up in the snapshot:
 
 * Tables and, unless ``include_views`` is False, views (``is_view=True``).
-  Materialized views and PostgreSQL foreign tables are not read (SQLAlchemy
-  lists them separately).
+  Materialized views are views and PostgreSQL foreign tables are tables
+  (SQLAlchemy lists both apart from the others); neither holds keys.
 * PostgreSQL partitioned tables: the partitioned parent is a table like any
   other; its partitions (``pg_class.relispartition``) are left out, because
   queries go through the parent and every partition would repeat its
@@ -76,6 +76,7 @@ import re
 import string
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Final
@@ -339,17 +340,10 @@ class _Reader:
             self._keys, self._comments = catalogue.keys, catalogue.comments
             tables = sorted(
                 name
-                for name in self.inspector.get_table_names(schema=schema)
+                for name in self._table_names(schema)
                 if name not in catalogue.partitions and name not in catalogue.shadows
             )
-            views = []
-            if self.include_views:
-                views = sorted(
-                    _supported(
-                        partial(self.inspector.get_view_names, schema=schema),
-                        default=[],
-                    )
-                )
+            views = self._view_names(schema, set(tables)) if self.include_views else []
             # SQLAlchemy is not asked about the tables it cannot parse
             # (``catalogue.listed``): it may fail on them.
             unparsed = catalogue.listed
@@ -597,6 +591,26 @@ class _Reader:
             COMMENT: comments,
         }
 
+    def _table_names(self, schema: str) -> list[str]:
+        """The schema's tables, foreign tables included where the dialect
+        lists them apart (PostgreSQL)."""
+        insp = self.inspector
+        names = list(insp.get_table_names(schema=schema))
+        foreign = getattr(insp, "get_foreign_table_names", None)
+        if foreign is not None:
+            names.extend(foreign(schema=schema))
+        return names
+
+    def _view_names(self, schema: str, tables: AbstractSet[str]) -> list[str]:
+        """The schema's views, materialized views included where the
+        dialect has them; a name already read as a table stays a table."""
+        insp = self.inspector
+        names = set(_supported(partial(insp.get_view_names, schema=schema), []))
+        names.update(
+            _supported(partial(insp.get_materialized_view_names, schema=schema), [])
+        )
+        return sorted(names - tables)
+
     def _bulk_calls(
         self, schema: str, tables: list[str], views: list[str], named: bool
     ) -> dict[str, Callable[[], Bulk]]:
@@ -605,7 +619,7 @@ class _Reader:
         ``MAX_FILTER_NAMES``, it reads the whole schema)."""
         insp = self.inspector
         names = tables + views
-        kind = ObjectKind.TABLE | ObjectKind.VIEW if views else ObjectKind.TABLE
+        kind = ObjectKind.ANY if views else ObjectKind.TABLE
 
         def by_name(
             call: Callable[..., Any], wanted: list[str], **options: Any

@@ -70,20 +70,26 @@ _OWN_RELATIONS: Final = """
 """
 
 
+#: The kinds of relation read: tables (``r``), partitioned tables (``p``) and
+#: foreign tables (``f``) as tables; views (``v``) and materialized views
+#: (``m``) as views. Only ``r`` and ``p`` can hold keys.
+_RELATIONS: Final = "'r', 'p', 'f', 'v', 'm'"
+
+
 def _where(kinds: str) -> str:
     return _OWN_RELATIONS.format(kinds=kinds)
 
 
 _OBJECTS = sa.text(
     f"""
-    SELECT c.oid, c.relname, c.relkind = 'v', d.description
+    SELECT c.oid, c.relname, c.relkind IN ('v', 'm'), d.description
     FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_description AS d
       ON d.objoid = c.oid
      AND d.objsubid = 0
      AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
-    WHERE {_where("'r', 'p', 'v'")}
+    WHERE {_where(_RELATIONS)}
     """
 )
 
@@ -115,7 +121,7 @@ def _columns_query(generated: bool) -> sa.TextClause:
         JOIN pg_catalog.pg_attribute AS a
           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         {POSTGRESQL_COLUMN_JOINS}
-        WHERE {_where("'r', 'p', 'v'")}
+        WHERE {_where(_RELATIONS)}
         """
     )
 
