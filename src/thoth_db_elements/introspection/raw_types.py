@@ -240,7 +240,8 @@ def postgresql_column_rules(generated: bool) -> str:
     are checked, not the column; not for a view's column, which an outer
     join can leave NULL whatever its type). The default as the server prints it
     (``pg_get_expr``), else the domain's own (PostgreSQL copies a base
-    domain's default into a domain made over it), printed from the stored
+    domain's default into a domain made over it; not for a materialized
+    view's column, which no row is ever inserted into), printed from the stored
     expression too: ``typdefault`` is the text of when the domain was made
     and still names a sequence or function renamed since. A generated column has
     none: what ``pg_attrdef`` holds for it is the generation expression.
@@ -253,7 +254,8 @@ def postgresql_column_rules(generated: bool) -> str:
         CASE WHEN {own}
              THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
              WHEN a.atthasdef THEN NULL
-             WHEN t.typtype = 'd' THEN pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+             WHEN t.typtype = 'd' AND c.relkind <> 'm'
+             THEN pg_catalog.pg_get_expr(t.typdefaultbin, 0)
         END
     """
 
