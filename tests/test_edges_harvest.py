@@ -52,7 +52,7 @@ def test_unreadable_table_is_logged_and_nothing_is_deleted(
         report = create_db_elements(shop, log=logging.getLogger(LOG))
     messages = [r.getMessage() for r in caplog.records if r.name == LOG]
     assert (
-        "Table spatial could not be read: OperationalError: no such module: "
+        'Table "spatial" could not be read: OperationalError: no such module: '
         "spatialindex"
     ) in messages
     [skipped] = [m for m in messages if "nothing was deleted" in m]
@@ -88,3 +88,35 @@ def test_duplicate_catalogue_rows_are_merged_and_logged(
     assert report.duplicates_removed == 1
     assert names(shop) == ["gone", "parent"]
     assert SqlTable.objects.get(sql_db=shop, name="parent").description == "curated"
+
+
+def test_names_in_log_lines_are_quoted(
+    shop: SqlDb, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name can hold a line break or a comma: each is written as a JSON
+    string, so it reads as one name, whole."""
+    odd = "v, w\n2026-01-01 00:00:00,000 - x - INFO - forged"
+    with closing(sqlite3.connect(shop.db_name)) as raw, raw:
+        raw.execute(f'CREATE TABLE "{odd}" (id INTEGER)')
+    create_db_elements(shop)
+    SqlTable.objects.filter(sql_db=shop, name=odd).update(description="Kept")
+    with closing(sqlite3.connect(shop.db_name)) as raw, raw:
+        raw.execute(f'DROP TABLE "{odd}"')
+        raw.execute(f'CREATE VIEW "{odd}" AS SELECT id FROM gone')
+        raw.execute("DROP TABLE gone")
+    with caplog.at_level(logging.INFO, logger=LOG):
+        create_db_elements(shop, log=logging.getLogger(LOG))
+    messages = [r.getMessage() for r in caplog.records if r.name == LOG]
+    quoted = '"v, w\\n2026-01-01 00:00:00,000 - x - INFO - forged"'
+    assert any(m.startswith(f"Table {quoted} could not be read: ") for m in messages)
+    # A table the database lost, with its annotation:
+    with closing(sqlite3.connect(shop.db_name)) as raw, raw:
+        raw.execute(f'DROP VIEW "{odd}"')
+    SqlTable.objects.filter(sql_db=shop, name=odd).update(description="Kept")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=LOG):
+        create_db_elements(shop, log=logging.getLogger(LOG), force=True)
+    messages = [r.getMessage() for r in caplog.records if r.name == LOG]
+    assert f"Deleted with their annotations, gone from the database: {quoted}" in (
+        messages
+    )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thoth_db_elements._secrets import WITHHELD
 from thoth_db_elements.logging import (
@@ -16,6 +20,7 @@ from thoth_db_elements.logging import (
     open_run_log,
     prune_run_logs,
     run_log_files,
+    scrub,
 )
 
 SECRET = "hunter2-secret"
@@ -123,3 +128,138 @@ def test_a_run_after_pruning_takes_a_number_past_the_highest(log_dir: Path) -> N
         "db_elements_ws_7_db_22_20261130_184352_2.log"
     ]
     assert run_log_files(22) == [run_log.path]
+
+
+# -- passwords in URLs, in time linear in the text ------------------------------
+#: The URLs whose password ``scrub`` hides, as a regular expression: the
+#: rule the one-pass scanner keeps to.
+URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@"
+)
+
+
+def by_the_rule(text: str) -> str:
+    return URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "a",
+                "Z",
+                "1",
+                "_",
+                "+",
+                ".",
+                "-",
+                ":",
+                "/",
+                "@",
+                " ",
+                "\n",
+                "é",
+                "٣",
+                "://",
+                "u:p@",
+                "x://u:p@h",
+                "\u2028",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+@settings(max_examples=3000, deadline=None)
+def test_url_passwords_are_hidden_by_the_rule(text: str) -> None:
+    assert scrub(text) == by_the_rule(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql+psycopg://u:p%40ss@h/db", "postgresql+psycopg://u:***@h/db"),
+        ("a mysql://r:x@y and 9pg://s:t@u", "a mysql://r:***@y and 9pg://s:***@u"),
+        ("x://u:p://q@h", "x://u:***@h"),
+        ("x://u:p q@h", "x://u:p q@h"),
+        ("__://u:p@h", "__://u:p@h"),
+    ],
+)
+def test_url_passwords_are_hidden(text: str, expected: str) -> None:
+    assert scrub(text) == expected == by_the_rule(text)
+
+
+# A regular expression for the rule tries every letter of a long word as a
+# scheme's start: 80,000 letters took it 19 s, a megabyte most of an hour
+# (a table's comment in a log line). The scan takes milliseconds; the
+# alarm only stops a test that would otherwise hang.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("c" * 1_000_000, "c" * 1_000_000),
+        ("a://b:" * 200_000, "a://b:" * 200_000),
+        ("a://b:" * 200_000 + "@", "a://b:***@"),
+        ("x" * 1_000_000 + "://u:p@h", "x" * 1_000_000 + "://u:***@h"),
+        ("a://" + "b" * 1_000_000, "a://" + "b" * 1_000_000),
+    ],
+    ids=["word", "no-at", "one-at", "long-scheme", "long-user"],
+)
+def test_url_passwords_of_a_long_text(text: str, expected: str) -> None:
+    previous = signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(30)
+    try:
+        result = scrub(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result == expected
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise AssertionError("scrub took more than 30 s")
+
+
+# -- one logger a row ---------------------------------------------------------
+def test_runs_of_rows_sharing_a_key_write_each_to_its_own_file(log_dir: Path) -> None:
+    """Two runs in one process (``ImmediateRunner``, a threaded server): row
+    7 of the configured model and of another, and key ``7`` beside ``7.b``
+    (whose logger was ``7``'s child)."""
+    with (
+        open_run_log(7) as first,
+        open_run_log(7, model_label="testapp.otherdb") as other,
+        open_run_log("7.b") as dotted,
+        open_run_log("7%2Eb") as escaped,
+    ):
+        for run_log, text in (
+            (first, "first"),
+            (other, "other"),
+            (dotted, "dotted"),
+            (escaped, "escaped"),
+        ):
+            run_log.logger.info("line of %s", text)
+    names = {first.logger.name, other.logger.name, dotted.logger.name}
+    assert names == {
+        "thoth_db_elements.runs.db_7",
+        "thoth_db_elements.runs.testapp:otherdb.db_7",
+        "thoth_db_elements.runs.db_7%2Eb",
+    }
+    assert escaped.logger.name == "thoth_db_elements.runs.db_7%252Eb"
+    for run_log, text in (
+        (first, "first"),
+        (other, "other"),
+        (dotted, "dotted"),
+        (escaped, "escaped"),
+    ):
+        lines = run_log.path.read_text().splitlines()
+        assert [line.split(" - ")[-1] for line in lines] == [f"line of {text}"]
+
+
+def test_a_line_break_in_a_message_cannot_pass_for_a_record(log_dir: Path) -> None:
+    forged = "2026-01-01 00:00:00,000 - thoth_db_elements.runs.db_1 - INFO - Done"
+    with open_run_log(8) as run_log:
+        run_log.logger.error("Table %s could not be read", f"v\n{forged}\r\nx")
+        run_log.logger.info("next")
+    lines = run_log.path.read_text().splitlines()
+    assert len(lines) == 4
+    assert lines[0].endswith(" - ERROR - Table v")
+    assert lines[1:3] == [f"    {forged}", "    x could not be read"]
+    assert lines[3].endswith(" - INFO - next")

@@ -6,9 +6,14 @@ databases' documentation; ``docs/types.md`` is the same mapping as a table.
 
 from __future__ import annotations
 
-import pytest
+import re
+import signal
 
-from thoth_db_elements.introspection import DATA_FORMATS, normalise_type
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thoth_db_elements.introspection import DATA_FORMATS, normalise_type, types
 from thoth_db_elements.introspection.types import parse_type
 
 pytestmark = pytest.mark.source_only
@@ -403,3 +408,52 @@ def test_parse_type(
 ) -> None:
     parsed = parse_type(raw, dialect)
     assert (parsed.name, parsed.args, parsed.is_array) == (name, args, is_array)
+
+
+# -- long declared types: SQLite keeps whatever the table's text says ----------
+#: The rules the one-pass blanking keeps to, as regular expressions, which
+#: take time quadratic in the text (seconds for a type of 60,000
+#: characters): a comment, the brackets, and parentheses innermost first
+#: until none is left.
+COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+BRACKETED = re.compile(r"\[[^\]]*\]")
+PARENTHESISED = re.compile(r"\([^()]*\)")
+
+
+def parentheses_by_the_rule(text: str) -> str:
+    while PARENTHESISED.search(text):
+        text = PARENTHESISED.sub(" ", text)
+    return text
+
+
+@given(st.text(alphabet="()[]/*a ,'", max_size=30))
+@settings(max_examples=3000, deadline=None)
+def test_blanking_keeps_to_the_rules(text: str) -> None:
+    assert types._blank_spans(text, "/*", "*/") == COMMENT.sub(" ", text)
+    assert types._blank_spans(text, "[", "]") == BRACKETED.sub(" ", text)
+    assert types._blank_parenthesised(text) == parentheses_by_the_rule(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("/*a" * 100_000, "/*a" * 100_000),
+        ("x" + "(" * 100_000 + ")" * 100_000, "x"),
+        ("x" + "[a" * 300_000, "x" + "[a" * 300_000),
+        ("y" + "(a" * 100_000, "y" + "(a" * 100_000),
+    ],
+    ids=["open-comments", "nested", "open-brackets", "open-parentheses"],
+)
+def test_a_long_type_is_parsed_in_one_pass(raw: str, name: str) -> None:
+    previous = signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(30)
+    try:
+        parsed = parse_type(raw, "sqlite")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert parsed.name == name
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise AssertionError("parse_type took more than 30 s")

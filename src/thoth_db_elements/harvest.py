@@ -7,6 +7,7 @@ fields: claiming and status belong to ``tasks``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -94,6 +95,12 @@ def create_db_elements(
     return report
 
 
+def _quoted(name: str) -> str:
+    """``name`` as a JSON string: a name can hold anything, a line break or
+    a comma too."""
+    return json.dumps(name, ensure_ascii=False)
+
+
 def _log_snapshot(log: logging.Logger, snapshot: SchemaSnapshot) -> None:
     columns = sum(len(t.columns) for t in snapshot.tables)
     keys = sum(len(t.foreign_keys) for t in snapshot.tables)
@@ -105,7 +112,9 @@ def _log_snapshot(log: logging.Logger, snapshot: SchemaSnapshot) -> None:
         snapshot.schema,
     )
     for failure in snapshot.failures:
-        log.error("Table %s could not be read: %s", failure.name, failure.error)
+        log.error(
+            "Table %s could not be read: %s", _quoted(failure.name), failure.error
+        )
 
 
 def _log_counts(log: logging.Logger, report: HarvestReport) -> None:
@@ -126,7 +135,7 @@ def _log_counts(log: logging.Logger, report: HarvestReport) -> None:
         more = len(report.annotated_deleted) - len(shown)
         log.warning(
             "Deleted with their annotations, gone from the database: %s%s",
-            ", ".join(shown),
+            ", ".join(map(_quoted, shown)),
             f" and {more} more" if more else "",
         )
     if report.deletions_skipped:
