@@ -15,9 +15,11 @@ from thoth_db_elements.checks import (
     check_catalogue_models,
     check_log_dir,
     check_numeric_settings,
+    check_psycopg,
     check_q_cluster,
     check_runner,
     check_sqldb_model,
+    psycopg_warnings,
 )
 
 
@@ -32,6 +34,7 @@ def test_configured_example_project_is_clean() -> None:
     assert check_log_dir() == []
     assert check_runner() == []
     assert check_q_cluster() == []
+    assert check_psycopg() == []
 
 
 @pytest.mark.parametrize("value", [None, "", "nope.Model", "not-a-label"])
@@ -272,3 +275,25 @@ def test_e007_required_fields_the_harvest_does_not_fill_are_named() -> None:
             app_label = "testapp"
 
     assert unfilled_required_fields(Table, "TABLE_MODEL") == ["priority", "owner"]
+
+
+PG = "django.db.backends.postgresql"
+SQLITE = "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("version", "engines", "expected"),
+    [
+        ("3.1.20", [SQLITE, PG], ["thoth_db_elements.W003"]),
+        ("3.2.10", [PG], ["thoth_db_elements.W003"]),
+        ("3.3.0", [PG], []),
+        ("3.3.9", [PG], []),
+        ("4.0.0.dev1", [PG], []),
+        ("3.1.20", [SQLITE], []),
+        (None, [PG], []),
+    ],
+)
+def test_w003_psycopg_that_loses_a_stop_during_a_commit(
+    version: str | None, engines: list[str], expected: list[str]
+) -> None:
+    assert ids(psycopg_warnings(version, engines)) == expected

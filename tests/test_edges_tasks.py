@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from django.db import OperationalError, connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from thoth_db_elements.tasks import (
     start_db_elements_creation,
 )
 from thoth_db_elements.validation import (
+    check_sqldb_db_elements_can_start,
     force_reset_sqldb_db_elements_task_status,
     is_stale,
 )
@@ -479,3 +481,163 @@ def test_the_password_a_url_hook_uses_is_hidden_too(shop: SqlDb, log_dir: Path) 
     log = next(log_dir.rglob(shop.db_elements_log_file)).read_text()
     assert "vaultpw" not in log
     assert WITHHELD in log
+
+
+def test_a_delivery_whose_run_was_taken_over_writes_nothing_more(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker paused (a host or VM frozen) long enough for its heartbeat to
+    go stale: a redelivery of the same job, same task id, takes the run
+    over. Resumed, the first delivery must find the run no longer its own:
+    it writes no catalogue and no end over the live run."""
+    from thoth_db_elements import tasks
+
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    harvest = tasks.create_db_elements
+    other: list[tasks.AsyncDbElementsTask] = []
+
+    def paused_meanwhile(sql_db: SqlDb, **kwargs: Any) -> Any:
+        SqlDb.objects.filter(pk=shop.pk).update(
+            db_elements_heartbeat=timezone.now() - timedelta(hours=1)
+        )
+        other.append(tasks.AsyncDbElementsTask(*job.args, **job.kwargs))
+        assert other[0]._take() is not None
+        return harvest(sql_db, **kwargs)
+
+    monkeypatch.setattr(tasks, "create_db_elements", paused_meanwhile)
+    result = run_db_elements_task(*job.args, **job.kwargs)
+    shop.refresh_from_db()
+    assert result["status"] == "failed"
+    assert result["error"] == "The task was reset or taken over by another run"
+    assert shop.db_elements_status == TaskStatus.RUNNING
+    assert shop.db_elements_heartbeat == other[0]._taken_at
+    assert not SqlTable.objects.filter(sql_db=shop).exists()
+    # The run is the redelivery's, to the end.
+    assert tasks._finish(
+        SqlDb,
+        shop.pk,
+        other[0].task_id,
+        TaskStatus.COMPLETED,
+        None,
+        beats=other[0]._beats(),
+    )
+
+
+def test_an_end_is_not_written_over_a_run_taken_over(shop: SqlDb) -> None:
+    """The end of a delivery (django-q2's time-out landing when a paused
+    worker resumes) is recorded only while the row holds its heartbeat."""
+    from thoth_db_elements import tasks
+
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    first = tasks.AsyncDbElementsTask(*job.args, **job.kwargs)
+    second = tasks.AsyncDbElementsTask(*job.args, **job.kwargs)
+    assert first._take() is not None
+    SqlDb.objects.filter(pk=shop.pk).update(
+        db_elements_heartbeat=timezone.now() - timedelta(hours=1)
+    )
+    assert second._take() is not None
+    first._record_end(SystemExit("Task exceeded maximum timeout value"), None)
+    heartbeat = tasks.Heartbeat(
+        SqlDb, shop.pk, first.task_id, "default", taken_at=first._taken_at
+    )
+    heartbeat.beat()
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.RUNNING
+    assert shop.db_elements_heartbeat == second._taken_at
+    assert heartbeat.stop_reason == "The task was reset or taken over by another run"
+
+
+def refusing_takes(times: int) -> Any:
+    """An execute wrapper refusing the first ``times`` writes of a heartbeat
+    (``None``: every one), as the database does when it restarts, runs out
+    of connections or times out waiting for the row's lock."""
+    refused = [0]
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if 'SET "db_elements_heartbeat"' in sql and (
+            times is None or refused[0] < times
+        ):
+            refused[0] += 1
+            raise OperationalError("canceling statement due to lock timeout")
+        return execute(sql, params, many, context)
+
+    wrapper.refused = refused  # type: ignore[attr-defined]
+    return wrapper
+
+
+def test_a_take_that_fails_for_a_moment_is_tried_again(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thoth_db_elements import tasks
+
+    monkeypatch.setattr(tasks, "_FINISH_DELAYS", (0.01, 0.01, 0.01))
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    flaky = refusing_takes(2)
+    with connection.execute_wrapper(flaky):
+        result = run_db_elements_task(*job.args, **job.kwargs)
+    shop.refresh_from_db()
+    assert flaky.refused[0] == 2
+    assert result["status"] == "completed"
+    assert shop.db_elements_status == TaskStatus.COMPLETED
+
+
+def test_a_run_that_cannot_be_taken_ends_failed_not_running(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker drops a job that fails as it is picked up: its row must not
+    wait RUNNING for ``STALE_TIMEOUT_HOURS`` with nothing to run it."""
+    from thoth_db_elements import tasks
+
+    monkeypatch.setattr(tasks, "_FINISH_DELAYS", (0.01, 0.01))
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    refused = refusing_takes(None)
+    with connection.execute_wrapper(refused), pytest.raises(OperationalError):
+        run_db_elements_task(*job.args, **job.kwargs)
+    shop.refresh_from_db()
+    assert refused.refused[0] == 3
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_error == (
+        "Not started: the worker could not take the run: "
+        "OperationalError: canceling statement due to lock timeout"
+    )
+    assert shop.db_elements_report == {}
+    assert check_sqldb_db_elements_can_start(shop)[0]
+
+
+def test_a_run_names_its_log_file_on_its_row_as_it_starts(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-run leaves the row naming its own log, not the
+    previous run's."""
+    from thoth_db_elements import tasks
+
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    before = shop.db_elements_log_file
+    harvest = tasks.create_db_elements
+    during: list[str] = []
+
+    def look(sql_db: SqlDb, **kwargs: Any) -> Any:
+        during.append(
+            SqlDb.objects.values_list("db_elements_log_file", flat=True).get(pk=shop.pk)
+        )
+        return harvest(sql_db, **kwargs)
+
+    monkeypatch.setattr(tasks, "create_db_elements", look)
+    start_db_elements_creation([shop], runner=runner)
+    run_db_elements_task(*runner.jobs[1].args, **runner.jobs[1].kwargs)
+    shop.refresh_from_db()
+    assert before
+    assert during == [shop.db_elements_log_file]
+    assert during[0] != before
+    assert (log_dir / "db_elements" / during[0]).exists()

@@ -1185,3 +1185,18 @@ def test_written_is_called_once_the_catalogue_is_written_and_only_then() -> None
         raise RuntimeError("rolled back")
     assert len(calls) == 2
     assert thoth.SqlTable.objects.filter(sql_db=sql_db).count() == len(shop().tables)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_with_nothing_to_put_back_does_not_reconnect() -> None:
+    """Off MySQL the sync changes nothing of the session that outlives it:
+    its end opens no cursor (on a connection gone, it would reconnect, and
+    log a MySQL warning on PostgreSQL when that failed)."""
+    from thoth_db_elements import _catalogue_lock
+
+    session = _catalogue_lock._Session(
+        thoth.SqlDb.objects.create(name="x", db_type="SQLite")
+    )
+    connection.close()
+    session.end()
+    assert connection.connection is None

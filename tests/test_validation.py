@@ -309,3 +309,21 @@ def test_a_stale_run_and_a_reset_leave_no_progress_behind() -> None:
             None,
             None,
         )
+
+
+def test_a_stale_run_keeps_no_report_of_the_run_before() -> None:
+    """The report on the row was the previous run's: cleared with the stale
+    one, as when a run is not started; its log file stays (the dead run
+    named its own when it opened it)."""
+    stale = CatalogSqlDb.objects.create(
+        name="stale",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=timezone.now() - timedelta(hours=3),
+        db_elements_report={"status": "completed", "tables": {"created": 4}},
+        db_elements_log_file="db_elements_db_1_20261201_070349.log",
+    )
+    assert validate_and_cleanup_running_sqldb_db_elements_task(stale) is False
+    stale.refresh_from_db()
+    assert stale.db_elements_status == TaskStatus.FAILED
+    assert stale.db_elements_report == {}
+    assert stale.db_elements_log_file == "db_elements_db_1_20261201_070349.log"

@@ -332,3 +332,47 @@ def test_two_redis_clusters_share_a_batch(
     used = {pids[0] for pids in pids_by_db.values()}
     assert used & first_pids, "the first cluster ran nothing"
     assert used & second_pids, "the second cluster ran nothing"
+
+
+def test_sigterm_during_a_sync_batch_ends_every_database(
+    tmp_path: Path, logs: Path
+) -> None:
+    """``create_db_elements --sync`` stopped by SIGTERM (``timeout``,
+    systemd, Kubernetes, a CI cancel): the run going on and the databases
+    not started yet end FAILED, as with Ctrl-C, not RUNNING with nothing to
+    run them."""
+    import subprocess
+    import sys
+
+    from tests.cluster import MANAGE, ROOT
+
+    big = sqlite_db(make_sqlite(tmp_path / "big.sqlite", 5000), "big")
+    small = sqlite_db(make_sqlite(tmp_path / "small.sqlite", 2), "small")
+    pks = [str(big.pk), str(small.pk)]
+    process = subprocess.Popen(
+        [sys.executable, str(MANAGE), "create_db_elements", "--sync", *pks],
+        env=worker_env(logs),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_heartbeat(big)  # its run has begun
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, err
+    assert "Stopped: terminated (SIGTERM); see each database's status." in err
+    rows = {
+        row.name: (row.db_elements_status, row.db_elements_error)
+        for row in SqlDb.objects.filter(pk__in=[big.pk, small.pk])
+    }
+    assert rows == {
+        "big": (TaskStatus.FAILED, "Stopped by the worker: terminated (SIGTERM)"),
+        "small": (TaskStatus.FAILED, "Not started: interrupted (Terminated)"),
+    }
+    assert check_sqldb_db_elements_can_start(small)[0]

@@ -125,6 +125,8 @@ class _Session:
         goes on serving the process), and the sync's lock let go."""
         previous, lock = self._mysql_lock_timeout, self._mysql_lock
         self._mysql_lock_timeout = self._mysql_lock = None
+        if previous is None and lock is None:
+            return  # nothing to put back (PostgreSQL, SQLite)
         try:
             with connections[self.using].cursor() as cursor:
                 if lock is not None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any, Final, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -30,6 +33,7 @@ __all__ = [
     "check_catalogue_models",
     "check_log_dir",
     "check_numeric_settings",
+    "check_psycopg",
     "check_q_cluster",
     "check_runner",
     "check_sqldb_model",
@@ -396,6 +400,43 @@ def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+#: psycopg 3 cancels a statement it waits for on ``KeyboardInterrupt`` only
+#: before 3.3, not on django-q2's time-out (a ``SystemExit``).
+_PSYCOPG_STOPS: Final = (3, 3)
+
+
+def psycopg_warnings(
+    version: str | None, engines: Sequence[str]
+) -> list[checks.CheckMessage]:
+    """W003 for psycopg ``version`` (None: not installed) and the ``ENGINE``
+    of each of Django's databases."""
+    if version is None or not any(e.endswith("postgresql") for e in engines):
+        return []
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    if numbers >= _PSYCOPG_STOPS:
+        return []
+    return [
+        checks.Warning(
+            f"psycopg {version} does not cancel a statement when a worker's "
+            "time-out stops a run: a stop that lands while the catalogue "
+            "commits is lost, the run is recorded FAILED and the catalogue "
+            "commits after all.",
+            hint="Install psycopg 3.3 or later (the postgresql extra asks for it).",
+            id="thoth_db_elements.W003",
+        )
+    ]
+
+
+def check_psycopg(**kwargs: Any) -> list[checks.CheckMessage]:
+    """W003: psycopg before 3.3 under a PostgreSQL database of Django's."""
+    try:
+        installed: str | None = package_version("psycopg")
+    except PackageNotFoundError:
+        installed = None
+    engines = [str(db.get("ENGINE", "")) for db in settings.DATABASES.values()]
+    return psycopg_warnings(installed, engines)
+
+
 ALL_CHECKS = (
     check_sqldb_model,
     check_catalogue_models,
@@ -403,6 +444,7 @@ ALL_CHECKS = (
     check_log_dir,
     check_runner,
     check_q_cluster,
+    check_psycopg,
 )
 
 

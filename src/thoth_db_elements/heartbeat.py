@@ -7,12 +7,19 @@ task id. It sets ``stop_reason`` when a cancel was requested or the row was
 taken from this run (force reset, stale takeover), which the harvest's
 checkpoint turns into a clean abort. ``check`` reads the same flags at once,
 for the checkpoints where a cancel must not wait for the next beat.
+
+The row is this run's while it holds a heartbeat this delivery wrote: a
+redelivery that takes a stale run over keeps its task id but writes a
+heartbeat of its own, and the delivery it replaced (a worker paused, then
+resumed) then finds the row no longer its own, and writes nothing more.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, models
@@ -22,20 +29,46 @@ from ._fields import model_has_field
 from .conf import app_settings
 from .models import TaskStatus
 
-__all__ = ["CANCELLED", "DELETED", "LOST", "Heartbeat"]
+__all__ = ["CANCELLED", "DELETED", "LOST", "Heartbeat", "owned_rows"]
 
 logger = logging.getLogger(__name__)
+
+#: How many of its last written heartbeats a delivery recognises as its
+#: own, and of those it tried to write since (the database away for that
+#: many beats, the run has long been found stale).
+_KEPT_BEATS = 3
+_TRIED_BEATS = 500
 
 CANCELLED = "Cancelled"
 LOST = "The task was reset or taken over by another run"
 DELETED = "The database's row was deleted"
 
 
+def owned_rows(
+    model: type[models.Model],
+    using: str,
+    pk: Any,
+    task_id: str,
+    beats: tuple[datetime, ...] = (),
+) -> models.QuerySet[Any]:
+    """Row ``pk`` while it is RUNNING run ``task_id``, holding one of
+    ``beats`` (the heartbeats its delivery wrote) when any are given."""
+    rows = model._default_manager.using(using).filter(
+        pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
+    )
+    return rows.filter(db_elements_heartbeat__in=beats) if beats else rows
+
+
 class Heartbeat(threading.Thread):
     """Beats for one run until ``stop()``; see the module docstring."""
 
     def __init__(
-        self, model: type[models.Model], pk: Any, task_id: str, using: str
+        self,
+        model: type[models.Model],
+        pk: Any,
+        task_id: str,
+        using: str,
+        taken_at: datetime | None = None,
     ) -> None:
         super().__init__(name=f"thoth-db-elements-heartbeat-{pk}", daemon=True)
         self.model = model
@@ -52,28 +85,50 @@ class Heartbeat(threading.Thread):
         self._has_heartbeat = model_has_field(model, "db_elements_heartbeat")
         self._has_progress = model_has_field(model, "db_elements_progress_done")
         self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
+        #: The heartbeats this delivery wrote last (several: a beat may be
+        #: written while another thread reads the row), and those it tried
+        #: to write since, each added before its write (one that failed may
+        #: have been written all the same): the row holds one of them while
+        #: it is this run's.
+        self._written: deque[datetime] = deque(maxlen=_KEPT_BEATS)
+        self._tried: list[datetime] = []
+        if taken_at is not None and self._has_heartbeat:
+            self._written.append(taken_at)
+        self._beats_lock = threading.Lock()
 
-    def _mine(self) -> models.QuerySet[Any]:
-        return self.model._default_manager.using(self.using).filter(
-            pk=self.pk,
-            db_elements_task_id=self.task_id,
-            db_elements_status=TaskStatus.RUNNING,
-        )
+    def beats(self) -> tuple[datetime, ...]:
+        """The heartbeats that show the row is this delivery's; none when
+        the model has no heartbeat field, or before this delivery's first
+        one is written (a run not taken by one)."""
+        with self._beats_lock:
+            return (*self._written, *self._tried) if self._written else ()
+
+    def mine(self) -> models.QuerySet[Any]:
+        """The row, while it is this delivery's run."""
+        return owned_rows(self.model, self.using, self.pk, self.task_id, self.beats())
 
     def beat(self) -> None:
         """One heartbeat: write liveness and progress, read cancel/ownership."""
         values: dict[str, Any] = {}
+        held = self.beats()
         if self._has_heartbeat:
-            values["db_elements_heartbeat"] = timezone.now()
+            values["db_elements_heartbeat"] = now = timezone.now()
+            with self._beats_lock:  # counts as soon as it may be written
+                self._tried = [*self._tried[-_TRIED_BEATS:], now]
         if self._has_progress:
             values["db_elements_progress_done"] = self.done
             values["db_elements_progress_total"] = self.total
-        mine = self._mine()
+        mine = owned_rows(self.model, self.using, self.pk, self.task_id, held)
         still_mine = mine.update(**values) == 1 if values else mine.exists()
+        if still_mine and self._has_heartbeat:
+            with self._beats_lock:
+                self._written.append(now)
+                self._tried = []
         if not still_mine:
             self.stop_reason = self._lost()
         elif (
-            self._has_cancel and mine.filter(db_elements_cancel_requested=True).exists()
+            self._has_cancel
+            and self.mine().filter(db_elements_cancel_requested=True).exists()
         ):
             self.stop_reason = CANCELLED
 
@@ -82,7 +137,7 @@ class Heartbeat(threading.Thread):
         connection. Read only: inside the sync's transaction it takes no lock
         that the heartbeat thread's next write would wait for."""
         flags = ("db_elements_cancel_requested",) if self._has_cancel else ("pk",)
-        row = self._mine().values_list(*flags).first()
+        row = self.mine().values_list(*flags).first()
         if row is None:
             self.stop_reason = self._lost()
         elif self._has_cancel and row[0]:

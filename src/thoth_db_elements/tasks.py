@@ -29,6 +29,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import (
+    DatabaseError,
     InterfaceError,
     OperationalError,
     connections,
@@ -45,7 +46,7 @@ from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
 from .harvest import create_db_elements
-from .heartbeat import CANCELLED, Heartbeat
+from .heartbeat import CANCELLED, Heartbeat, owned_rows
 from .logging import (
     log_label,
     open_run_log,
@@ -408,13 +409,15 @@ def _finish(
     log_file: str | None = None,
     untaken: bool = False,
     unless_beating: bool = False,
+    beats: tuple[datetime, ...] = (),
 ) -> bool:
     """Record the end of run ``task_id``; False if the row is no longer its own.
 
     ``untaken``: only if no worker has taken the run (its heartbeat is
     empty); ``unless_beating``: only if no worker beats for it (its
-    heartbeat is empty or stale). A model without the heartbeat field
-    cannot tell, and is ended.
+    heartbeat is empty or stale); ``beats``: only if it holds one of these
+    heartbeats (the delivery's own: see ``Heartbeat``). A model without the
+    heartbeat field cannot tell, and is ended.
 
     The Django database may be briefly unavailable when a long run ends: the
     write is retried with back-off (about 8 s in all) on a fresh connection
@@ -434,6 +437,7 @@ def _finish(
                 log_file=log_file,
                 untaken=untaken,
                 unless_beating=unless_beating,
+                beats=beats,
             )
         except (OperationalError, InterfaceError):
             if delay is None:
@@ -456,6 +460,7 @@ def _finish_once(
     log_file: str | None = None,
     untaken: bool = False,
     unless_beating: bool = False,
+    beats: tuple[datetime, ...] = (),
 ) -> bool:
     """One attempt of ``_finish`` (``using``: the database it writes to)."""
     values: dict[str, Any] = {
@@ -481,9 +486,7 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    mine = model._default_manager.using(using).filter(
-        pk=pk, db_elements_task_id=task_id, db_elements_status=TaskStatus.RUNNING
-    )
+    mine = owned_rows(model, using, pk, task_id, beats)
     if model_has_field(model, "db_elements_heartbeat"):
         if untaken:
             mine = mine.filter(db_elements_heartbeat__isnull=True)
@@ -519,8 +522,12 @@ class AsyncDbElementsTask:
         self._ignored = "not its current run"
         #: The name of this run's log file, once opened.
         self._log_name = ""
-        #: Whether this delivery took the run (``_take``).
+        #: Whether this delivery took the run (``_take``), and the heartbeat
+        #: it wrote when it did.
         self._took = False
+        self._taken_at: datetime | None = None
+        #: The run's heartbeat thread, once started.
+        self._heartbeat: Heartbeat | None = None
         #: How the harvest ended, once it did: status and report.
         self._outcome: tuple[str, dict[str, Any]] | None = None
 
@@ -557,8 +564,9 @@ class AsyncDbElementsTask:
                 db_elements_heartbeat__lt=now - timedelta(seconds=timeout)
             )
             if mine.filter(free).update(db_elements_heartbeat=now) == 1:
-                self._took = True  # the heartbeat is this delivery's now
-                return mine.first()
+                # The heartbeat is this delivery's now.
+                self._took, self._taken_at = True, now
+                return mine.filter(db_elements_heartbeat=now).first()
             beats = list(mine.values_list("db_elements_heartbeat", flat=True))
             if not beats:
                 self._ignored = "not its current run"
@@ -579,10 +587,68 @@ class AsyncDbElementsTask:
             seen = beats[0]
             time.sleep(interval)
 
+    def _take_retrying(self) -> models.Model | None:
+        """``_take``, again with back-off (about 8 s in all) when the Django
+        database is briefly unavailable (restarting, out of connections, a
+        lock or statement time-out): the broker drops a job that fails here,
+        and its row, claimed, would wait RUNNING for ``STALE_TIMEOUT_HOURS``.
+        Still failing, the run ends FAILED, if that can be written."""
+        for delay in (*_FINISH_DELAYS, None):
+            try:
+                return self._take()
+            except (OperationalError, InterfaceError) as exc:
+                if self._took:
+                    raise  # its heartbeat is this delivery's: its end is recorded
+                if delay is None:
+                    self._fail_untaken(exc)
+                    raise
+                logger.warning(
+                    "Task %s for SqlDb %s: taking its run failed (%s); retrying",
+                    self.task_id,
+                    self.sqldb_id,
+                    scrub(str(exc)),
+                )
+                connections[router.db_for_write(self.model)].close()
+                time.sleep(delay)
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _fail_untaken(self, exc: BaseException) -> None:
+        """End the run this delivery could not take FAILED, unless a worker
+        took it meanwhile; logged, never raised, when that fails too."""
+        error = scrub(
+            f"Not started: the worker could not take the run: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        try:
+            ended = _finish(
+                self.model,
+                self.sqldb_id,
+                self.task_id,
+                TaskStatus.FAILED,
+                None,
+                error=error,
+                report={},
+                log_file="",
+                untaken=True,
+            )
+        except Exception:
+            logger.exception(
+                "SqlDb %s: the end of its run cannot be recorded", self.sqldb_id
+            )
+            return
+        if ended:
+            logger.error("SqlDb %s: %s", self.sqldb_id, error)
+
+    def _beats(self) -> tuple[datetime, ...]:
+        """The heartbeats that show the row is still this delivery's run."""
+        if self._heartbeat is not None:
+            return self._heartbeat.beats()
+        return (self._taken_at,) if self._taken_at is not None else ()
+
     def run(self) -> dict[str, Any]:
         """Run the harvest; returns the report as a dict (stored by the broker)."""
         try:
-            sql_db = self._take()
+            sql_db = self._take_retrying()
         except Exception as exc:
             if self._took:  # its heartbeat is this delivery's: nobody else's
                 self._record_end(exc, None)
@@ -609,7 +675,9 @@ class AsyncDbElementsTask:
                 "sqldb_id": self.sqldb_id,
             }
         using = writes_to(sql_db)
-        heartbeat = Heartbeat(self.model, sql_db.pk, self.task_id, using)
+        heartbeat = self._heartbeat = Heartbeat(
+            self.model, sql_db.pk, self.task_id, using, taken_at=self._taken_at
+        )
         try:
             heartbeat.beat()  # a cancel requested while queued stops the run here
             heartbeat.start()
@@ -669,6 +737,7 @@ class AsyncDbElementsTask:
                 report=report,
                 log_file=self._log_name,
                 unless_beating=unless_beating,
+                beats=() if unless_beating else self._beats(),
             )
         except Exception:
             logger.exception(
@@ -742,10 +811,12 @@ class AsyncDbElementsTask:
                 error=error,
                 report=self._outcome[1],
                 log_file="",  # none of this run's
+                beats=heartbeat.beats(),
             )
             return self._outcome[1]
         with opened:
             self._log_name = run_log.path.name
+            _note_log_file(heartbeat, self._log_name)
             log = run_log.logger
             log.info(
                 "Starting database elements creation for SqlDb %s (%s)",
@@ -849,6 +920,7 @@ class AsyncDbElementsTask:
                     error=report.error,
                     report=self._outcome[1],
                     log_file=run_log.path.name,
+                    beats=heartbeat.beats(),
                 )
             except Exception as lost:
                 if stopped_by is None:
@@ -877,6 +949,20 @@ class AsyncDbElementsTask:
         if stopped_by is not None:
             raise stopped_by
         return report.to_dict()
+
+
+def _note_log_file(heartbeat: Heartbeat, name: str) -> None:
+    """Name the run's log file on its row as soon as it is open: a run that
+    dies names its own log, not the previous run's. Not worth failing the
+    run for: a failure is logged, and the end writes the name again."""
+    if not model_has_field(heartbeat.model, "db_elements_log_file"):
+        return
+    try:
+        heartbeat.mine().update(db_elements_log_file=name)
+    except DatabaseError:
+        logger.warning(
+            "SqlDb %s: naming its run's log file failed", heartbeat.pk, exc_info=True
+        )
 
 
 def _final(

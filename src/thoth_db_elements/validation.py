@@ -162,8 +162,10 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
             sql_db,
             {
                 "db_elements_error": "Stale task cleaned up: no sign of life from its worker",
-                # Its writes were rolled back: no "333/1000 tables" left.
+                # Its writes were rolled back: no "333/1000 tables" left,
+                # and the previous run's report must not pass for its own.
                 **_NO_PROGRESS,
+                "db_elements_report": {},
             },
         )
     )

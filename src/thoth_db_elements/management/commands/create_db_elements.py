@@ -9,7 +9,11 @@ the exit status is non-zero when a run failed or nothing could start.
 from __future__ import annotations
 
 import json
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,6 +26,39 @@ from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.runners.immediate import ImmediateRunner
 from thoth_db_elements.tasks import start_db_elements_creation
 from thoth_db_elements.validation import is_queued
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while ``--sync`` runs, raised as Ctrl-C is: the run going on
+    records its end ("Stopped by the worker: terminated (SIGTERM)") and the
+    databases not started yet end FAILED ("Not started: interrupted"),
+    rather than RUNNING with nothing to run them."""
+
+    def __str__(self) -> str:
+        return "terminated (SIGTERM)"
+
+
+#: The exit status of a process stopped by SIGTERM (128 + 15).
+TERMINATED = 143
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (what ``timeout``, systemd, Kubernetes and CI send) raises
+    ``Terminated`` while inside; only in the main thread, where Python runs
+    signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -82,12 +119,17 @@ class Command(BaseCommand):
             bar = ProgressBar(model, [r.pk for r in rows], self.stderr)
             bar.start()
         try:
-            result = start_db_elements_creation(
-                rows,
-                workspace_id=options["workspace"],
-                force=options["force"],
-                runner=runner,
-            )
+            with _terminate_as_interrupt() if options["sync"] else nullcontext():
+                result = start_db_elements_creation(
+                    rows,
+                    workspace_id=options["workspace"],
+                    force=options["force"],
+                    runner=runner,
+                )
+        except Terminated as exc:
+            raise CommandError(
+                f"Stopped: {exc}; see each database's status.", returncode=TERMINATED
+            ) from exc
         finally:
             if bar is not None:
                 bar.stop()
