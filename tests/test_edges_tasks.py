@@ -8,6 +8,7 @@ an admin while its harvest runs.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from contextlib import nullcontext
@@ -558,7 +559,7 @@ def refusing_takes(times: int) -> Any:
     refused = [0]
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if 'SET "db_elements_heartbeat"' in sql and (
+        if re.search(r"SET [`\"]db_elements_heartbeat[`\"]", sql) and (
             times is None or refused[0] < times
         ):
             refused[0] += 1
