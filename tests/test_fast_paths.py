@@ -290,6 +290,40 @@ def test_sqlite_keys_find_their_targets_whatever_the_case(tmp_path: Path) -> Non
     }
 
 
+def test_sqlite_a_key_naming_an_empty_column_first_leaves_other_keys_alone(
+    tmp_path: Path,
+) -> None:
+    """SQLAlchemy hands its cached primary key of ``p`` to the key of ``c``,
+    whose first column is named ``""``, and appends ``b`` to it: ``p``'s key
+    then read ``(a, b)`` on the Inspector path, and ``d``'s key to ``p``
+    named no column."""
+    path = tmp_path / "empty.sqlite"
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.executescript(
+            """CREATE TABLE p (a INTEGER PRIMARY KEY, "" INT, b INT);
+            CREATE TABLE c (x INT, y INT, FOREIGN KEY (x, y) REFERENCES p ("", b));
+            CREATE TABLE d (z INT REFERENCES p);"""
+        )
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    assert snap.table("p").primary_key == ("a",)
+    assert [c.nullable for c in snap.table("p").columns] == [False, True, True]
+    assert snap.table("d").foreign_keys == (
+        ForeignKeySnapshot(None, ("z",), None, "p", ("a",)),
+    )
+
+
+@pytest.mark.parametrize("method", ["auto", "fast", "inspector"])
+def test_sqlite_temp_is_not_read(method: str) -> None:
+    with connect("sqlite://") as connection:
+        connection.exec_driver_sql("CREATE TEMP TABLE t (id INTEGER PRIMARY KEY)")
+        with pytest.raises(SchemaNotFoundError) as info:
+            read_schema(connection, "Temp", method=method)
+    assert str(info.value) == (
+        "Schema 'temp' holds the temporary tables of one connection, and is not read"
+    )
+
+
 # -- PostgreSQL ---------------------------------------------------------------
 PG_ODD = "odd, schema"
 #: Shapes SQLAlchemy's PostgreSQL dialect reads in its own way; in ``PG_ODD``.

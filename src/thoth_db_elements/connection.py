@@ -283,7 +283,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _probe_sqlite(connection: Connection) -> None:
     try:
-        connection.exec_driver_sql("SELECT count(*) FROM sqlite_schema").scalar()
+        connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
     except sa.exc.DBAPIError:
         connection.close()
         raise

@@ -228,6 +228,11 @@ class _Reader:
             if not found and self.dialect == "sqlite":
                 requested = self._sqlite_database(requested)
                 found = self.inspector.has_schema(requested)
+                if requested == "temp":
+                    raise SchemaNotFoundError(
+                        "Schema 'temp' holds the temporary tables of one "
+                        "connection, and is not read"
+                    )
             if not found and self.dialect in ("mysql", "mariadb"):
                 requested = self._mysql_database(requested)
                 found = self.inspector.has_schema(requested)
@@ -245,8 +250,9 @@ class _Reader:
         return default
 
     def _sqlite_database(self, requested: str) -> str:
-        """The attached database's name as SQLite lists it, matched without
-        ASCII case; ``requested`` when none matches."""
+        """The attached database's name as SQLite lists it (``main``,
+        ``temp`` and those attached), matched without ASCII case;
+        ``requested`` when none matches."""
         folded = requested.translate(_ASCII_FOLD)
         for name in self.connection.exec_driver_sql(
             "SELECT name FROM pragma_database_list"
@@ -637,9 +643,11 @@ class _Reader:
 
         calls: dict[str, Callable[[], Bulk]] = {
             COLUMNS: by_name(insp.get_multi_columns, names, kind=kind),
-            PRIMARY_KEY: by_name(insp.get_multi_pk_constraint, tables),
-            FOREIGN_KEYS: by_name(
-                insp.get_multi_foreign_keys, tables, **self._fk_options()
+            PRIMARY_KEY: _copied(by_name(insp.get_multi_pk_constraint, tables)),
+            FOREIGN_KEYS: (
+                partial(_each, partial(self._single, FOREIGN_KEYS, schema), tables)
+                if self.dialect == "sqlite"
+                else by_name(insp.get_multi_foreign_keys, tables, **self._fk_options())
             ),
             UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
             COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
@@ -720,9 +728,16 @@ class _Reader:
         if aspect == COLUMNS:
             return insp.get_columns(name, schema=schema)
         if aspect == PRIMARY_KEY:
-            return insp.get_pk_constraint(name, schema=schema)
+            return _own_key(insp.get_pk_constraint(name, schema=schema))
         if aspect == FOREIGN_KEYS:
-            return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
+            try:
+                return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
+            finally:
+                if self.dialect == "sqlite":
+                    # A key may have changed another table's cached primary
+                    # key (``_own_key``): the next table's keys must not see
+                    # it.
+                    insp.clear_cache()
         if aspect == UNIQUES:
             return insp.get_unique_constraints(name, schema=schema)
         return insp.get_table_comment(name, schema=schema)
@@ -1137,6 +1152,28 @@ _COLUMNS_HIDDEN = (
 def _each(source: Callable[[str], Any], tables: Sequence[str]) -> Bulk:
     """A bulk answer built table by table from a catalogue ``source``."""
     return {table: source(table) for table in tables}
+
+
+def _own_key(key: Any) -> Any:
+    """A primary key as SQLAlchemy reflected it, its list of columns a copy:
+    SQLAlchemy's SQLite dialect hands the same list, cached, to a foreign
+    key naming no column of that table first (``REFERENCES p ("", b)``),
+    and appends the key's other columns to it."""
+    if isinstance(key, dict) and isinstance(key.get("constrained_columns"), list):
+        return {**key, "constrained_columns": list(key["constrained_columns"])}
+    return key
+
+
+def _copied(call: Callable[[], Bulk]) -> Callable[[], Bulk]:
+    """``call``, its primary keys copied as they are read (``_own_key``)."""
+
+    def run() -> Bulk:
+        found = call()
+        if not isinstance(found, dict):
+            return found
+        return {name: _own_key(key) for name, key in found.items()}
+
+    return run
 
 
 def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:
