@@ -1050,7 +1050,7 @@ def test_the_run_log_names_at_most_twenty_deleted_annotated_rows(
     with caplog.at_level("WARNING", logger="thoth_db_elements.test"):
         _log_counts(logging.getLogger("thoth_db_elements.test"), report)
     (record,) = [r for r in caplog.records if "annotations" in r.getMessage()]
-    assert record.getMessage().endswith("t18, t19 and 3 more")
+    assert record.getMessage().endswith('"t18", "t19" and 3 more')
     assert "t20" not in record.getMessage()
 
 
