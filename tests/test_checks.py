@@ -277,12 +277,12 @@ def test_e007_required_fields_the_harvest_does_not_fill_are_named() -> None:
     assert unfilled_required_fields(Table, "TABLE_MODEL") == ["priority", "owner"]
 
 
-PG = "django.db.backends.postgresql"
-SQLITE = "django.db.backends.sqlite3"
+PG = "postgresql"  # PostGIS's backend too
+SQLITE = "sqlite"
 
 
 @pytest.mark.parametrize(
-    ("version", "engines", "expected"),
+    ("version", "vendors", "expected"),
     [
         ("3.1.20", [SQLITE, PG], ["thoth_db_elements.W003"]),
         ("3.2.10", [PG], ["thoth_db_elements.W003"]),
@@ -294,6 +294,6 @@ SQLITE = "django.db.backends.sqlite3"
     ],
 )
 def test_w003_psycopg_that_loses_a_stop_during_a_commit(
-    version: str | None, engines: list[str], expected: list[str]
+    version: str | None, vendors: list[str], expected: list[str]
 ) -> None:
-    assert ids(psycopg_warnings(version, engines)) == expected
+    assert ids(psycopg_warnings(version, vendors)) == expected

@@ -327,3 +327,47 @@ def test_a_refused_job_fails_the_command_without_the_last_runs_report(
     assert shop.db_elements_status == TaskStatus.FAILED
     assert shop.db_elements_report == {}
     assert shop.db_elements_error.startswith("Could not queue the task: Error 111")
+
+
+def test_sigterm_is_an_interrupt_once_and_put_back_after() -> None:
+    import os
+    import signal
+
+    from thoth_db_elements.management.commands.create_db_elements import (
+        Terminated,
+        _terminate_as_interrupt,
+    )
+
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with _terminate_as_interrupt():
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        # A second one while the first one's clean-up runs: ignored.
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_sigterm_handler_of_the_hosts_is_left_as_it_is() -> None:
+    import os
+    import signal
+
+    from thoth_db_elements.management.commands.create_db_elements import (
+        _terminate_as_interrupt,
+    )
+
+    heard: list[int] = []
+
+    def host(signum: int, frame: Any) -> None:
+        heard.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, host)
+    try:
+        with _terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        assert signal.getsignal(signal.SIGTERM) is host
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert heard == [signal.SIGTERM]

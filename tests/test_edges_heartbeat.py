@@ -196,3 +196,67 @@ def test_beat_and_check_hear_that_the_row_was_deleted(model: type[RowT]) -> None
         heartbeat = Heartbeat(model, row.pk, TASK, "default")
         getattr(heartbeat, hear)()
         assert heartbeat.stop_reason == DELETED == "The database's row was deleted"
+
+
+def taken(row: SqlDb) -> Heartbeat:
+    """The heartbeat of a delivery that took ``row``'s run just now."""
+    now = timezone.now()
+    SqlDb.objects.filter(pk=row.pk).update(db_elements_heartbeat=now)
+    return Heartbeat(SqlDb, row.pk, TASK, "default", taken_at=now)
+
+
+def test_a_beat_written_while_another_thread_reads_is_still_its_own() -> None:
+    """``check`` on the run's thread while the heartbeat thread writes a
+    beat between ``check``'s building of its question and its answer: the
+    row is still this delivery's (it was taken for lost, and a healthy
+    run aborted)."""
+    import threading
+
+    from django.db import connection
+
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    heartbeat.beat()
+    fired: list[bool] = []
+
+    def beat_and_close() -> None:
+        try:
+            heartbeat.beat()
+        finally:
+            connections["default"].close()
+
+    def beat_meanwhile(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not fired and sql.lstrip().upper().startswith("SELECT"):
+            fired.append(True)
+            other = threading.Thread(target=beat_and_close)
+            other.start()
+            other.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(beat_meanwhile):
+        heartbeat.check()
+    assert fired
+    assert heartbeat.stop_reason is None
+
+
+def test_a_heartbeat_of_long_ago_is_still_its_own() -> None:
+    """Under REPEATABLE READ the catalogue transaction's ``check`` sees the
+    heartbeat of when it began, many beats ago."""
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    first = SqlDb.objects.get(pk=row.pk).db_elements_heartbeat
+    for _ in range(10):
+        heartbeat.beat()
+    assert heartbeat.stop_reason is None
+    assert heartbeat.owns(first)
+    assert not heartbeat.owns(timezone.now())
+
+
+def test_write_only_while_the_row_is_its_own() -> None:
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    assert heartbeat.write(db_elements_log_file="mine.log")
+    SqlDb.objects.filter(pk=row.pk).update(db_elements_heartbeat=timezone.now())
+    assert not heartbeat.write(db_elements_log_file="not-mine.log")
+    row.refresh_from_db()
+    assert row.db_elements_log_file == "mine.log"

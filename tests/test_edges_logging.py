@@ -239,7 +239,7 @@ def test_runs_of_rows_sharing_a_key_write_each_to_its_own_file(log_dir: Path) ->
     names = {first.logger.name, other.logger.name, dotted.logger.name}
     assert names == {
         "thoth_db_elements.runs.db_7",
-        "thoth_db_elements.runs.testapp:otherdb.db_7",
+        "thoth_db_elements.runs.model:testapp:otherdb.db_7",
         "thoth_db_elements.runs.db_7%2Eb",
     }
     assert escaped.logger.name == "thoth_db_elements.runs.db_7%252Eb"
@@ -263,3 +263,39 @@ def test_a_line_break_in_a_message_cannot_pass_for_a_record(log_dir: Path) -> No
     assert lines[0].endswith(" - ERROR - Table v")
     assert lines[1:3] == [f"    {forged}", "    x could not be read"]
     assert lines[3].endswith(" - INFO - next")
+
+
+def test_a_model_whose_label_starts_like_a_key_does_not_share_its_logger(
+    log_dir: Path,
+) -> None:
+    """Key ``app:thing`` of the configured model and row 7 of model
+    ``db_app.thing``: the second's logger was the first's child."""
+    with (
+        open_run_log("app:thing") as keyed,
+        open_run_log(7, model_label="db_app.thing") as other,
+    ):
+        other.logger.info("line of other")
+    assert "line of other" not in keyed.path.read_text()
+    assert "line of other" in other.path.read_text()
+
+
+def test_a_line_separator_in_a_name_stays_in_its_line(log_dir: Path) -> None:
+    """U+2028 and its kind are no line breaks: a JSON line holding one (a
+    deleted annotation's) stays whole and valid."""
+    import json
+
+    entry = json.dumps({"table": "a\u2028b\u2029c\x85d"}, ensure_ascii=False)
+    with open_run_log(9) as run_log:
+        run_log.logger.warning("Deleted with its annotations: %s", entry)
+    (line,) = run_log.path.read_text(encoding="utf-8").split("\n")[:-1]
+    assert json.loads(line.split("Deleted with its annotations: ")[1]) == {
+        "table": "a\u2028b\u2029c\x85d"
+    }
+
+
+@pytest.mark.parametrize("secret", ["p@ss", "p ss", "a@b c"])
+def test_a_password_that_cuts_a_url_short_is_withheld_whole(secret: str) -> None:
+    """The password of ``postgresql://u:p@ss@h`` reads ``p`` as a URL's:
+    hiding it would leave ``ss`` to be read."""
+    text = f"cannot connect to postgresql://u:{secret}@db.example/sales"
+    assert scrub(text, (secret,)) == WITHHELD

@@ -11,6 +11,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
@@ -642,3 +643,91 @@ def test_a_run_names_its_log_file_on_its_row_as_it_starts(
     assert during == [shop.db_elements_log_file]
     assert during[0] != before
     assert (log_dir / "db_elements" / during[0]).exists()
+
+
+def committed_then_refused(times: int | None) -> Any:
+    """An execute wrapper letting the take's write through, then answering
+    it with an error (the connection lost after the COMMIT), ``times``
+    times (None: once, and every take after fails before running)."""
+    seen = [0]
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if re.search(r"SET [`\"]db_elements_heartbeat[`\"]", sql):
+            seen[0] += 1
+            if times is None and seen[0] > 1:
+                raise OperationalError("server closed the connection unexpectedly")
+            if times is None or seen[0] <= times:
+                execute(sql, params, many, context)
+                raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_a_take_written_though_answered_with_an_error_is_its_own(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next attempt knows the heartbeat as its own: no wait for it to
+    go stale (``HEARTBEAT_TIMEOUT_SECONDS``, 300 s here)."""
+    from thoth_db_elements import tasks
+
+    monkeypatch.setattr(tasks, "_FINISH_DELAYS", (0.01, 0.01))
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    task = tasks.AsyncDbElementsTask(*job.args, **job.kwargs)
+    with connection.execute_wrapper(committed_then_refused(1)):
+        started = time.monotonic()
+        assert task._take_retrying() is not None
+    assert time.monotonic() - started < 30
+    assert task._took
+
+
+def test_a_take_written_then_refused_for_good_ends_failed(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thoth_db_elements import tasks
+
+    monkeypatch.setattr(tasks, "_FINISH_DELAYS", (0.01, 0.01))
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    task = tasks.AsyncDbElementsTask(*job.args, **job.kwargs)
+    with (
+        connection.execute_wrapper(committed_then_refused(None)),
+        pytest.raises(OperationalError),
+    ):
+        task._take_retrying()
+    shop.refresh_from_db()
+    assert shop.db_elements_heartbeat is not None  # the first take was written
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_error.startswith(
+        "Not started: the worker could not take the run: OperationalError"
+    )
+
+
+def test_a_run_that_dies_before_its_log_names_no_log_of_another(
+    shop: SqlDb, log_dir: Path
+) -> None:
+    """Taken, the row names no log until the run opens its own: a run that
+    dies before (in the URL hook, say) and is found stale does not name the
+    previous run's."""
+    from thoth_db_elements import tasks
+
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    run_db_elements_task(*runner.jobs[0].args, **runner.jobs[0].kwargs)
+    shop.refresh_from_db()
+    assert shop.db_elements_log_file
+    start_db_elements_creation([shop], runner=runner)
+    assert tasks.AsyncDbElementsTask(
+        *runner.jobs[1].args, **runner.jobs[1].kwargs
+    )._take()
+    SqlDb.objects.filter(pk=shop.pk).update(
+        db_elements_heartbeat=timezone.now() - timedelta(hours=1)
+    )
+    shop.refresh_from_db()
+    assert check_sqldb_db_elements_can_start(shop)[0]
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_log_file == ""

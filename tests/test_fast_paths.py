@@ -302,7 +302,12 @@ def test_sqlite_a_key_naming_an_empty_column_first_leaves_other_keys_alone(
         raw.executescript(
             """CREATE TABLE p (a INTEGER PRIMARY KEY, "" INT, b INT);
             CREATE TABLE c (x INT, y INT, FOREIGN KEY (x, y) REFERENCES p ("", b));
-            CREATE TABLE d (z INT REFERENCES p);"""
+            CREATE TABLE d (z INT REFERENCES p);
+            CREATE TABLE e (x INT, y INT, z INT, FOREIGN KEY (z) REFERENCES p,
+                FOREIGN KEY (x, y) REFERENCES p ("", b));
+            CREATE TABLE f (x INT, y INT, u INT, v INT,
+                FOREIGN KEY (x, y) REFERENCES p ("", b),
+                FOREIGN KEY (u, v) REFERENCES p ("", b));"""
         )
     with connect(f"sqlite:///{path}") as connection:
         snap = assert_same(connection)
@@ -311,12 +316,25 @@ def test_sqlite_a_key_naming_an_empty_column_first_leaves_other_keys_alone(
     assert snap.table("d").foreign_keys == (
         ForeignKeySnapshot(None, ("z",), None, "p", ("a",)),
     )
+    # Within one table's keys too.
+    assert {k.columns: k.referred_columns for k in snap.table("e").foreign_keys} == {
+        ("z",): ("a",),
+        ("x", "y"): ("a", "b"),
+    }
+    assert [k.referred_columns for k in snap.table("f").foreign_keys] == [
+        ("a", "b"),
+        ("a", "b"),
+    ]
 
 
+@pytest.mark.parametrize("used", [True, False])
 @pytest.mark.parametrize("method", ["auto", "fast", "inspector"])
-def test_sqlite_temp_is_not_read(method: str) -> None:
+def test_sqlite_temp_is_not_read(method: str, used: bool) -> None:
+    """Whether the connection has made a temporary table yet or not (SQLite
+    lists ``temp`` only once it has)."""
     with connect("sqlite://") as connection:
-        connection.exec_driver_sql("CREATE TEMP TABLE t (id INTEGER PRIMARY KEY)")
+        if used:
+            connection.exec_driver_sql("CREATE TEMP TABLE t (id INTEGER)")
         with pytest.raises(SchemaNotFoundError) as info:
             read_schema(connection, "Temp", method=method)
     assert str(info.value) == (

@@ -19,7 +19,7 @@ from typing import Any, Final, cast
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
-from django.db import models
+from django.db import connections, models
 from django.utils.module_loading import import_string
 
 from ._fields import model_has_field
@@ -406,11 +406,11 @@ _PSYCOPG_STOPS: Final = (3, 3)
 
 
 def psycopg_warnings(
-    version: str | None, engines: Sequence[str]
+    version: str | None, vendors: Sequence[str]
 ) -> list[checks.CheckMessage]:
-    """W003 for psycopg ``version`` (None: not installed) and the ``ENGINE``
-    of each of Django's databases."""
-    if version is None or not any(e.endswith("postgresql") for e in engines):
+    """W003 for psycopg ``version`` (None: not installed) and the vendor of
+    each of Django's databases (``connection.vendor``)."""
+    if version is None or "postgresql" not in vendors:
         return []
     numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
     if numbers >= _PSYCOPG_STOPS:
@@ -433,8 +433,9 @@ def check_psycopg(**kwargs: Any) -> list[checks.CheckMessage]:
         installed: str | None = package_version("psycopg")
     except PackageNotFoundError:
         installed = None
-    engines = [str(db.get("ENGINE", "")) for db in settings.DATABASES.values()]
-    return psycopg_warnings(installed, engines)
+    # The backend's vendor, not its ENGINE's name: PostGIS's is PostgreSQL.
+    vendors = [connections[alias].vendor for alias in settings.DATABASES]
+    return psycopg_warnings(installed, vendors)
 
 
 ALL_CHECKS = (

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -33,10 +32,9 @@ __all__ = ["CANCELLED", "DELETED", "LOST", "Heartbeat", "owned_rows"]
 
 logger = logging.getLogger(__name__)
 
-#: How many of its last written heartbeats a delivery recognises as its
-#: own, and of those it tried to write since (the database away for that
-#: many beats, the run has long been found stale).
-_KEPT_BEATS = 3
+#: How many heartbeats tried since the last one written a delivery's own
+#: writes allow for (the database away for that many beats, the run has
+#: long been found stale).
 _TRIED_BEATS = 500
 
 CANCELLED = "Cancelled"
@@ -85,27 +83,53 @@ class Heartbeat(threading.Thread):
         self._has_heartbeat = model_has_field(model, "db_elements_heartbeat")
         self._has_progress = model_has_field(model, "db_elements_progress_done")
         self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
-        #: The heartbeats this delivery wrote last (several: a beat may be
-        #: written while another thread reads the row), and those it tried
-        #: to write since, each added before its write (one that failed may
-        #: have been written all the same): the row holds one of them while
-        #: it is this run's.
-        self._written: deque[datetime] = deque(maxlen=_KEPT_BEATS)
+        #: Every heartbeat this delivery wrote or tried to write, each added
+        #: before its write (one that failed may have been written all the
+        #: same): the row holds one of them while it is this run's. Read
+        #: values are tested against it in Python, after the read, so that
+        #: a beat written meanwhile by the other thread still counts.
+        self._own: set[datetime] = set()
+        #: The last heartbeat written, and those tried since: what the row
+        #: can hold when this delivery writes next (its own writes only).
+        self._last: datetime | None = None
         self._tried: list[datetime] = []
         if taken_at is not None and self._has_heartbeat:
-            self._written.append(taken_at)
+            self._own.add(taken_at)
+            self._last = taken_at
         self._beats_lock = threading.Lock()
 
     def beats(self) -> tuple[datetime, ...]:
-        """The heartbeats that show the row is this delivery's; none when
-        the model has no heartbeat field, or before this delivery's first
-        one is written (a run not taken by one)."""
+        """The heartbeats the row can hold while it is this delivery's, for
+        a write of its own (the heartbeat thread stopped, or on it); none
+        when the model has no heartbeat field, or before this delivery's
+        first one is written (a run not taken by one)."""
         with self._beats_lock:
-            return (*self._written, *self._tried) if self._written else ()
+            return (self._last, *self._tried) if self._last is not None else ()
 
-    def mine(self) -> models.QuerySet[Any]:
-        """The row, while it is this delivery's run."""
-        return owned_rows(self.model, self.using, self.pk, self.task_id, self.beats())
+    def owns(self, heartbeat: datetime | None) -> bool:
+        """Whether a row read with ``heartbeat`` was this delivery's run
+        then (always, when the model has no heartbeat field or this
+        delivery has written none yet)."""
+        with self._beats_lock:
+            return not self._own or heartbeat in self._own
+
+    def _rows(self) -> models.QuerySet[Any]:
+        return owned_rows(self.model, self.using, self.pk, self.task_id)
+
+    def write(self, **values: Any) -> bool:
+        """Write ``values`` on the row while it is this delivery's run, from
+        any thread: read its heartbeat, then write only if it still holds
+        that one (again, if a beat came in between)."""
+        rows = self._rows()
+        for _ in range(3):
+            if not self._has_heartbeat:
+                return rows.update(**values) == 1
+            seen = rows.values_list("db_elements_heartbeat", flat=True).first()
+            if seen is None or not self.owns(seen):
+                return False
+            if rows.filter(db_elements_heartbeat=seen).update(**values) == 1:
+                return True
+        return False
 
     def beat(self) -> None:
         """One heartbeat: write liveness and progress, read cancel/ownership."""
@@ -114,6 +138,7 @@ class Heartbeat(threading.Thread):
         if self._has_heartbeat:
             values["db_elements_heartbeat"] = now = timezone.now()
             with self._beats_lock:  # counts as soon as it may be written
+                self._own.add(now)
                 self._tried = [*self._tried[-_TRIED_BEATS:], now]
         if self._has_progress:
             values["db_elements_progress_done"] = self.done
@@ -122,25 +147,25 @@ class Heartbeat(threading.Thread):
         still_mine = mine.update(**values) == 1 if values else mine.exists()
         if still_mine and self._has_heartbeat:
             with self._beats_lock:
-                self._written.append(now)
-                self._tried = []
+                self._last, self._tried = now, []
         if not still_mine:
             self.stop_reason = self._lost()
-        elif (
-            self._has_cancel
-            and self.mine().filter(db_elements_cancel_requested=True).exists()
-        ):
-            self.stop_reason = CANCELLED
+        else:
+            self.check()
 
     def check(self) -> None:
         """Read the cancel flag and ownership now, on the calling thread's
         connection. Read only: inside the sync's transaction it takes no lock
-        that the heartbeat thread's next write would wait for."""
-        flags = ("db_elements_cancel_requested",) if self._has_cancel else ("pk",)
-        row = self.mine().values_list(*flags).first()
-        if row is None:
+        that the heartbeat thread's next write would wait for (and, under
+        REPEATABLE READ, sees the heartbeat of when that transaction began,
+        which this delivery still knows as its own)."""
+        fields = ["db_elements_heartbeat"] if self._has_heartbeat else ["pk"]
+        if self._has_cancel:
+            fields.append("db_elements_cancel_requested")
+        row = self._rows().values_list(*fields).first()
+        if row is None or (self._has_heartbeat and not self.owns(row[0])):
             self.stop_reason = self._lost()
-        elif self._has_cancel and row[0]:
+        elif self._has_cancel and row[-1]:
             self.stop_reason = CANCELLED
 
     def _lost(self) -> str:

@@ -156,7 +156,16 @@ def _without_url_passwords(text: str) -> str:
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """``text`` without credentials: a URL's password becomes ``***`` (its
     place tells nothing), then a text still holding a given secret is
-    withheld whole (``_secrets.hide``)."""
+    withheld whole (``_secrets.hide``).
+
+    A secret with ``@`` or a blank in it ends a URL's password early (the
+    password of ``pg://u:p@ss@h`` reads ``p``): a text holding such a
+    secret is withheld whole first, or its end would show."""
+    cut = tuple(s for s in secrets if "@" in s or any(c.isspace() for c in s))
+    if cut:
+        withheld = hide(text, cut)
+        if withheld != text:
+            return withheld
     return hide(_without_url_passwords(text), secrets)
 
 
@@ -359,8 +368,8 @@ def remove_run_logs(
 def run_logger_name(sqldb_id: object, model_label: str | None = None) -> str:
     """The name of the logger of a run of row ``sqldb_id``:
     ``thoth_db_elements.runs.db_<key>`` for the ``SQLDB_MODEL``'s rows (or
-    no label), ``thoth_db_elements.runs.<app_label:model>.db_<key>`` for
-    another model's.
+    no label), ``thoth_db_elements.runs.model:<app_label>:<model>.db_<key>``
+    for another model's (no key's name starts with ``model:``).
 
     One logger a row, however many runs: loggers live as long as the
     process. Two runs in one process (``ImmediateRunner``, a threaded
@@ -371,7 +380,11 @@ def run_logger_name(sqldb_id: object, model_label: str | None = None) -> str:
     key = str(sqldb_id).replace("%", "%25").replace(".", "%2E")
     if model_label is None or model_label.lower() in _default_labels():
         return f"thoth_db_elements.runs.db_{key}"
-    return f"thoth_db_elements.runs.{model_label.lower().replace('.', ':')}.db_{key}"
+    model = model_label.lower().replace(".", ":")
+    return f"thoth_db_elements.runs.model:{model}.db_{key}"
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class RunLogFormatter(logging.Formatter):
@@ -380,7 +393,9 @@ class RunLogFormatter(logging.Formatter):
     database's error text often does) cannot pass for a record of its own."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return "\n    ".join(super().format(record).splitlines())
+        # Line breaks only: U+2028 and its kind, which ``str.splitlines``
+        # also breaks at, stay in a name or a JSON line as they are.
+        return "\n    ".join(_LINE_BREAK.split(super().format(record)))
 
 
 @dataclass

@@ -486,10 +486,15 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    mine = owned_rows(model, using, pk, task_id, beats)
+    mine = owned_rows(model, using, pk, task_id, () if untaken else beats)
     if model_has_field(model, "db_elements_heartbeat"):
         if untaken:
-            mine = mine.filter(db_elements_heartbeat__isnull=True)
+            # Or holding a heartbeat of the delivery's own take, written
+            # though its answer was an error (``beats`` its attempts).
+            mine = mine.filter(
+                Q(db_elements_heartbeat__isnull=True)
+                | Q(db_elements_heartbeat__in=beats)
+            )
         elif unless_beating:
             window = timedelta(seconds=float(app_settings.HEARTBEAT_TIMEOUT_SECONDS))
             mine = mine.filter(
@@ -526,6 +531,9 @@ class AsyncDbElementsTask:
         #: it wrote when it did.
         self._took = False
         self._taken_at: datetime | None = None
+        #: The heartbeats this delivery's take tried to write: one whose
+        #: answer was an error may have been written all the same.
+        self._attempts: list[datetime] = []
         #: The run's heartbeat thread, once started.
         self._heartbeat: Heartbeat | None = None
         #: How the harvest ended, once it did: status and report.
@@ -563,7 +571,12 @@ class AsyncDbElementsTask:
             free = Q(db_elements_heartbeat__isnull=True) | Q(
                 db_elements_heartbeat__lt=now - timedelta(seconds=timeout)
             )
-            if mine.filter(free).update(db_elements_heartbeat=now) == 1:
+            if self._attempts:
+                free |= Q(db_elements_heartbeat__in=self._attempts)
+            self._attempts.append(now)
+            # The run's log is named when it opens: not the previous run's.
+            taken = present_fields(self.model, {"db_elements_log_file": ""})
+            if mine.filter(free).update(db_elements_heartbeat=now, **taken) == 1:
                 # The heartbeat is this delivery's now.
                 self._took, self._taken_at = True, now
                 return mine.filter(db_elements_heartbeat=now).first()
@@ -630,6 +643,7 @@ class AsyncDbElementsTask:
                 report={},
                 log_file="",
                 untaken=True,
+                beats=tuple(self._attempts),
             )
         except Exception:
             logger.exception(
@@ -958,7 +972,7 @@ def _note_log_file(heartbeat: Heartbeat, name: str) -> None:
     if not model_has_field(heartbeat.model, "db_elements_log_file"):
         return
     try:
-        heartbeat.mine().update(db_elements_log_file=name)
+        heartbeat.write(db_elements_log_file=name)
     except DatabaseError:
         logger.warning(
             "SqlDb %s: naming its run's log file failed", heartbeat.pk, exc_info=True

@@ -198,6 +198,8 @@ class _Reader:
     ) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        if self.dialect == "sqlite":
+            _copy_primary_keys(connection.dialect)
         self.inspector: Inspector = sa.inspect(connection)
         self.include_views = include_views
         self.method = method
@@ -224,15 +226,15 @@ class _Reader:
         if requested is not None and requested.strip():
             if self.dialect in ("mysql", "mariadb"):
                 requested = requested.rstrip(" ")
+            if self.dialect == "sqlite" and requested.translate(_ASCII_FOLD) == "temp":
+                raise SchemaNotFoundError(
+                    "Schema 'temp' holds the temporary tables of one "
+                    "connection, and is not read"
+                )
             found = self.inspector.has_schema(requested)
             if not found and self.dialect == "sqlite":
                 requested = self._sqlite_database(requested)
                 found = self.inspector.has_schema(requested)
-                if requested == "temp":
-                    raise SchemaNotFoundError(
-                        "Schema 'temp' holds the temporary tables of one "
-                        "connection, and is not read"
-                    )
             if not found and self.dialect in ("mysql", "mariadb"):
                 requested = self._mysql_database(requested)
                 found = self.inspector.has_schema(requested)
@@ -250,9 +252,8 @@ class _Reader:
         return default
 
     def _sqlite_database(self, requested: str) -> str:
-        """The attached database's name as SQLite lists it (``main``,
-        ``temp`` and those attached), matched without ASCII case;
-        ``requested`` when none matches."""
+        """The attached database's name as SQLite lists it, matched without
+        ASCII case; ``requested`` when none matches."""
         folded = requested.translate(_ASCII_FOLD)
         for name in self.connection.exec_driver_sql(
             "SELECT name FROM pragma_database_list"
@@ -643,11 +644,9 @@ class _Reader:
 
         calls: dict[str, Callable[[], Bulk]] = {
             COLUMNS: by_name(insp.get_multi_columns, names, kind=kind),
-            PRIMARY_KEY: _copied(by_name(insp.get_multi_pk_constraint, tables)),
-            FOREIGN_KEYS: (
-                partial(_each, partial(self._single, FOREIGN_KEYS, schema), tables)
-                if self.dialect == "sqlite"
-                else by_name(insp.get_multi_foreign_keys, tables, **self._fk_options())
+            PRIMARY_KEY: by_name(insp.get_multi_pk_constraint, tables),
+            FOREIGN_KEYS: by_name(
+                insp.get_multi_foreign_keys, tables, **self._fk_options()
             ),
             UNIQUES: by_name(insp.get_multi_unique_constraints, tables),
             COMMENT: by_name(insp.get_multi_table_comment, names, kind=kind),
@@ -728,16 +727,9 @@ class _Reader:
         if aspect == COLUMNS:
             return insp.get_columns(name, schema=schema)
         if aspect == PRIMARY_KEY:
-            return _own_key(insp.get_pk_constraint(name, schema=schema))
+            return insp.get_pk_constraint(name, schema=schema)
         if aspect == FOREIGN_KEYS:
-            try:
-                return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
-            finally:
-                if self.dialect == "sqlite":
-                    # A key may have changed another table's cached primary
-                    # key (``_own_key``): the next table's keys must not see
-                    # it.
-                    insp.clear_cache()
+            return insp.get_foreign_keys(name, schema=schema, **self._fk_options())
         if aspect == UNIQUES:
             return insp.get_unique_constraints(name, schema=schema)
         return insp.get_table_comment(name, schema=schema)
@@ -1164,16 +1156,21 @@ def _own_key(key: Any) -> Any:
     return key
 
 
-def _copied(call: Callable[[], Bulk]) -> Callable[[], Bulk]:
-    """``call``, its primary keys copied as they are read (``_own_key``)."""
+def _copy_primary_keys(dialect: sa.engine.Dialect) -> None:
+    """Make ``dialect`` (SQLite's) hand out a copy of each primary key it
+    reflects, cached or not: its ``get_foreign_keys`` takes the cached key
+    of a key's target as that key's columns when the key names none, or
+    names ``""`` first, then appends to it -- changing the target's primary
+    key, and every other key to it, within one table's keys or across
+    tables. Set on the dialect once (it only ever returns equal values)."""
+    if "get_pk_constraint" in vars(dialect):
+        return
+    cached = dialect.get_pk_constraint
 
-    def run() -> Bulk:
-        found = call()
-        if not isinstance(found, dict):
-            return found
-        return {name: _own_key(key) for name, key in found.items()}
+    def copying(*args: Any, **kwargs: Any) -> Any:
+        return _own_key(cached(*args, **kwargs))
 
-    return run
+    dialect.get_pk_constraint = copying  # type: ignore[method-assign]
 
 
 def _supported(call: Callable[[], Any], default: Any = UNSUPPORTED) -> Any:

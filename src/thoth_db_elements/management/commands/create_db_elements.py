@@ -45,13 +45,20 @@ TERMINATED = 143
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (what ``timeout``, systemd, Kubernetes and CI send) raises
-    ``Terminated`` while inside; only in the main thread, where Python runs
-    signal handlers."""
-    if threading.current_thread() is not threading.main_thread():
+    ``Terminated`` while inside, once: a second one, while the first one's
+    clean-up ends the other databases, is ignored. Only where SIGTERM has
+    its default action (which ends the process with no clean-up), in the
+    main thread (where Python runs signal handlers): a handler of the
+    host's, or one installed outside Python, is left as it is."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
         yield
         return
 
     def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)
