@@ -297,3 +297,23 @@ def test_w003_psycopg_that_loses_a_stop_during_a_commit(
     version: str | None, vendors: list[str], expected: list[str]
 ) -> None:
     assert ids(psycopg_warnings(version, vendors)) == expected
+
+
+def test_w003_with_a_backend_that_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An alias whose driver is missing: the check says nothing of it (the
+    first query will), and does not fail the other checks' run."""
+    from django.conf import settings
+    from django.db import connections
+
+    from thoth_db_elements import checks as module
+
+    monkeypatch.setattr(module, "package_version", lambda name: "3.1.20")
+    oracle = {"ENGINE": "django.db.backends.oracle", "NAME": "x"}
+    monkeypatch.setitem(settings.DATABASES, "oracle", oracle)
+    monkeypatch.setitem(connections.settings, "oracle", oracle)
+    found = module.check_psycopg()
+    assert ids(found) == (
+        ["thoth_db_elements.W003"]
+        if connections["default"].vendor == "postgresql"
+        else []
+    )

@@ -371,3 +371,38 @@ def test_a_sigterm_handler_of_the_hosts_is_left_as_it_is() -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert heard == [signal.SIGTERM]
+
+
+@pytest.mark.parametrize("when", ["installed", "restoring"])
+def test_a_sigterm_as_the_handler_is_set_or_put_back_leaves_the_default(
+    when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM landing just after the handler is set, or as it is put back
+    (``signal.signal`` runs a handler due first): raised once, and SIGTERM
+    has its default action again after."""
+    import os
+    import signal
+
+    from thoth_db_elements.management.commands import create_db_elements as module
+
+    real = signal.signal
+    sent: list[str] = []
+
+    def signal_then_term(signum: int, handler: Any) -> Any:
+        if when == "restoring" and handler is signal.SIG_DFL and not sent:
+            sent.append(when)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        previous = real(signum, handler)
+        if when == "installed" and callable(handler) and not sent:
+            sent.append(when)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        return previous
+
+    monkeypatch.setattr(module.signal, "signal", signal_then_term)
+    with pytest.raises(module.Terminated), module._terminate_as_interrupt():
+        time.sleep(0.05)
+    monkeypatch.undo()
+    assert sent == [when]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from typing import TypeVar
 
 import pytest
@@ -260,3 +261,42 @@ def test_write_only_while_the_row_is_its_own() -> None:
     assert not heartbeat.write(db_elements_log_file="not-mine.log")
     row.refresh_from_db()
     assert row.db_elements_log_file == "mine.log"
+
+
+def test_a_beat_in_the_hour_the_clocks_go_back_is_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A database that stores local times (``TIME_ZONE`` of a SQLite or
+    MariaDB database) reads a time of the second 02:30 of the night the
+    clocks go back as the first, an hour earlier: not the value written,
+    but still this delivery's heartbeat."""
+    from datetime import datetime, timedelta
+
+    connection = connections["default"]
+    if connection.vendor not in ("sqlite", "mysql"):
+        pytest.skip("a database that stores local times")
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET
+    monkeypatch.setitem(connection.settings_dict, "TIME_ZONE", "Europe/Paris")
+    for cached in ("timezone", "timezone_name"):
+        monkeypatch.delitem(connection.__dict__, cached, raising=False)
+    try:
+        row = running(SqlDb)
+        SqlDb.objects.filter(pk=row.pk).update(db_elements_heartbeat=second)
+        back = SqlDb.objects.values_list("db_elements_heartbeat", flat=True).get(
+            pk=row.pk
+        )
+        # Read as the first 02:30 (CEST), an hour before the one written.
+        assert back.astimezone(UTC) == second - timedelta(hours=1)
+        heartbeat = Heartbeat(
+            SqlDb, row.pk, TASK, "default", taken_at=second, taken_as=back
+        )
+        heartbeat.check()
+        assert heartbeat.stop_reason is None
+        monkeypatch.setattr(timezone, "now", lambda: second + timedelta(seconds=5))
+        heartbeat.beat()
+        heartbeat.check()
+        assert heartbeat.stop_reason is None
+        assert heartbeat.write(db_elements_log_file="mine.log")
+    finally:
+        for cached in ("timezone", "timezone_name"):
+            connection.__dict__.pop(cached, None)

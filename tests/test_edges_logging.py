@@ -299,3 +299,15 @@ def test_a_password_that_cuts_a_url_short_is_withheld_whole(secret: str) -> None
     hiding it would leave ``ss`` to be read."""
     text = f"cannot connect to postgresql://u:{secret}@db.example/sales"
     assert scrub(text, (secret,)) == WITHHELD
+
+
+@pytest.mark.parametrize(
+    ("secret", "spelt"), [("p@ss", "p%40ss"), ("my pass", "my%20pass")]
+)
+def test_a_password_spelt_for_a_url_is_hidden_as_a_urls(
+    secret: str, spelt: str
+) -> None:
+    text = f"cannot connect to postgresql+psycopg://u:{spelt}@db.example/sales"
+    assert scrub(text, (secret,)) == (
+        "cannot connect to postgresql+psycopg://u:***@db.example/sales"
+    )

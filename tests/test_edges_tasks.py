@@ -731,3 +731,36 @@ def test_a_run_that_dies_before_its_log_names_no_log_of_another(
     shop.refresh_from_db()
     assert shop.db_elements_status == TaskStatus.FAILED
     assert shop.db_elements_log_file == ""
+
+
+class StoppedInTheBackOff(SystemExit):
+    """django-q2's time-out (a ``SystemExit``) landing while the take waits
+    before its next attempt."""
+
+
+def test_a_stop_after_a_take_written_though_refused_ends_failed(
+    shop: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row holds this delivery's own heartbeat, which the take wrote
+    though it was answered with an error: the stop ends the run FAILED, not
+    RUNNING for ``STALE_TIMEOUT_HOURS``."""
+    from thoth_db_elements import tasks
+
+    def stopped(seconds: float) -> None:
+        raise StoppedInTheBackOff("Task exceeded maximum timeout value (1 seconds)")
+
+    runner = RecordingRunner()
+    start_db_elements_creation([shop], runner=runner)
+    [job] = runner.jobs
+    monkeypatch.setattr(tasks.time, "sleep", stopped)
+    with (
+        connection.execute_wrapper(committed_then_refused(1)),
+        pytest.raises(StoppedInTheBackOff),
+    ):
+        run_db_elements_task(*job.args, **job.kwargs)
+    monkeypatch.undo()
+    shop.refresh_from_db()
+    assert shop.db_elements_status == TaskStatus.FAILED
+    assert shop.db_elements_error == (
+        "Stopped by the worker: Task exceeded maximum timeout value (1 seconds)"
+    )

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import quote
 
-__all__ = ["WITHHELD", "hide", "holds"]
+__all__ = ["WITHHELD", "cuts_a_url", "hide", "holds"]
 
 #: What stands for a text that held a password.
 WITHHELD: Final = "[not shown: it contained the database password]"
@@ -27,6 +27,20 @@ def holds(text: str, secret: str | None) -> bool:
         return False
     return any(
         form in text and pattern.search(text) is not None
+        for form, pattern in _forms(secret)
+    )
+
+
+def cuts_a_url(text: str, secret: str | None) -> bool:
+    """Whether ``secret`` stands in ``text`` (as ``holds`` finds it) in a
+    spelling with ``@`` or a blank, which ends a URL's password early: the
+    password of ``pg://u:p@ss@h`` reads ``p``, and ``ss`` would show."""
+    if not secret:
+        return False
+    return any(
+        ("@" in form or any(c.isspace() for c in form))
+        and form in text
+        and pattern.search(text) is not None
         for form, pattern in _forms(secret)
     )
 

@@ -19,6 +19,7 @@ from typing import Any, Final, cast
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.utils.module_loading import import_string
 
@@ -405,15 +406,31 @@ def check_q_cluster(**kwargs: Any) -> list[checks.CheckMessage]:
 _PSYCOPG_STOPS: Final = (3, 3)
 
 
+def _stops_lost(version: str | None) -> bool:
+    """Whether psycopg ``version`` (None: not installed) loses a stop."""
+    if version is None:
+        return False
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    return numbers < _PSYCOPG_STOPS
+
+
+def _vendor(alias: str) -> str:
+    """The vendor of Django's database ``alias`` (PostGIS's is PostgreSQL);
+    its ENGINE's last word when the backend cannot be loaded (a driver
+    missing), which another check or the first query reports."""
+    try:
+        return str(connections[alias].vendor)
+    except ImproperlyConfigured:
+        engine = str(settings.DATABASES[alias].get("ENGINE", ""))
+        return "postgresql" if engine.endswith(("postgresql", "postgis")) else engine
+
+
 def psycopg_warnings(
     version: str | None, vendors: Sequence[str]
 ) -> list[checks.CheckMessage]:
     """W003 for psycopg ``version`` (None: not installed) and the vendor of
     each of Django's databases (``connection.vendor``)."""
-    if version is None or "postgresql" not in vendors:
-        return []
-    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
-    if numbers >= _PSYCOPG_STOPS:
+    if not _stops_lost(version) or "postgresql" not in vendors:
         return []
     return [
         checks.Warning(
@@ -433,9 +450,9 @@ def check_psycopg(**kwargs: Any) -> list[checks.CheckMessage]:
         installed: str | None = package_version("psycopg")
     except PackageNotFoundError:
         installed = None
-    # The backend's vendor, not its ENGINE's name: PostGIS's is PostgreSQL.
-    vendors = [connections[alias].vendor for alias in settings.DATABASES]
-    return psycopg_warnings(installed, vendors)
+    if not _stops_lost(installed):
+        return []  # no backend loaded for nothing
+    return psycopg_warnings(installed, [_vendor(a) for a in settings.DATABASES])
 
 
 ALL_CHECKS = (

@@ -67,6 +67,7 @@ class Heartbeat(threading.Thread):
         task_id: str,
         using: str,
         taken_at: datetime | None = None,
+        taken_as: datetime | None = None,
     ) -> None:
         super().__init__(name=f"thoth-db-elements-heartbeat-{pk}", daemon=True)
         self.model = model
@@ -85,16 +86,19 @@ class Heartbeat(threading.Thread):
         self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
         #: Every heartbeat this delivery wrote or tried to write, each added
         #: before its write (one that failed may have been written all the
-        #: same): the row holds one of them while it is this run's. Read
-        #: values are tested against it in Python, after the read, so that
-        #: a beat written meanwhile by the other thread still counts.
+        #: same), and each as it reads back once written (``taken_as``):
+        #: the row holds one of them while it is this run's. Read values
+        #: are tested against it in Python, after the read, so that a beat
+        #: written meanwhile by the other thread still counts. (A database
+        #: that stores local times reads a time of the hour the clocks go
+        #: back as the hour before: not the value written.)
         self._own: set[datetime] = set()
         #: The last heartbeat written, and those tried since: what the row
         #: can hold when this delivery writes next (its own writes only).
         self._last: datetime | None = None
         self._tried: list[datetime] = []
         if taken_at is not None and self._has_heartbeat:
-            self._own.add(taken_at)
+            self._own.update(v for v in (taken_at, taken_as) if v is not None)
             self._last = taken_at
         self._beats_lock = threading.Lock()
 
@@ -146,8 +150,16 @@ class Heartbeat(threading.Thread):
         mine = owned_rows(self.model, self.using, self.pk, self.task_id, held)
         still_mine = mine.update(**values) == 1 if values else mine.exists()
         if still_mine and self._has_heartbeat:
+            back = (
+                self._rows()
+                .filter(db_elements_heartbeat=now)
+                .values_list("db_elements_heartbeat", flat=True)
+                .first()
+            )
             with self._beats_lock:
                 self._last, self._tried = now, []
+                if back is not None:
+                    self._own.add(back)
         if not still_mine:
             self.stop_reason = self._lost()
         else:
@@ -163,6 +175,10 @@ class Heartbeat(threading.Thread):
         if self._has_cancel:
             fields.append("db_elements_cancel_requested")
         row = self._rows().values_list(*fields).first()
+        if row is not None and self._has_heartbeat and not self.owns(row[0]):
+            # Read again: a beat written just now may not have been read
+            # back yet (a local time of the hour the clocks go back).
+            row = self._rows().values_list(*fields).first()
         if row is None or (self._has_heartbeat and not self.owns(row[0])):
             self.stop_reason = self._lost()
         elif self._has_cancel and row[-1]:

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 from django.apps import apps
 from django.db import models
 
-from ._secrets import hide
+from ._secrets import WITHHELD, cuts_a_url, hide
 from .conf import app_settings
 
 __all__ = [
@@ -158,14 +158,12 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     place tells nothing), then a text still holding a given secret is
     withheld whole (``_secrets.hide``).
 
-    A secret with ``@`` or a blank in it ends a URL's password early (the
-    password of ``pg://u:p@ss@h`` reads ``p``): a text holding such a
-    secret is withheld whole first, or its end would show."""
-    cut = tuple(s for s in secrets if "@" in s or any(c.isspace() for c in s))
-    if cut:
-        withheld = hide(text, cut)
-        if withheld != text:
-            return withheld
+    A secret spelt with ``@`` or a blank ends a URL's password early (the
+    password of ``pg://u:p@ss@h`` reads ``p``): a text holding it so is
+    withheld whole first, or its end would show (``p%40ss`` is hidden as
+    a URL's password, as any other)."""
+    if any(cuts_a_url(text, secret) for secret in secrets):
+        return WITHHELD
     return hide(_without_url_passwords(text), secrets)
 
 

@@ -486,7 +486,9 @@ def _finish_once(
     if log_file is not None:
         optional["db_elements_log_file"] = log_file
     values.update(present_fields(model, optional))
-    mine = owned_rows(model, using, pk, task_id, () if untaken else beats)
+    mine = owned_rows(
+        model, using, pk, task_id, () if untaken or unless_beating else beats
+    )
     if model_has_field(model, "db_elements_heartbeat"):
         if untaken:
             # Or holding a heartbeat of the delivery's own take, written
@@ -497,9 +499,11 @@ def _finish_once(
             )
         elif unless_beating:
             window = timedelta(seconds=float(app_settings.HEARTBEAT_TIMEOUT_SECONDS))
+            # Or holding a heartbeat of this delivery's own (``beats``).
             mine = mine.filter(
                 Q(db_elements_heartbeat__isnull=True)
                 | Q(db_elements_heartbeat__lt=timezone.now() - window)
+                | Q(db_elements_heartbeat__in=beats)
             )
     return mine.update(**values) == 1
 
@@ -690,7 +694,12 @@ class AsyncDbElementsTask:
             }
         using = writes_to(sql_db)
         heartbeat = self._heartbeat = Heartbeat(
-            self.model, sql_db.pk, self.task_id, using, taken_at=self._taken_at
+            self.model,
+            sql_db.pk,
+            self.task_id,
+            using,
+            taken_at=self._taken_at,
+            taken_as=getattr(sql_db, "db_elements_heartbeat", None),
         )
         try:
             heartbeat.beat()  # a cancel requested while queued stops the run here
@@ -751,7 +760,7 @@ class AsyncDbElementsTask:
                 report=report,
                 log_file=self._log_name,
                 unless_beating=unless_beating,
-                beats=() if unless_beating else self._beats(),
+                beats=tuple(self._attempts) if unless_beating else self._beats(),
             )
         except Exception:
             logger.exception(

@@ -61,11 +61,21 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, terminate)
     try:
+        signal.signal(signal.SIGTERM, terminate)
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # ``signal.signal`` runs a handler due before it changes anything:
+        # a SIGTERM landing here is raised from it, and put back after.
+        landed: Terminated | None = None
+        while True:
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                break
+            except Terminated as exc:
+                landed = exc
+        if landed is not None:
+            raise landed
 
 
 class Command(BaseCommand):
