@@ -406,3 +406,29 @@ def test_a_sigterm_as_the_handler_is_set_or_put_back_leaves_the_default(
     monkeypatch.undo()
     assert sent == [when]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_ctrl_c_as_the_sigterm_handler_is_put_back_leaves_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import signal
+
+    from thoth_db_elements.management.commands import create_db_elements as module
+
+    real = signal.signal
+    sent: list[bool] = []
+
+    def interrupt_then_set(signum: int, handler: Any) -> Any:
+        if handler is signal.SIG_DFL and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        return real(signum, handler)
+
+    monkeypatch.setattr(module.signal, "signal", interrupt_then_set)
+    with pytest.raises(KeyboardInterrupt), module._terminate_as_interrupt():
+        pass
+    monkeypatch.undo()
+    assert sent
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -287,9 +287,7 @@ def test_a_beat_in_the_hour_the_clocks_go_back_is_its_own(
         )
         # Read as the first 02:30 (CEST), an hour before the one written.
         assert back.astimezone(UTC) == second - timedelta(hours=1)
-        heartbeat = Heartbeat(
-            SqlDb, row.pk, TASK, "default", taken_at=second, taken_as=back
-        )
+        heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default", taken_at=second)
         heartbeat.check()
         assert heartbeat.stop_reason is None
         monkeypatch.setattr(timezone, "now", lambda: second + timedelta(seconds=5))

@@ -67,7 +67,6 @@ class Heartbeat(threading.Thread):
         task_id: str,
         using: str,
         taken_at: datetime | None = None,
-        taken_as: datetime | None = None,
     ) -> None:
         super().__init__(name=f"thoth-db-elements-heartbeat-{pk}", daemon=True)
         self.model = model
@@ -86,19 +85,19 @@ class Heartbeat(threading.Thread):
         self._has_cancel = model_has_field(model, "db_elements_cancel_requested")
         #: Every heartbeat this delivery wrote or tried to write, each added
         #: before its write (one that failed may have been written all the
-        #: same), and each as it reads back once written (``taken_as``):
-        #: the row holds one of them while it is this run's. Read values
-        #: are tested against it in Python, after the read, so that a beat
-        #: written meanwhile by the other thread still counts. (A database
-        #: that stores local times reads a time of the hour the clocks go
-        #: back as the hour before: not the value written.)
+        #: same), as the database stores it (``_stored``): the row holds one
+        #: of them while it is this run's. Read values are tested against
+        #: it in Python, after the read, so that a beat written meanwhile by
+        #: the other thread still counts.
         self._own: set[datetime] = set()
+        #: The time zone the database stores times in (None: naive times).
+        self._zone = connections[using].timezone
         #: The last heartbeat written, and those tried since: what the row
         #: can hold when this delivery writes next (its own writes only).
         self._last: datetime | None = None
         self._tried: list[datetime] = []
         if taken_at is not None and self._has_heartbeat:
-            self._own.update(v for v in (taken_at, taken_as) if v is not None)
+            self._own.add(self._stored(taken_at))
             self._last = taken_at
         self._beats_lock = threading.Lock()
 
@@ -110,12 +109,23 @@ class Heartbeat(threading.Thread):
         with self._beats_lock:
             return (self._last, *self._tried) if self._last is not None else ()
 
+    def _stored(self, value: datetime) -> datetime:
+        """``value`` as the database stores it, a naive time in its zone:
+        one that stores local times reads a time of the hour the clocks go
+        back as the hour before (the value written and the value read then
+        differ as aware times, not as stored ones)."""
+        if self._zone is None or timezone.is_naive(value):
+            return value
+        return timezone.make_naive(value, self._zone)
+
     def owns(self, heartbeat: datetime | None) -> bool:
         """Whether a row read with ``heartbeat`` was this delivery's run
         then (always, when the model has no heartbeat field or this
         delivery has written none yet)."""
         with self._beats_lock:
-            return not self._own or heartbeat in self._own
+            return not self._own or (
+                heartbeat is not None and self._stored(heartbeat) in self._own
+            )
 
     def _rows(self) -> models.QuerySet[Any]:
         return owned_rows(self.model, self.using, self.pk, self.task_id)
@@ -142,7 +152,7 @@ class Heartbeat(threading.Thread):
         if self._has_heartbeat:
             values["db_elements_heartbeat"] = now = timezone.now()
             with self._beats_lock:  # counts as soon as it may be written
-                self._own.add(now)
+                self._own.add(self._stored(now))
                 self._tried = [*self._tried[-_TRIED_BEATS:], now]
         if self._has_progress:
             values["db_elements_progress_done"] = self.done
@@ -150,16 +160,8 @@ class Heartbeat(threading.Thread):
         mine = owned_rows(self.model, self.using, self.pk, self.task_id, held)
         still_mine = mine.update(**values) == 1 if values else mine.exists()
         if still_mine and self._has_heartbeat:
-            back = (
-                self._rows()
-                .filter(db_elements_heartbeat=now)
-                .values_list("db_elements_heartbeat", flat=True)
-                .first()
-            )
             with self._beats_lock:
                 self._last, self._tried = now, []
-                if back is not None:
-                    self._own.add(back)
         if not still_mine:
             self.stop_reason = self._lost()
         else:
@@ -175,10 +177,6 @@ class Heartbeat(threading.Thread):
         if self._has_cancel:
             fields.append("db_elements_cancel_requested")
         row = self._rows().values_list(*fields).first()
-        if row is not None and self._has_heartbeat and not self.owns(row[0]):
-            # Read again: a beat written just now may not have been read
-            # back yet (a local time of the hour the clocks go back).
-            row = self._rows().values_list(*fields).first()
         if row is None or (self._has_heartbeat and not self.owns(row[0])):
             self.stop_reason = self._lost()
         elif self._has_cancel and row[-1]:

@@ -699,7 +699,6 @@ class AsyncDbElementsTask:
             self.task_id,
             using,
             taken_at=self._taken_at,
-            taken_as=getattr(sql_db, "db_elements_heartbeat", None),
         )
         try:
             heartbeat.beat()  # a cancel requested while queued stops the run here

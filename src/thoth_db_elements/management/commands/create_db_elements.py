@@ -66,14 +66,15 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         # ``signal.signal`` runs a handler due before it changes anything:
-        # a SIGTERM landing here is raised from it, and put back after.
-        landed: Terminated | None = None
+        # a SIGTERM (or a Ctrl-C) landing here is raised from it, and raised
+        # again once SIGTERM is put back.
+        landed: BaseException | None = None
         while True:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 break
-            except Terminated as exc:
-                landed = exc
+            except BaseException as exc:
+                landed = landed or exc
         if landed is not None:
             raise landed
 
