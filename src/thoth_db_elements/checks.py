@@ -420,7 +420,7 @@ def _vendor(alias: str) -> str:
     missing), which another check or the first query reports."""
     try:
         return str(connections[alias].vendor)
-    except ImproperlyConfigured:
+    except (ImproperlyConfigured, ImportError):  # Django 6 / 5.2
         engine = str(settings.DATABASES[alias].get("ENGINE", ""))
         return "postgresql" if engine.endswith(("postgresql", "postgis")) else engine
 
