@@ -339,13 +339,44 @@ def test_sigterm_is_an_interrupt_once_and_put_back_after() -> None:
     )
 
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    with _terminate_as_interrupt():
-        with pytest.raises(Terminated):
+    with _terminate_as_interrupt(), pytest.raises(Terminated):
+        try:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
-        # A second one while the first one's clean-up runs: ignored.
+        except Terminated:
+            # A second one while the first one's clean-up runs: ignored
+            # (and the first one, sent again meanwhile, too).
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)
+            raise
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+class LandsInAFinalizer:
+    """Its finalizer is where SIGTERM lands: Python only prints what a
+    finalizer raises."""
+
+    def __del__(self) -> None:
+        import os
+        import signal
+
         os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.05)
+        for _ in range(100_000):  # the handler runs between these
+            pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_sigterm_lost_in_a_finalizer_is_sent_again() -> None:
+    import signal
+
+    from thoth_db_elements.management.commands.create_db_elements import (
+        Terminated,
+        _terminate_as_interrupt,
+    )
+
+    with pytest.raises(Terminated), _terminate_as_interrupt():
+        LandsInAFinalizer()  # dropped at once: its finalizer runs here
+        time.sleep(2)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 

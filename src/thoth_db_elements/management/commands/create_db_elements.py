@@ -9,7 +9,9 @@ the exit status is non-zero when a run failed or nothing could start.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -42,35 +44,68 @@ class Terminated(KeyboardInterrupt):
 TERMINATED = 143
 
 
+#: Seconds after which a SIGTERM whose ``Terminated`` was lost (raised in a
+#: finalizer or a callback, where Python only prints it) is sent again.
+_AGAIN = 0.2
+
+
+def _terminating(exc: BaseException | None) -> bool:
+    """Whether a ``Terminated`` is being handled: ``exc`` (the exception
+    being handled) or one it was raised while handling."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Terminated):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
+
+
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (what ``timeout``, systemd, Kubernetes and CI send) raises
-    ``Terminated`` while inside, once: a second one, while the first one's
-    clean-up ends the other databases, is ignored. Only where SIGTERM has
-    its default action (which ends the process with no clean-up), in the
-    main thread (where Python runs signal handlers): a handler of the
-    host's, or one installed outside Python, is left as it is."""
+    ``Terminated`` while inside. One that lands while a ``Terminated`` is
+    being handled (its clean-up ends the other databases) is ignored. Python
+    only prints an exception raised in a finalizer or a callback, which a
+    signal's handler can land in: SIGTERM is then sent again, until one is
+    raised where it counts. Only where SIGTERM has its default action (which
+    ends the process with no clean-up), in the main thread (where Python
+    runs signal handlers): a handler of the host's, or one installed outside
+    Python, is left as it is."""
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
     ):
         yield
         return
+    again: list[threading.Timer] = []
+    restoring = False
 
     def terminate(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if _terminating(sys.exc_info()[1]):
+            return
+        if not restoring:
+            timer = threading.Timer(_AGAIN, os.kill, (os.getpid(), signal.SIGTERM))
+            timer.daemon = True
+            again.append(timer)
+            timer.start()
         raise Terminated
 
     try:
         signal.signal(signal.SIGTERM, terminate)
         yield
     finally:
-        # ``signal.signal`` runs a handler due before it changes anything:
-        # a SIGTERM (or a Ctrl-C) landing here is raised from it, and raised
-        # again once SIGTERM is put back.
+        # No SIGTERM is sent again from here on, and none sent before is
+        # left to land once SIGTERM ends the process again. ``signal.signal``
+        # runs a handler due before it changes anything: a SIGTERM (or a
+        # Ctrl-C) landing here is raised again once SIGTERM is put back.
+        restoring = True
         landed: BaseException | None = None
         while True:
             try:
+                for timer in again:
+                    timer.cancel()
+                    timer.join()
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 break
             except BaseException as exc:
