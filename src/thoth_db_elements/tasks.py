@@ -17,14 +17,14 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from numbers import Number
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
@@ -387,6 +387,30 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
+_T = TypeVar("_T")
+
+
+def _with_back_off(
+    call: Callable[[], _T],
+    using: str,
+    retrying: Callable[[OperationalError | InterfaceError], None],
+) -> _T:
+    """``call()``, tried again on a fresh connection to ``using`` after each
+    of ``_FINISH_DELAYS`` (about 8 s in all) while the Django database is
+    unavailable (restarting, out of connections, a lock or statement
+    time-out). ``retrying(exc)`` is told of each failure before a retry (it
+    logs, or raises to stop); the last failure is raised."""
+    for delay in (*_FINISH_DELAYS, None):
+        try:
+            return call()
+        except (OperationalError, InterfaceError) as exc:
+            if delay is None:
+                raise
+            retrying(exc)
+            connections[using].close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover - returns or raises
+
 
 def _stopped(exc: BaseException) -> str:
     """The error of a run the worker stopped by raising ``exc`` in it."""
@@ -424,28 +448,28 @@ def _finish(
     before giving up, after which the row is found stale by its heartbeat.
     """
     using = using or router.db_for_write(model)  # where the claim wrote
-    for delay in (*_FINISH_DELAYS, None):
-        try:
-            return _finish_once(
-                model,
-                pk,
-                task_id,
-                status,
-                using,
-                error=error,
-                report=report,
-                log_file=log_file,
-                untaken=untaken,
-                unless_beating=unless_beating,
-                beats=beats,
-            )
-        except (OperationalError, InterfaceError):
-            if delay is None:
-                raise
-            logger.warning("Recording the end of task %s failed; retrying", task_id)
-            connections[using].close()
-            time.sleep(delay)
-    return False  # pragma: no cover - the loop returns or raises
+
+    def retrying(exc: OperationalError | InterfaceError) -> None:
+        logger.warning("Recording the end of task %s failed; retrying", task_id)
+
+    return _with_back_off(
+        partial(
+            _finish_once,
+            model,
+            pk,
+            task_id,
+            status,
+            using,
+            error=error,
+            report=report,
+            log_file=log_file,
+            untaken=untaken,
+            unless_beating=unless_beating,
+            beats=beats,
+        ),
+        using,
+        retrying,
+    )
 
 
 def _finish_once(
@@ -610,24 +634,23 @@ class AsyncDbElementsTask:
         lock or statement time-out): the broker drops a job that fails here,
         and its row, claimed, would wait RUNNING for ``STALE_TIMEOUT_HOURS``.
         Still failing, the run ends FAILED, if that can be written."""
-        for delay in (*_FINISH_DELAYS, None):
-            try:
-                return self._take()
-            except (OperationalError, InterfaceError) as exc:
-                if self._took:
-                    raise  # its heartbeat is this delivery's: its end is recorded
-                if delay is None:
-                    self._fail_untaken(exc)
-                    raise
-                logger.warning(
-                    "Task %s for SqlDb %s: taking its run failed (%s); retrying",
-                    self.task_id,
-                    self.sqldb_id,
-                    scrub(str(exc)),
-                )
-                connections[router.db_for_write(self.model)].close()
-                time.sleep(delay)
-        return None  # pragma: no cover - the loop returns or raises
+
+        def retrying(exc: OperationalError | InterfaceError) -> None:
+            if self._took:
+                raise exc  # its heartbeat is this delivery's: its end is recorded
+            logger.warning(
+                "Task %s for SqlDb %s: taking its run failed (%s); retrying",
+                self.task_id,
+                self.sqldb_id,
+                scrub(str(exc)),
+            )
+
+        try:
+            return _with_back_off(self._take, router.db_for_write(self.model), retrying)
+        except (OperationalError, InterfaceError) as exc:
+            if not self._took:
+                self._fail_untaken(exc)
+            raise
 
     def _fail_untaken(self, exc: BaseException) -> None:
         """End the run this delivery could not take FAILED, unless a worker
