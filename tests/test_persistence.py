@@ -951,6 +951,20 @@ def test_the_report_names_deleted_rows_that_carried_annotations(
     assert sync(sql_db, snapshot).annotated_deleted == []
 
 
+def test_a_column_name_differing_only_in_case_counts_as_an_annotation() -> None:
+    # ThothAI's models compare names in the database's collation: on
+    # MariaDB's default one, "Email" = "email". The name someone gave is
+    # still theirs, and goes into the report when its column goes.
+    sql_db = thoth.SqlDb.objects.create(name="cases")
+    sync(sql_db, shop(customer_comment=None, email_comment=None))
+    thoth.SqlColumn.objects.filter(
+        sql_table__sql_db=sql_db, original_column_name="email"
+    ).update(column_name="Email")
+    snapshot = shop(drop=("customers",), customer_comment=None, email_comment=None)
+    report = sync(sql_db, snapshot, force=True)
+    assert report.annotated_deleted == ["customers.email"]
+
+
 def test_a_table_and_a_column_of_the_same_dotted_name_are_both_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

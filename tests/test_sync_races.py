@@ -120,6 +120,33 @@ def test_a_description_written_during_the_run_is_not_filled_over(hold: float) ->
     assert report.columns.created == 0
 
 
+def test_a_description_committed_as_its_row_goes_is_reported() -> None:
+    # Someone's edit of a table and a column about to be deleted is
+    # uncommitted as the sync reaches them: the sync waits for it, and the
+    # texts go into the report and the run log, not silently away.
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    table = thoth.SqlTable.objects.get(sql_db=sql_db, name="order_lines")
+    column = thoth.SqlColumn.objects.filter(sql_table=table).order_by("pk").first()
+    assert column is not None
+    threads: list[threading.Thread] = []
+    calls: list[int] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # inside the transaction, rows loaded, no write yet
+            threads.append(_write_by_hand(table.pk, column.pk, 1.0))
+
+    report = _resync(sql_db, checkpoint)
+    for thread in threads:
+        thread.join(30)
+    assert threads, "the checkpoint inside the transaction was not called"
+    assert "order_lines" in report.annotated_deleted
+    assert f"order_lines.{column.original_column_name}" in report.annotated_deleted
+    assert not thoth.SqlTable.objects.filter(pk=table.pk).exists()
+
+
 def test_a_fill_that_happens_counts_as_an_update() -> None:
     sql_db = thoth.SqlDb.objects.create(name="shop")
     catalogue = catalogue_for(sql_db)
