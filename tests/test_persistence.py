@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext, isolate_apps
 from catalog import models as thoth
 from tests.snapshots import col, shop
 from tests.testapp import models as fresh
+from thoth_db_elements._fields import model_has_field
 from thoth_db_elements.catalogue import Catalogue, catalogue_for
 from thoth_db_elements.exceptions import (
     CatalogueLockedError,
@@ -1214,3 +1215,53 @@ def test_a_session_with_nothing_to_put_back_does_not_reconnect() -> None:
     connection.close()
     session.end()
     assert connection.connection is None
+
+
+def _long_comments(letter: str) -> SchemaSnapshot:
+    """50 tables x 20 columns whose comments come to 17.5 MB of tables' and
+    17 MB of columns' text: more than MariaDB's default
+    ``max_allowed_packet`` (16 MiB) for a statement of each."""
+    return SchemaSnapshot(
+        dialect="postgresql",
+        schema="public",
+        tables=tuple(
+            TableSnapshot(
+                name=f"t{t:02d}",
+                comment=letter * 350_000,
+                columns=tuple(
+                    col(f"c{c:02d}", comment=letter * 17_000, pos=c + 1)
+                    for c in range(20)
+                ),
+            )
+            for t in range(50)
+        ),
+    )
+
+
+def test_long_comments_are_written_in_statements_the_database_takes(
+    sql_db: models.Model,
+) -> None:
+    # MariaDB refuses a statement longer than max_allowed_packet: rows are
+    # batched by the text they carry too, not by their number alone. New
+    # rows (INSERT), changed comments (UPDATE) and descriptions filled from
+    # comments (the ThothAI-shaped models) alike.
+    quiet = _long_comments("")
+    sync(sql_db, quiet)
+    report = sync(sql_db, _long_comments("a"))
+    assert report.columns.updated == 1000
+    report = sync(sql_db, _long_comments("b"))
+    c = cat(sql_db)
+    column = c.column._default_manager.get(
+        sql_table__sql_db=sql_db, sql_table__name="t49", original_column_name="c19"
+    )
+    table = c.table._default_manager.get(sql_db=sql_db, name="t49")
+    if model_has_field(c.column, "db_comment"):
+        assert report.columns.updated == 1000
+        assert column.db_comment == "b" * 17_000
+        assert table.db_comment == "b" * 350_000
+    else:  # filled once, then kept as written
+        assert column.column_description == "a" * 17_000
+        assert table.description == "a" * 350_000
+    sql_db.delete()
+    again = type(sql_db)._default_manager.create(name="again", db_type="SQLite")
+    assert sync(again, _long_comments("c")).columns.created == 1000

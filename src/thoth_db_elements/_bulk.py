@@ -15,22 +15,80 @@ returns False and the caller uses ``bulk_create``. No ``pre_init`` or
 ``post_init`` signal is sent, and ids are not returned.
 
 ``fetch_values`` reads a ``values_list()`` query straight from the cursor;
-``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold.
+``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold;
+``sized_batches`` cuts rows into batches a statement can hold where the
+database caps a statement's length (``text_budget``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.db import connections, models
 from django.db.models.expressions import BaseExpression
 from django.db.models.fields import DateField, DateTimeField, Field, TimeField
 from django.db.models.sql.constants import MULTI
 
-__all__ = ["fetch_values", "in_lists", "insert_values", "supports_plain_insert"]
+__all__ = [
+    "fetch_values",
+    "in_lists",
+    "insert_values",
+    "sized_batches",
+    "supports_plain_insert",
+    "text_budget",
+]
 
 _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
+
+_T = TypeVar("_T")
+
+#: Bytes a character of text can take in a MySQL statement: four in
+#: utf8mb4, each of them escaped (doubled) at worst.
+_BYTES_PER_CHARACTER = 8
+
+
+def text_budget(using: str) -> int | None:
+    """Characters of text one statement may carry on database ``using``:
+    MySQL and MariaDB refuse a statement longer than ``max_allowed_packet``
+    (16 MiB by default on MariaDB, 4 MiB on old MySQL), which a batch of
+    rows with long comments can pass. None where statements have no such
+    cap."""
+    connection = connections[using]
+    if connection.vendor != "mysql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@max_allowed_packet")
+        row = cursor.fetchone()
+    packet = int(row[0]) if row and row[0] else 0
+    return max(1, packet // _BYTES_PER_CHARACTER)
+
+
+def sized_batches(
+    rows: Sequence[_T],
+    per_batch: int,
+    budget: int | None,
+    values: Callable[[_T], Iterable[Any]],
+) -> Iterator[Sequence[_T]]:
+    """``rows`` in order, ``per_batch`` at most a batch, and, with a
+    ``budget``, no more text (the ``str`` among each row's ``values``) a
+    batch than that, unless one row alone holds more (it goes alone)."""
+    per_batch = max(1, per_batch)
+    if budget is None:
+        for start in range(0, len(rows), per_batch):
+            yield rows[start : start + per_batch]
+        return
+    batch: list[_T] = []
+    size = 0
+    for row in rows:
+        length = sum(len(v) for v in values(row) if isinstance(v, str))
+        if batch and (len(batch) >= per_batch or size + length > budget):
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += length
+    if batch:
+        yield batch
 
 
 def in_lists(keys: Iterable[Any], using: str) -> Iterator[list[Any]]:
@@ -81,11 +139,13 @@ def insert_values(
     using: str,
     rows: Sequence[Mapping[str, Any]],
     batch_size: int,
+    budget: int | None = None,
 ) -> bool:
     """INSERT ``rows`` (field name or attname -> value) into ``model``'s table.
 
-    Missing fields take their defaults. Returns False, writing nothing, when
-    ``supports_plain_insert`` is False.
+    Missing fields take their defaults. ``budget``: the most text a
+    statement may carry (``text_budget``). Returns False, writing nothing,
+    when ``supports_plain_insert`` is False.
     """
     if not rows:
         return True
@@ -101,8 +161,7 @@ def insert_values(
     )
     keys = [(f.name, f.attname) for f in fields]
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
+        for batch in sized_batches(rows, per_batch, budget, _mapping_values):
             params: list[Any] = []
             for row in batch:
                 for field, (name, attname) in zip(fields, keys, strict=True):
@@ -121,6 +180,10 @@ def insert_values(
                 params,
             )
     return True
+
+
+def _mapping_values(row: Mapping[str, Any]) -> Iterable[Any]:
+    return row.values()
 
 
 def _plain_boolean(expression: BaseExpression) -> bool:

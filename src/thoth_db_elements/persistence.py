@@ -45,7 +45,7 @@ from django.db.models import (
     When,
 )
 
-from ._bulk import fetch_values, in_lists, insert_values
+from ._bulk import fetch_values, in_lists, insert_values, sized_batches, text_budget
 from ._catalogue_lock import catalogue_transaction, sync_lock_name
 from ._fields import model_has_field, writes_to
 from ._fitting import (
@@ -300,6 +300,10 @@ def _unseen_pairs(
     )
 
 
+#: ``_Sync._text_budget`` before it is asked.
+_UNASKED: Any = object()
+
+
 @dataclass
 class _Plan:
     """What the sync will do, computed before anything is written."""
@@ -409,6 +413,8 @@ class _Sync:
         #: tables an incomplete read did not see are added once the
         #: catalogue is loaded (``_unseen_pairs``).
         self.pairs = list(_catalogued_pairs(snapshot))
+        #: ``text_budget``, asked when the sync first writes (``_budget``).
+        self._text_budget: object = _UNASKED
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -783,10 +789,28 @@ class _Sync:
 
     def _insert(self, model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         """Create ``rows`` (plain values), with no ids returned."""
-        if not insert_values(model, self.using, rows, self.batch_size):
-            self._q(model).bulk_create(
-                [model(**values) for values in rows], batch_size=self.batch_size
-            )
+        if rows and not insert_values(
+            model, self.using, rows, self.batch_size, self._budget()
+        ):
+            self._create(model, [model(**values) for values in rows])
+
+    def _budget(self) -> int | None:
+        """The most text one statement may carry (``text_budget``), asked
+        once a sync, when it first writes."""
+        if self._text_budget is _UNASKED:
+            self._text_budget = text_budget(self.using)
+        return cast("int | None", self._text_budget)
+
+    def _create(self, model: type[models.Model], rows: list[models.Model]) -> None:
+        """``bulk_create`` in batches a statement can hold."""
+        fields = [f.attname for f in model._meta.concrete_fields]
+        for batch in sized_batches(
+            rows,
+            self.batch_size,
+            self._budget(),
+            lambda row: (getattr(row, name) for name in fields),
+        ):
+            self._q(model).bulk_create(batch, batch_size=len(batch))
 
     def _reload_column_ids(self, created: list[dict[str, Any]]) -> dict[ColumnKey, Any]:
         """The ids of the ``created`` columns (not of duplicates of others
@@ -1014,7 +1038,13 @@ class _Sync:
             # A row takes its key in the IN list and, for each field, its key
             # and value in a CASE: more than Django's own batch size counts.
             size = self._rows_per_statement(1 + 2 * len(fields), instances)
-            self._q(model).bulk_update(instances, fields, batch_size=size)
+            for batch in sized_batches(
+                instances,
+                size,
+                self._budget(),
+                lambda row: (getattr(row, name) for name in fields),
+            ):
+                self._q(model).bulk_update(batch, fields, batch_size=len(batch))
 
     def _rows_per_statement(self, parameters: int, rows: Sequence[Any]) -> int:
         """How many ``rows`` of ``parameters`` bound values each one statement
@@ -1048,8 +1078,9 @@ class _Sync:
         # Per row: its key twice (CASE WHEN and IN) and its text; plus the
         # empty string of the test, counted as a fourth per row.
         size = self._rows_per_statement(4, rows)
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
+        for batch in sized_batches(
+            rows, size, self._budget(), lambda row: (getattr(row, name),)
+        ):
             text = Case(
                 *(When(pk=row.pk, then=Value(getattr(row, name))) for row in batch),
                 default=F(name),
@@ -1081,7 +1112,7 @@ class _Sync:
     ) -> dict[str, Any]:
         if not rows:
             return {}
-        self._q(model).bulk_create(rows, batch_size=self.batch_size)
+        self._create(model, rows)
         if all(r.pk is not None for r in rows):
             return {getattr(r, key): r.pk for r in rows}
         names = [getattr(r, key) for r in rows]
