@@ -13,6 +13,7 @@ from django.test.utils import isolate_apps
 
 from thoth_db_elements.checks import (
     check_catalogue_models,
+    check_hooks,
     check_log_dir,
     check_numeric_settings,
     check_psycopg,
@@ -58,8 +59,33 @@ def test_e003_catalogue_model_missing_fields() -> None:
     ):
         messages = check_catalogue_models()
     assert ids(messages) == ["thoth_db_elements.E003", "thoth_db_elements.E003"]
-    assert "missing.Table" in messages[0].msg
+    assert messages[0].msg == (
+        "THOTH_DB_ELEMENTS_TABLE_MODEL refers to 'missing.Table', which is not "
+        "an installed model."
+    )
+    assert messages[0].hint == (
+        "Define the model in your app (inherit thoth_db_elements.models."
+        "AbstractSqlTable, then makemigrations), or set "
+        "THOTH_DB_ELEMENTS_TABLE_MODEL to 'app_label.ModelName' of your own."
+    )
     assert "original_column_name" in messages[1].msg
+
+
+def test_e003_a_default_catalogue_model_not_defined_says_it_is_the_default() -> None:
+    # The host wrote the SqlDb model only: the catalogue models default to
+    # its app, and the message names the default, not a setting never set.
+    with override_settings(THOTH_DB_ELEMENTS_SQLDB_MODEL="auth.User"):
+        messages = check_catalogue_models()
+    assert [m.msg for m in messages] == [
+        f"THOTH_DB_ELEMENTS_{kind}_MODEL is not set, and its default "
+        f"'auth.{name}' (beside the SqlDb model) is not an installed model."
+        for kind, name in (
+            ("TABLE", "SqlTable"),
+            ("COLUMN", "SqlColumn"),
+            ("RELATIONSHIP", "Relationship"),
+        )
+    ]
+    assert "AbstractSqlColumn" in str(messages[1].hint)
 
 
 def test_catalogue_models_default_to_the_sqldb_app() -> None:
@@ -243,6 +269,20 @@ def test_e005_only_applies_to_the_django_q_runner() -> None:
         THOTH_DB_ELEMENTS_RUNNER="thoth_db_elements.runners.immediate.ImmediateRunner",
     ):
         assert check_q_cluster() == []
+
+
+@pytest.mark.parametrize("name", ["URL_BUILDER", "TUNNEL"])
+def test_e008_hook_not_importable_or_not_callable(name: str) -> None:
+    # More cases, and the run's own error, in test_tunnel.py.
+    with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": "nowhere.hook"}):
+        assert ids(check_hooks()) == ["thoth_db_elements.E008"]
+    with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": "os.sep"}):
+        [error] = check_hooks()
+    assert error.msg == (
+        f"THOTH_DB_ELEMENTS_{name} = 'os.sep' is not callable: every harvest "
+        "would fail."
+    )
+    assert check_hooks() == []
 
 
 def test_e006_runner_not_importable() -> None:

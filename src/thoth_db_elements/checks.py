@@ -32,6 +32,7 @@ __all__ = [
     "CATALOGUE_OPTIONAL_FIELDS",
     "CATALOGUE_REQUIRED_FIELDS",
     "check_catalogue_models",
+    "check_hooks",
     "check_log_dir",
     "check_numeric_settings",
     "check_psycopg",
@@ -102,6 +103,14 @@ def unfilled_required_fields(model: type[models.Model], setting: str) -> list[st
     return found
 
 
+#: The abstract model of ``thoth_db_elements.models`` for each catalogue setting.
+_ABSTRACT_MODELS: Final = {
+    "TABLE_MODEL": "AbstractSqlTable",
+    "COLUMN_MODEL": "AbstractSqlColumn",
+    "RELATIONSHIP_MODEL": "AbstractRelationship",
+}
+
+
 def _resolve_model(
     setting: str, label: str | None, error_id: str
 ) -> tuple[type[models.Model] | None, list[checks.CheckMessage]]:
@@ -116,13 +125,24 @@ def _resolve_model(
     try:
         return apps.get_model(label, require_ready=False), []
     except (LookupError, ValueError):
-        return None, [
-            checks.Error(
-                f"{PREFIX}{setting} refers to {label!r}, which is not an installed model.",
-                hint="Use 'app_label.ModelName' of a model in INSTALLED_APPS.",
-                id=error_id,
-            )
-        ]
+        pass
+    hint = "Use 'app_label.ModelName' of a model in INSTALLED_APPS."
+    if setting in _ABSTRACT_MODELS:
+        hint = (
+            f"Define the model in your app (inherit thoth_db_elements.models."
+            f"{_ABSTRACT_MODELS[setting]}, then makemigrations), or set "
+            f"{PREFIX}{setting} to 'app_label.ModelName' of your own."
+        )
+    if getattr(settings, PREFIX + setting, None) is None:
+        message = (
+            f"{PREFIX}{setting} is not set, and its default {label!r} (beside "
+            "the SqlDb model) is not an installed model."
+        )
+    else:
+        message = (
+            f"{PREFIX}{setting} refers to {label!r}, which is not an installed model."
+        )
+    return None, [checks.Error(message, hint=hint, id=error_id)]
 
 
 def check_sqldb_model(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -313,6 +333,32 @@ def check_runner(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E008: the URL_BUILDER and TUNNEL settings name importable callables."""
+    messages: list[checks.CheckMessage] = []
+    for name in ("URL_BUILDER", "TUNNEL"):
+        path = getattr(app_settings, name)
+        if not path:
+            continue
+        try:
+            hook = import_string(path)
+        except ImportError:
+            problem = "cannot be imported"
+        else:
+            if callable(hook):
+                continue
+            problem = "is not callable"
+        messages.append(
+            checks.Error(
+                f"{PREFIX}{name} = {path!r} {problem}: every harvest would fail.",
+                hint="Give the dotted path of a function (see the settings' "
+                "documentation), or remove the setting.",
+                id="thoth_db_elements.E008",
+            )
+        )
+    return messages
+
+
 #: django-q2's Redis broker, without the package it needs.
 NO_REDIS = (
     "Q_CLUSTER names no other broker, so django-q2 queues on Redis, and the "
@@ -461,6 +507,7 @@ ALL_CHECKS = (
     check_numeric_settings,
     check_log_dir,
     check_runner,
+    check_hooks,
     check_q_cluster,
     check_psycopg,
 )

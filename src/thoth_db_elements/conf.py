@@ -28,6 +28,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "STALE_TIMEOUT_HOURS",
     "HEARTBEAT_TIMEOUT_SECONDS",
     "URL_BUILDER",
+    "TUNNEL",
     "DRIVERS",
     "SQLITE_ROOT",
     "CONNECT_TIMEOUT",
@@ -98,6 +99,13 @@ class AppSettings:
     def URL_BUILDER(self) -> str | None:
         """Dotted path of ``callable(sql_db) -> sqlalchemy URL | str``, or None."""
         value = self._get("URL_BUILDER", None)
+        return None if value is None else str(value)
+
+    @property
+    def TUNNEL(self) -> str | None:
+        """Dotted path of ``callable(sql_db, url)`` returning a context
+        manager that yields the URL to connect to, or None."""
+        value = self._get("TUNNEL", None)
         return None if value is None else str(value)
 
     @property

@@ -3,7 +3,8 @@
 The URL is built with ``sqlalchemy.engine.URL.create`` so passwords with
 ``@ : / %`` need no quoting. A host can replace URL building with a
 ``get_sqlalchemy_url()`` method on its model or the
-``THOTH_DB_ELEMENTS_URL_BUILDER`` setting. Errors come out as
+``THOTH_DB_ELEMENTS_URL_BUILDER`` setting, and open a tunnel (SSH) around
+each connection with ``THOTH_DB_ELEMENTS_TUNNEL``. Errors come out as
 ``ConfigurationError`` / ``UnsupportedDatabaseError`` /
 ``ConnectionFailedError`` with messages free of secrets.
 """
@@ -11,10 +12,10 @@ The URL is built with ``sqlalchemy.engine.URL.create`` so passwords with
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from .conf import PREFIX, app_settings
 from .exceptions import (
     ConfigurationError,
     ConnectionFailedError,
+    DbElementsError,
     UnsupportedDatabaseError,
 )
 
@@ -38,6 +40,7 @@ __all__ = [
     "redact",
     "secrets_of",
     "source_connection",
+    "wants_tunnel",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,16 @@ _DEFAULT_PORTS = {
     "mssql": 1433,
     "oracle": 1521,
 }
+
+
+#: Fields of ThothAI's ``SqlDb`` holding the secrets of its SSH tunnel.
+_TUNNEL_SECRETS = ("ssh_password", "ssh_private_key_passphrase")
+
+
+def wants_tunnel(sql_db: object) -> bool:
+    """Whether ``sql_db`` is reached through an SSH tunnel (ThothAI's
+    ``ssh_enabled``)."""
+    return bool(getattr(sql_db, "ssh_enabled", False))
 
 
 def _text(sql_db: object, name: str) -> str:
@@ -145,6 +158,16 @@ def build_url(sql_db: object) -> URL:
             database=f"file:{quote(str(path), safe='/')}?mode=ro",
             query={"uri": "true"},
         )
+    if wants_tunnel(sql_db) and not app_settings.TUNNEL:
+        # db_host is an address as the far end of the tunnel sees it: taken
+        # here, it may name another database, which would be catalogued
+        # in this one's place.
+        raise ConfigurationError(
+            f"The {db_type} database is reached through an SSH tunnel "
+            "(ssh_enabled), which this library does not open itself: set "
+            f"{PREFIX}TUNNEL to a hook that opens it, or clear ssh_enabled "
+            "if the database can be reached directly."
+        )
     host = _text(sql_db, "db_host")
     if not host:
         raise ConfigurationError(
@@ -170,17 +193,24 @@ def build_url(sql_db: object) -> URL:
     )
 
 
+def _hook(name: str, path: str) -> Callable[..., Any]:
+    """The callable setting ``name`` names by its dotted ``path``."""
+    try:
+        hook = import_string(path)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"{PREFIX}{name} = {path!r} cannot be imported."
+        ) from exc
+    if not callable(hook):
+        raise ConfigurationError(f"{PREFIX}{name} = {path!r} is not callable.")
+    return cast("Callable[..., Any]", hook)
+
+
 def get_url(sql_db: object) -> URL:
     """The URL to harvest ``sql_db``: setting hook, model hook, or built-in."""
     hook_path = app_settings.URL_BUILDER
     if hook_path:
-        try:
-            hook = import_string(hook_path)
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"{PREFIX}URL_BUILDER = {hook_path!r} cannot be imported."
-            ) from exc
-        url = hook(sql_db)
+        url = _hook("URL_BUILDER", hook_path)(sql_db)
     elif callable(getattr(sql_db, "get_sqlalchemy_url", None)):
         url = sql_db.get_sqlalchemy_url()  # type: ignore[attr-defined]
     else:
@@ -206,10 +236,16 @@ def describe(url: URL) -> str:
 
 def secrets_of(sql_db: object, url: URL | None = None) -> tuple[str, ...]:
     """The passwords a run of ``sql_db`` must keep out of what it writes:
-    the row's own and, when a ``URL_BUILDER`` hook built ``url`` with
-    another one (decrypted, from a vault), that one too."""
+    the row's own, its SSH tunnel's (ThothAI's ``ssh_password`` and
+    ``ssh_private_key_passphrase``) and, when a ``URL_BUILDER`` hook built
+    ``url`` with another one (decrypted, from a vault), that one too."""
     found: list[str] = []
-    for secret in (getattr(sql_db, "password", None), url and url.password):
+    candidates = (
+        getattr(sql_db, "password", None),
+        *(getattr(sql_db, name, None) for name in _TUNNEL_SECRETS),
+        url and url.password,
+    )
+    for secret in candidates:
         text = str(secret) if secret else ""
         if text and text not in found:
             found.append(text)
@@ -310,7 +346,7 @@ def _make_read_only(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _close(connection: Connection, url: URL, password: str | None) -> None:
+def _close(connection: Connection, label: str, passwords: list[str]) -> None:
     """Close ``connection``; a failure is logged, not raised.
 
     The connection only read, so rolling its transaction back loses
@@ -322,8 +358,8 @@ def _close(connection: Connection, url: URL, password: str | None) -> None:
     except sa.exc.DBAPIError as exc:
         logger.warning(
             "Closing the connection to %s failed (%s); it had only read",
-            describe(url),
-            redact(_first_line(exc), password),
+            label,
+            redact(_first_line(exc), *passwords),
         )
 
 
@@ -333,9 +369,67 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
 
     Raises ``ConnectionFailedError`` with a message naming the database (never
     the password) when it cannot connect within ``CONNECT_TIMEOUT`` seconds.
+    With a ``TUNNEL`` hook, the connection goes through the tunnel it opens,
+    which is closed after the connection.
     """
     url = get_url(sql_db) if url is None else url
-    password = url.password if isinstance(url.password, str) else None
+    with _tunnel(sql_db, url) as target, _connected(url, target) as connection:
+        yield connection
+
+
+@contextmanager
+def _tunnel(sql_db: object, url: URL) -> Iterator[URL]:
+    """The URL to connect to for ``url``: the ``TUNNEL`` hook's, open while
+    the context lasts, or ``url`` itself without one.
+
+    The hook's failure to open is a ``ConnectionFailedError`` (a library
+    error of its own goes as it is); its failure to close is logged: the
+    connection had only read.
+    """
+    path = app_settings.TUNNEL
+    if not path:
+        yield url
+        return
+    hook = _hook("TUNNEL", path)
+    secrets = secrets_of(sql_db, url)
+    try:
+        manager: AbstractContextManager[Any] = hook(sql_db, url)
+        opened = manager.__enter__()
+    except DbElementsError:
+        raise
+    except Exception as exc:
+        reason = redact(_first_line(exc), *secrets)
+        raise ConnectionFailedError(
+            f"Cannot open the tunnel to {describe(url)}: {reason}"
+        ) from None
+    try:
+        try:
+            target = opened if isinstance(opened, URL) else make_url(str(opened))
+        except sa.exc.ArgumentError:
+            raise ConfigurationError(
+                f"{PREFIX}TUNNEL gave an invalid URL for {describe(url)}."
+            ) from None
+        yield target
+    finally:
+        try:
+            manager.__exit__(None, None, None)
+        except Exception as exc:
+            logger.warning(
+                "Closing the tunnel to %s failed (%s); the connection had only read",
+                describe(url),
+                redact(_first_line(exc), *secrets),
+            )
+
+
+@contextmanager
+def _connected(url: URL, target: URL) -> Iterator[Connection]:
+    """A read-only connection to ``target``, the database ``url`` names
+    (itself, or the near end of its tunnel)."""
+    label = describe(url)
+    if target is not url:
+        label = f"{label} through its tunnel ({describe(target)})"
+    passwords = [p for p in (url.password, target.password) if isinstance(p, str)]
+    url = target
     engine: Engine | None = None
     try:
         engine = sa.create_engine(
@@ -359,17 +453,15 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
         if engine is not None:
             engine.dispose()
         raise ConfigurationError(
-            f"Cannot connect to {describe(url)}: the driver of "
+            f"Cannot connect to {label}: the driver of "
             f"{url.drivername!r} is not installed ({_first_line(exc)}); install "
             f"it or set another driver in {PREFIX}DRIVERS."
         ) from None
     except (sa.exc.DBAPIError, OSError) as exc:
         if engine is not None:
             engine.dispose()
-        reason = redact(_first_line(exc), password)
-        raise ConnectionFailedError(
-            f"Cannot connect to {describe(url)}: {reason}"
-        ) from None
+        reason = redact(_first_line(exc), *passwords)
+        raise ConnectionFailedError(f"Cannot connect to {label}: {reason}") from None
     except (UnicodeError, ValueError, TypeError) as exc:
         # Drivers refuse some values before any network traffic: a NUL byte,
         # text their protocol cannot encode, a home directory that does not
@@ -381,15 +473,15 @@ def source_connection(sql_db: object, url: URL | None = None) -> Iterator[Connec
         reason = (
             "a character its encoding does not have"
             if isinstance(exc, UnicodeError)
-            else redact(_first_line(exc), password)
+            else redact(_first_line(exc), *passwords)
         )
         raise ConfigurationError(
-            f"Cannot connect to {describe(url)}: the connection settings hold "
+            f"Cannot connect to {label}: the connection settings hold "
             f"a value the driver refuses ({type(exc).__name__}: {reason})"
         ) from None
     try:
         _make_read_only(connection)
         yield connection
     finally:
-        _close(connection, url, password)
+        _close(connection, label, passwords)
         engine.dispose()
