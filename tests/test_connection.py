@@ -112,9 +112,30 @@ def test_sqlite_layout_and_absolute_paths(tmp_path: Path) -> None:
         build_url(row(db_type="SQLite", db_name=str(layout))).database
         == f"file:{layout}?mode=ro"
     )
-    with pytest.raises(ConnectionFailedError, match="does not exist"):
-        build_url(row(db_type="SQLite", db_name=str(tmp_path / "missing.sqlite")))
-    assert not (tmp_path / "missing.sqlite").exists()
+    missing = tmp_path / "missing.sqlite"
+    with pytest.raises(ConnectionFailedError) as caught:
+        build_url(row(db_type="SQLite", db_name=str(missing)))
+    assert str(caught.value) == f"SQLite file {missing} does not exist."
+    assert not missing.exists()
+
+
+def test_a_missing_sqlite_file_under_a_relative_root_names_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ThothAI's root is relative ("data"): a worker started in another
+    # directory than the web process looks for the file there.
+    monkeypatch.chdir(tmp_path)
+    with (
+        override_settings(THOTH_DB_ELEMENTS_SQLITE_ROOT="data"),
+        pytest.raises(ConnectionFailedError) as caught,
+    ):
+        build_url(row(db_type="SQLite", db_name="shop"))
+    assert str(caught.value) == (
+        "SQLite file data/dev_databases/shop/shop.sqlite does not exist in "
+        f"{tmp_path}, the working directory it is relative to: give "
+        "THOTH_DB_ELEMENTS_SQLITE_ROOT as an absolute path, or db_name as the "
+        "file's absolute path."
+    )
 
 
 def test_sqlite_connection_is_read_only(tmp_path: Path) -> None:

@@ -131,6 +131,19 @@ def sqlite_path(sql_db: object) -> Path:
     return app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
 
 
+def _no_sqlite_file(path: Path) -> str:
+    """The error for a SQLite ``path`` that is not a file: a relative one
+    names the directory it was taken from, which is the process's (a worker
+    started elsewhere than the web process looks elsewhere)."""
+    if path.is_absolute():
+        return f"SQLite file {path} does not exist."
+    return (
+        f"SQLite file {path} does not exist in {Path.cwd()}, the working "
+        f"directory it is relative to: give {PREFIX}SQLITE_ROOT as an "
+        "absolute path, or db_name as the file's absolute path."
+    )
+
+
 def build_url(sql_db: object) -> URL:
     """The built-in SQLAlchemy URL for a ThothAI-shaped ``SqlDb`` row."""
     for field in ("db_type", "db_host", "db_name", "user_name", "password"):
@@ -149,7 +162,7 @@ def build_url(sql_db: object) -> URL:
     if backend == "sqlite":
         path = sqlite_path(sql_db)
         if not path.is_file():
-            raise ConnectionFailedError(f"SQLite file {path} does not exist.")
+            raise ConnectionFailedError(_no_sqlite_file(path))
         # Read-only: the harvest must never write to (or create) the file.
         # An URI: "#", "?" and "%" in the path are escaped, or SQLite would
         # cut the path there and open (or create, writable) another file.
