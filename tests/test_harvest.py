@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from io import StringIO
 from pathlib import Path
@@ -179,3 +180,29 @@ def test_cli_needs_a_selection() -> None:
         call_command("create_db_elements", stdout=StringIO())
     with pytest.raises(CommandError, match="No database with id or name 'nope'"):
         call_command("create_db_elements", "nope", stdout=StringIO())
+
+
+def test_a_run_of_another_database_than_the_last_warns(
+    shop: SqlDb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Tables are matched by name: pointing the row at another database (or
+    # schema) hands the old tables' annotations to the new ones of the
+    # same name. The run says so, comparing with the last completed run's
+    # report (as a run of the task layer stores it).
+    first = create_db_elements(shop)
+    shop.db_elements_report = first.to_dict()
+    log = logging.getLogger("thoth_db_elements.test")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        create_db_elements(shop, log=log)
+    assert [r for r in caplog.records if r.name == log.name] == []
+    copy = sqlite_file(tmp_path / "copy.sqlite", SHOP)
+    shop.db_name = str(copy)
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        create_db_elements(shop, log=log)
+    [record] = [r for r in caplog.records if r.name == log.name]
+    assert record.getMessage() == (
+        f'This run reads schema "main" of sqlite:{copy}; the last completed '
+        f'run read schema "main" of sqlite:{shop.db_name.replace("copy", "shop")}. '
+        "Tables are matched by name: a table of the same name keeps the "
+        "annotations written for the other one"
+    )

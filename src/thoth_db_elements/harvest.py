@@ -79,6 +79,7 @@ def create_db_elements(
         )
     report.dialect, report.schema = snapshot.dialect, snapshot.schema
     _log_snapshot(log, snapshot)
+    _warn_of_another_source(log, sql_db, report)
     sync_snapshot(
         sql_db,
         snapshot,
@@ -93,6 +94,31 @@ def create_db_elements(
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)
     return report
+
+
+def _warn_of_another_source(
+    log: logging.Logger, sql_db: models.Model, report: HarvestReport
+) -> None:
+    """Warn when this run reads another database or schema than the last
+    completed run of ``sql_db`` did (its stored report says): tables are
+    matched by name, so a table of the same name takes over the other's
+    rows and annotations."""
+    last = getattr(sql_db, "db_elements_report", None)
+    if not isinstance(last, dict) or last.get("status") != "completed":
+        return
+    before = (last.get("database") or "", last.get("schema") or "")
+    now = (report.database, report.schema or "")
+    if not all(before) or before == now:
+        return
+    log.warning(
+        "This run reads schema %s of %s; the last completed run read schema %s "
+        "of %s. Tables are matched by name: a table of the same name keeps "
+        "the annotations written for the other one",
+        _quoted(now[1]),
+        now[0],
+        _quoted(before[1]),
+        before[0],
+    )
 
 
 def _quoted(name: str) -> str:
