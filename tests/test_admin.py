@@ -400,8 +400,8 @@ def test_cancel_action() -> None:
     )
     assert run_action(client, "cancel_db_elements", [dead.pk]) == [
         "Cancel requested for 1 database(s).",
-        "d is not responding: no worker will act on the cancel. Start it again, "
-        "or force reset it.",
+        "The database d is not responding: no worker will act on the cancel. "
+        "Start it again, or force reset it.",
     ]
 
 

@@ -285,6 +285,31 @@ def test_e008_hook_not_importable_or_not_callable(name: str) -> None:
     assert check_hooks() == []
 
 
+def test_w004_an_admin_replacing_the_action_is_warned_of() -> None:
+    from django.contrib import admin
+
+    from catalog.models import SqlDb
+    from thoth_db_elements.admin import DbElementsAdminMixin, DbElementsModelAdmin
+
+    class LeftOver(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+        actions = ["create_db_elements_async"]
+
+        @admin.action(description="The seed's own")
+        def create_db_elements_async(self, request: Any, queryset: Any) -> None:
+            pass
+
+    [warning] = [
+        m for m in LeftOver(SqlDb, admin.site).check() if m.id.startswith("thoth")
+    ]
+    assert warning.id == "thoth_db_elements.W004"
+    assert warning.msg == (
+        "LeftOver.create_db_elements_async replaces the action "
+        "DbElementsAdminMixin provides."
+    )
+    assert warning.obj is LeftOver
+    assert DbElementsModelAdmin(SqlDb, admin.site).check() == []
+
+
 def test_e006_runner_not_importable() -> None:
     with override_settings(THOTH_DB_ELEMENTS_RUNNER="nowhere.Runner"):
         assert ids(check_runner()) == ["thoth_db_elements.E006"]

@@ -418,7 +418,8 @@ def test_a_run_no_worker_has_taken_says_it_is_queued(client: Client) -> None:
     )
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Cancel requested for 1 database(s).",
-        "queued is still queued: it stops when a worker takes it. If no worker "
+        "The database queued is still queued: it stops when a worker takes it. "
+        "If no worker "
         "is running, force reset it.",
     ]
 

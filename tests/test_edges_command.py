@@ -80,6 +80,35 @@ def test_all_harvests_every_database_in_order(tmp_path: Path, log_dir: Path) -> 
     assert SqlTable.objects.filter(sql_db=second).count() == 2
 
 
+def test_json_lists_the_databases_that_could_not_start(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    first = source(tmp_path, "first", "a")
+    busy = source(tmp_path, "busy", "b")
+    now = timezone.now()
+    SqlDb.objects.filter(pk=busy.pk).update(
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=now,
+        db_elements_heartbeat=now,
+    )
+    out, err = run("--all", "--sync", "--json")
+    reports = json.loads(out)
+    assert [(r["name"], r["status"]) for r in reports] == [
+        ("first", "COMPLETED"),
+        ("busy", "SKIPPED"),
+    ]
+    assert reports[1] == {
+        "sqldb_id": busy.pk,
+        "name": "busy",
+        "task_id": None,
+        "status": "SKIPPED",
+        "report": {},
+        "reason": "A database elements creation task is currently running",
+    }
+    assert "Skipped busy: " in err
+    assert reports[0]["sqldb_id"] == first.pk
+
+
 def test_sync_summary_line_per_database(tmp_path: Path, log_dir: Path) -> None:
     shop = source(tmp_path, "shop", "customers", "orders")
     out, _ = run(str(shop.pk), "--sync", "--workspace", "9")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
 from thoth_db_elements.models import TaskStatus
@@ -511,6 +512,35 @@ def test_an_interrupted_queueing_leaves_a_run_a_worker_took_alone(
         "",
     )
     assert other.db_elements_status == TaskStatus.FAILED
+
+
+def test_the_seeds_entry_point_warns_of_databases_it_did_not_queue(
+    source: SqlDb, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It returns a batch id whatever happened, as the seed's did: what was
+    # not queued is said in the log.
+    now = timezone.now()
+    SqlDb.objects.filter(pk=source.pk).update(
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_start_time=now,
+        db_elements_heartbeat=now,
+    )
+    missing = source.pk + 1000
+    with caplog.at_level("WARNING", logger="thoth_db_elements.tasks"):
+        batch = start_async_db_elements_creation(1, [source.pk, missing])
+    [record] = [r for r in caplog.records if r.name == "thoth_db_elements.tasks"]
+    assert record.getMessage() == (
+        f"Batch {batch}: 2 of 2 databases not queued: {missing}: Not found; "
+        "shop: A database elements creation task is currently running"
+    )
+    caplog.clear()
+    SqlDb.objects.filter(pk=source.pk).update(db_elements_status=TaskStatus.IDLE)
+    with (
+        override_settings(THOTH_DB_ELEMENTS_RUNNER=IMMEDIATE),
+        caplog.at_level("WARNING", logger="thoth_db_elements.tasks"),
+    ):
+        start_async_db_elements_creation(1, [source.pk])
+    assert [r for r in caplog.records if r.name == "thoth_db_elements.tasks"] == []
 
 
 @pytest.mark.parametrize("given", ["27", b"27", 27])

@@ -42,6 +42,7 @@ from django.utils.html import format_html
 
 from ._bulk import in_lists
 from ._fields import key_of, model_has_field
+from .checks import action_replaced
 from .conf import app_settings
 from .logging import log_label, run_log_files
 from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES, TaskStatus
@@ -114,6 +115,14 @@ class DbElementsAdminMixin(_Base):
     """Mix into the host's ``SqlDb`` ``ModelAdmin`` (before ``admin.ModelAdmin``)."""
 
     db_elements_poll_interval_ms = 2000
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        """Django's checks of the admin, and ``W004``: a
+        ``create_db_elements_async`` of the host's own replaces the
+        mixin's action."""
+        found = list(super().check(**kwargs))
+        own = DbElementsAdminMixin.create_db_elements_async
+        return found + action_replaced(type(self), own)
 
     # -- actions -----------------------------------------------------------
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> Any:
@@ -296,14 +305,17 @@ class DbElementsAdminMixin(_Base):
                 # No worker is there to hear it.
                 messages.warning(
                     request,
-                    f"{getattr(row, 'name', row)} is not responding: no worker "
+                    # Not the name first: the admin capitalises a message.
+                    f"The database {getattr(row, 'name', row)} is not "
+                    "responding: no worker "
                     "will act on the cancel. "
                     "Start it again, or force reset it.",
                 )
             elif is_queued(row):
                 messages.warning(
                     request,
-                    f"{getattr(row, 'name', row)} is still queued: it stops "
+                    f"The database {getattr(row, 'name', row)} is still queued: "
+                    "it stops "
                     "when a worker takes it. If no worker is running, force "
                     "reset it.",
                 )

@@ -31,6 +31,7 @@ from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES
 __all__ = [
     "CATALOGUE_OPTIONAL_FIELDS",
     "CATALOGUE_REQUIRED_FIELDS",
+    "action_replaced",
     "check_catalogue_models",
     "check_hooks",
     "check_log_dir",
@@ -357,6 +358,26 @@ def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+def action_replaced(admin_class: type[Any], own: Any) -> list[checks.CheckMessage]:
+    """W004: ``admin_class`` (a ``DbElementsAdminMixin`` admin) defines its
+    own ``create_db_elements_async`` rather than ``own``, the mixin's: most
+    often the seed's hand-written method, left behind, which then replaces
+    the library's action (run through ``ModelAdmin.check``)."""
+    if getattr(admin_class, "create_db_elements_async", own) is own:
+        return []
+    return [
+        checks.Warning(
+            f"{admin_class.__name__}.create_db_elements_async replaces the "
+            "action DbElementsAdminMixin provides.",
+            hint="Delete the hand-written method of the seed's admin patch (see "
+            "the migration guide). If you extend the action on purpose, call "
+            "super() in it and silence this warning.",
+            obj=admin_class,
+            id="thoth_db_elements.W004",
+        )
+    ]
 
 
 #: django-q2's Redis broker, without the package it needs.

@@ -364,10 +364,23 @@ def start_async_db_elements_creation(
 
     Returns the batch id: each started database's own task id is
     ``"<batch id>-<database id>"`` and is stored in ``db_elements_task_id``.
+    The id comes back whatever happened, as the seed's does: the databases
+    skipped (running, not found) and refused by the broker are logged as a
+    warning here; ``start_db_elements_creation`` returns them.
     """
-    return start_db_elements_creation(
+    result = start_db_elements_creation(
         sqldb_ids, workspace_id=workspace_id, user_id=user_id
-    ).batch_id
+    )
+    missed = [*result.skipped, *result.refused]
+    if missed:
+        logger.warning(
+            "Batch %s: %d of %d databases not queued: %s",
+            result.batch_id,
+            len(missed),
+            len(result.started) + len(result.skipped),
+            scrub("; ".join(f"{m.name or m.sqldb_id}: {m.reason}" for m in missed)),
+        )
+    return result.batch_id
 
 
 def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:

@@ -216,6 +216,17 @@ class Command(BaseCommand):
                     self._summary(started.name, started.task_id, shown, report)
                 )
         if options["json"]:
+            reports.extend(
+                {
+                    "sqldb_id": skipped.sqldb_id,
+                    "name": skipped.name,
+                    "task_id": None,
+                    "status": "SKIPPED",
+                    "report": {},
+                    "reason": skipped.reason,
+                }
+                for skipped in result.skipped
+            )
             self.stdout.write(json.dumps(reports, indent=2, default=str))
         if failed:
             raise CommandError(
