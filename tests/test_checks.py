@@ -309,6 +309,13 @@ def test_w004_an_admin_replacing_the_action_is_warned_of() -> None:
     assert warning.obj is LeftOver
     assert DbElementsModelAdmin(SqlDb, admin.site).check() == []
 
+    class Extending(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+        @admin.action(description="Harvest, and say so")
+        def create_db_elements_async(self, request: Any, queryset: Any) -> None:
+            super().create_db_elements_async(request, queryset)
+
+    assert Extending(SqlDb, admin.site).check() == []
+
 
 def test_e006_runner_not_importable() -> None:
     with override_settings(THOTH_DB_ELEMENTS_RUNNER="nowhere.Runner"):

@@ -119,6 +119,34 @@ def test_sqlite_layout_and_absolute_paths(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+def test_a_missing_sqlite_file_where_the_working_directory_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker left running in a release directory a deploy removed.
+    gone = tmp_path / "release"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with (
+        override_settings(THOTH_DB_ELEMENTS_SQLITE_ROOT="data"),
+        pytest.raises(ConnectionFailedError) as caught,
+    ):
+        build_url(row(db_type="SQLite", db_name="shop"))
+    assert str(caught.value) == (
+        "SQLite file data/dev_databases/shop/shop.sqlite does not exist in the "
+        "working directory it is relative to, which is gone: give "
+        "THOTH_DB_ELEMENTS_SQLITE_ROOT as an absolute path, or db_name as the "
+        "file's absolute path."
+    )
+
+
+def test_a_sqlite_root_under_the_home_directory_is_expanded(tmp_path: Path) -> None:
+    with override_settings(THOTH_DB_ELEMENTS_SQLITE_ROOT="~/thoth-data"):
+        from thoth_db_elements.conf import app_settings
+
+        assert Path.home() / "thoth-data" == app_settings.SQLITE_ROOT
+
+
 def test_a_missing_sqlite_file_under_a_relative_root_names_the_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

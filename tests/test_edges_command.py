@@ -352,6 +352,17 @@ def test_a_refused_job_fails_the_command_without_the_last_runs_report(
     ):
         run("shop", "--json", stderr=err)
     assert "Not queued shop: Could not queue the task: Error 111" in err.getvalue()
+    out = io.StringIO()
+    with (
+        override_settings(
+            THOTH_DB_ELEMENTS_RUNNER="tests.test_edges_command.RefusingRunner"
+        ),
+        pytest.raises(CommandError),
+    ):
+        call_command("create_db_elements", "shop", "--json", stdout=out, stderr=err)
+    [refused] = json.loads(out.getvalue())
+    assert (refused["status"], refused["report"]) == ("FAILED", {})
+    assert refused["reason"].startswith("Could not queue the task: Error 111")
     shop.refresh_from_db()
     assert shop.db_elements_status == TaskStatus.FAILED
     assert shop.db_elements_report == {}

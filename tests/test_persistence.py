@@ -1007,9 +1007,7 @@ def test_a_table_and_a_column_of_the_same_dotted_name_are_both_logged(
     ]
 
 
-WITHHELD_LINE = (
-    "Deleted with its annotations: [not shown: it contained the database password]"
-)
+WITHHELD_LINE = "Deleted with its annotations: [not shown: it contained a password]"
 
 
 def deleted_lines(

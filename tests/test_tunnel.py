@@ -189,6 +189,41 @@ def test_a_tunnelled_row_is_refused_without_a_tunnel_hook() -> None:
     assert build_url(tunnelled("sales", ssh_enabled=False)).host == BEHIND
 
 
+def url_from_the_row(sql_db: Any) -> str:
+    """A URL hook building from the row, as the built-in building does."""
+    return f"postgresql+psycopg://{sql_db.user_name}@{sql_db.db_host}/{sql_db.db_name}"
+
+
+@override_settings(THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tunnel.url_from_the_row")
+def test_a_url_hook_does_not_lift_the_refusal() -> None:
+    # The hook builds from the same db_host, the far end's address.
+    with pytest.raises(ConfigurationError, match=r"reached through an SSH tunnel"):
+        read_snapshot(tunnelled("sales"))
+
+
+def sqlite_url(sql_db: Any) -> str:
+    return "sqlite://"
+
+
+@override_settings(THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_tunnel.sqlite_url")
+def test_a_sqlite_database_takes_no_tunnel() -> None:
+    assert read_snapshot(tunnelled("sales")).tables == ()
+
+
+def not_a_context_manager(sql_db: Any, url: URL) -> URL:
+    return url
+
+
+@override_settings(THOTH_DB_ELEMENTS_TUNNEL="tests.test_tunnel.not_a_context_manager")
+def test_a_tunnel_hook_returning_no_context_manager_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        read_snapshot(tunnelled("sales"))
+    assert str(caught.value) == (
+        "THOTH_DB_ELEMENTS_TUNNEL returned URL, not a context manager (a "
+        "function decorated with contextlib.contextmanager, say)."
+    )
+
+
 @override_settings(THOTH_DB_ELEMENTS_TUNNEL="tests.test_tunnel.relay_tunnel")
 def test_the_tunnel_hook_carries_the_read_and_is_closed_after(database: str) -> None:
     before = len(OPENED)
@@ -258,7 +293,10 @@ def test_a_tunnel_giving_no_url_is_a_configuration_error() -> None:
 @pytest.mark.parametrize(
     ("path", "problem"),
     [
-        ("tests.nowhere.tunnel", "cannot be imported"),
+        (
+            "tests.nowhere.tunnel",
+            "cannot be imported (No module named 'tests.nowhere')",
+        ),
         ("tests.test_tunnel.NOT_CALLABLE", "is not callable"),
     ],
 )
@@ -271,8 +309,9 @@ def test_a_tunnel_setting_that_names_no_function_fails_check_and_run(
         assert error.msg == (
             f"THOTH_DB_ELEMENTS_TUNNEL = {path!r} {problem}: every harvest would fail."
         )
-        with pytest.raises(ConfigurationError, match=problem):
+        with pytest.raises(ConfigurationError) as caught:
             read_snapshot(tunnelled("sales"))
+        assert str(caught.value) == f"THOTH_DB_ELEMENTS_TUNNEL = {path!r} {problem}."
     with override_settings(THOTH_DB_ELEMENTS_URL_BUILDER=path):
         assert [e.id for e in check_hooks()] == ["thoth_db_elements.E008"]
     with override_settings(

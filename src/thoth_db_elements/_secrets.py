@@ -12,7 +12,7 @@ from urllib.parse import quote
 __all__ = ["WITHHELD", "cuts_a_url", "hide", "holds"]
 
 #: What stands for a text that held a password.
-WITHHELD: Final = "[not shown: it contained the database password]"
+WITHHELD: Final = "[not shown: it contained a password]"
 
 
 def holds(text: str, secret: str | None) -> bool:

@@ -343,8 +343,8 @@ def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
             continue
         try:
             hook = import_string(path)
-        except ImportError:
-            problem = "cannot be imported"
+        except ImportError as exc:
+            problem = f"cannot be imported ({exc})"
         else:
             if callable(hook):
                 continue
@@ -360,20 +360,27 @@ def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
     return messages
 
 
+def _calls_super(function: Any) -> bool:
+    """Whether ``function`` uses ``super()`` (a method that does has the
+    ``__class__`` cell): it extends the action rather than replacing it."""
+    code = getattr(function, "__code__", None)
+    return code is not None and "__class__" in code.co_freevars
+
+
 def action_replaced(admin_class: type[Any], own: Any) -> list[checks.CheckMessage]:
     """W004: ``admin_class`` (a ``DbElementsAdminMixin`` admin) defines its
     own ``create_db_elements_async`` rather than ``own``, the mixin's: most
     often the seed's hand-written method, left behind, which then replaces
     the library's action (run through ``ModelAdmin.check``)."""
-    if getattr(admin_class, "create_db_elements_async", own) is own:
+    action = getattr(admin_class, "create_db_elements_async", own)
+    if action is own or _calls_super(action):
         return []
     return [
         checks.Warning(
             f"{admin_class.__name__}.create_db_elements_async replaces the "
             "action DbElementsAdminMixin provides.",
             hint="Delete the hand-written method of the seed's admin patch (see "
-            "the migration guide). If you extend the action on purpose, call "
-            "super() in it and silence this warning.",
+            "the migration guide), or call super() in it to extend the action.",
             obj=admin_class,
             id="thoth_db_elements.W004",
         )

@@ -127,7 +127,11 @@ class AppSettings:
                 or os.environ.get("DB_ROOT_PATH")
                 or "data"
             )
-        return Path(value)
+        path = Path(value)
+        try:
+            return path.expanduser()
+        except RuntimeError:  # no home directory to expand to
+            return path
 
     @property
     def CONNECT_TIMEOUT(self) -> float:

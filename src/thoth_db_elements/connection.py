@@ -131,16 +131,34 @@ def sqlite_path(sql_db: object) -> Path:
     return app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
 
 
+def _refuse_untunnelled(sql_db: object, backend: str) -> None:
+    """Refuse a row reached through an SSH tunnel when no ``TUNNEL`` hook
+    opens one: its ``db_host`` is an address as the far end of the tunnel
+    sees it, and taken from here it may name another database, which would
+    be catalogued in this one's place. A SQLite file takes no tunnel."""
+    if backend == "sqlite" or not wants_tunnel(sql_db) or app_settings.TUNNEL:
+        return
+    raise ConfigurationError(
+        f"The {_text(sql_db, 'db_type') or backend} database is reached through "
+        "an SSH tunnel (ssh_enabled), which this library does not open itself: "
+        f"set {PREFIX}TUNNEL to a hook that opens it, or clear ssh_enabled if "
+        "the database can be reached directly."
+    )
+
+
 def _no_sqlite_file(path: Path) -> str:
     """The error for a SQLite ``path`` that is not a file: a relative one
     names the directory it was taken from, which is the process's (a worker
     started elsewhere than the web process looks elsewhere)."""
     if path.is_absolute():
         return f"SQLite file {path} does not exist."
+    try:
+        where = f"in {Path.cwd()}, the working directory it is relative to"
+    except OSError:  # the working directory itself is gone
+        where = "in the working directory it is relative to, which is gone"
     return (
-        f"SQLite file {path} does not exist in {Path.cwd()}, the working "
-        f"directory it is relative to: give {PREFIX}SQLITE_ROOT as an "
-        "absolute path, or db_name as the file's absolute path."
+        f"SQLite file {path} does not exist {where}: give {PREFIX}SQLITE_ROOT "
+        "as an absolute path, or db_name as the file's absolute path."
     )
 
 
@@ -171,16 +189,7 @@ def build_url(sql_db: object) -> URL:
             database=f"file:{quote(str(path), safe='/')}?mode=ro",
             query={"uri": "true"},
         )
-    if wants_tunnel(sql_db) and not app_settings.TUNNEL:
-        # db_host is an address as the far end of the tunnel sees it: taken
-        # here, it may name another database, which would be catalogued
-        # in this one's place.
-        raise ConfigurationError(
-            f"The {db_type} database is reached through an SSH tunnel "
-            "(ssh_enabled), which this library does not open itself: set "
-            f"{PREFIX}TUNNEL to a hook that opens it, or clear ssh_enabled "
-            "if the database can be reached directly."
-        )
+    _refuse_untunnelled(sql_db, backend)
     host = _text(sql_db, "db_host")
     if not host:
         raise ConfigurationError(
@@ -212,7 +221,7 @@ def _hook(name: str, path: str) -> Callable[..., Any]:
         hook = import_string(path)
     except ImportError as exc:
         raise ConfigurationError(
-            f"{PREFIX}{name} = {path!r} cannot be imported."
+            f"{PREFIX}{name} = {path!r} cannot be imported ({exc})."
         ) from exc
     if not callable(hook):
         raise ConfigurationError(f"{PREFIX}{name} = {path!r} is not callable.")
@@ -229,9 +238,12 @@ def get_url(sql_db: object) -> URL:
     else:
         return build_url(sql_db)
     try:
-        return url if isinstance(url, URL) else make_url(str(url))
+        built = url if isinstance(url, URL) else make_url(str(url))
     except sa.exc.ArgumentError as exc:
         raise ConfigurationError("The URL hook returned an invalid URL.") from exc
+    # A URL hook builds from the same row: its host is the far end's too.
+    _refuse_untunnelled(sql_db, built.get_backend_name())
+    return built
 
 
 def describe(url: URL) -> str:
@@ -407,6 +419,12 @@ def _tunnel(sql_db: object, url: URL) -> Iterator[URL]:
     secrets = secrets_of(sql_db, url)
     try:
         manager: AbstractContextManager[Any] = hook(sql_db, url)
+        if not (hasattr(manager, "__enter__") and hasattr(manager, "__exit__")):
+            raise ConfigurationError(
+                f"{PREFIX}TUNNEL returned {type(manager).__name__}, not a context "
+                "manager (a function decorated with contextlib.contextmanager, "
+                "say)."
+            )
         opened = manager.__enter__()
     except DbElementsError:
         raise
@@ -422,6 +440,7 @@ def _tunnel(sql_db: object, url: URL) -> Iterator[URL]:
             raise ConfigurationError(
                 f"{PREFIX}TUNNEL gave an invalid URL for {describe(url)}."
             ) from None
+        secrets += (target.password,) if isinstance(target.password, str) else ()
         yield target
     finally:
         try:

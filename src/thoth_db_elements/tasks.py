@@ -365,8 +365,10 @@ def start_async_db_elements_creation(
     Returns the batch id: each started database's own task id is
     ``"<batch id>-<database id>"`` and is stored in ``db_elements_task_id``.
     The id comes back whatever happened, as the seed's does: the databases
-    skipped (running, not found) and refused by the broker are logged as a
-    warning here; ``start_db_elements_creation`` returns them.
+    skipped (running, not found) and those the broker refused at once are
+    logged as a warning here (inside a caller's transaction jobs are queued
+    when it commits, and a refusal then is logged as an error);
+    ``start_db_elements_creation`` returns them.
     """
     result = start_db_elements_creation(
         sqldb_ids, workspace_id=workspace_id, user_id=user_id

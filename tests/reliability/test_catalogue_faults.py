@@ -227,7 +227,7 @@ def test_a_run_stopped_or_failing_after_its_catalogue_committed_is_completed(
     report = source.db_elements_report
     assert (report["status"], report["tables"]["created"]) == ("completed", 2)
     assert report["failed_tables"] == [
-        {"name": "v", "error": "[not shown: it contained the database password]"}
+        {"name": "v", "error": "[not shown: it contained a password]"}
     ]
     assert SqlTable.objects.filter(sql_db=source).count() == 2
     text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()

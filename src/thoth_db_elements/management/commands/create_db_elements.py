@@ -192,6 +192,7 @@ class Command(BaseCommand):
             self.stderr.write(f"Not queued {refused.name}: {refused.reason}")
         failed = bool(result.refused) or (bool(result.skipped) and not result.started)
         reports: list[dict[str, Any]] = []
+        refusals = {r.sqldb_id: r.reason for r in result.refused}
         for started in result.started:
             # Where the run wrote it: a read replica may be behind.
             row = model._default_manager.using(router.db_for_write(model)).get(
@@ -199,15 +200,16 @@ class Command(BaseCommand):
             )
             status = row.db_elements_status  # type: ignore[attr-defined]
             report = _own_report(row, started.task_id)
-            reports.append(
-                {
-                    "sqldb_id": started.sqldb_id,
-                    "name": started.name,
-                    "task_id": started.task_id,
-                    "status": status,
-                    "report": report,
-                }
-            )
+            entry = {
+                "sqldb_id": started.sqldb_id,
+                "name": started.name,
+                "task_id": started.task_id,
+                "status": status,
+                "report": report,
+            }
+            if started.sqldb_id in refusals:
+                entry["reason"] = refusals[started.sqldb_id]
+            reports.append(entry)
             if options["sync"] and status != "COMPLETED":
                 failed = True
             if not options["json"]:
