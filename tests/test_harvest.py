@@ -200,9 +200,10 @@ def test_a_run_of_another_database_than_the_last_warns(
     with caplog.at_level(logging.WARNING, logger=log.name):
         create_db_elements(shop, log=log)
     [record] = [r for r in caplog.records if r.name == log.name]
+    old = shop.db_name.replace("copy", "shop")
     assert record.getMessage() == (
-        f'This run reads schema "main" of sqlite:{copy}; the last completed '
-        f'run read schema "main" of sqlite:{shop.db_name.replace("copy", "shop")}. '
-        "Tables are matched by name: a table of the same name keeps the "
-        "annotations written for the other one"
+        f'This run reads schema "main" of "sqlite:{copy}"; the catalogue was '
+        f'last harvested from schema "main" of "sqlite:{old}". Tables are '
+        "matched by name: a table of the same name keeps the annotations "
+        "written for the other one"
     )

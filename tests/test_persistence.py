@@ -697,6 +697,19 @@ def test_values_longer_than_the_hosts_char_fields_are_cut_to_fit() -> None:
         assert report.columns.updated == 1
         row.refresh_from_db()
         assert row.column_description == "Conta"
+        # A column_name cut to fit is no annotation of its own when the
+        # column goes; one changed by hand is.
+        catalogue.column.objects.filter(original_column_name="referrer_id").update(
+            column_name="Ref"
+        )
+        catalogue.column.objects.filter(pk=row.pk).update(column_description="")
+        snapshot = dataclasses.replace(
+            snapshot, tables=tuple(t for t in snapshot.tables if t.name != "customers")
+        )
+        report = sync_snapshot(
+            sql_db, snapshot, catalogue, HarvestReport(sqldb_id=sql_db.pk), force=True
+        )
+        assert report.annotated_deleted == ["customers", "customers.referrer_id"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -147,6 +147,59 @@ def test_a_description_committed_as_its_row_goes_is_reported() -> None:
     assert not thoth.SqlTable.objects.filter(pk=table.pk).exists()
 
 
+def test_a_table_deleted_by_hand_as_the_run_deletes_it_is_no_deadlock() -> None:
+    # Deleting a table (its admin, a cascade) deletes its columns, then the
+    # table; the run locks the rows it deletes in that order too. Slow
+    # post_delete receivers widen the gap between the two.
+    from django.db.models.signals import post_delete
+
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    view = thoth.SqlTable.objects.get(sql_db=sql_db, name="big_spenders")
+    errors: list[BaseException] = []
+    threads: list[threading.Thread] = []
+    calls: list[int] = []
+
+    def slowly(**kwargs: Any) -> None:
+        threading.Event().wait(0.5)
+
+    def delete_by_hand() -> None:
+        try:
+            with transaction.atomic():
+                thoth.SqlTable.objects.get(pk=view.pk).delete()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # inside the transaction, rows loaded, no write yet
+            thread = threading.Thread(target=delete_by_hand)
+            thread.start()
+            threads.append(thread)
+            threading.Event().wait(0.2)  # its columns are deleted by now
+
+    post_delete.connect(slowly, sender=thoth.SqlColumn)
+    try:
+        report = sync_snapshot(
+            sql_db,
+            shop(drop=("big_spenders",)),
+            catalogue,
+            HarvestReport(sqldb_id=sql_db.pk),
+            checkpoint=checkpoint,
+        )
+        for thread in threads:
+            thread.join(30)
+    finally:
+        post_delete.disconnect(slowly, sender=thoth.SqlColumn)
+    assert threads, "the checkpoint inside the transaction was not called"
+    assert errors == []
+    assert report.tables.deleted == 1
+    assert not thoth.SqlTable.objects.filter(pk=view.pk).exists()
+
+
 def test_a_fill_that_happens_counts_as_an_update() -> None:
     sql_db = thoth.SqlDb.objects.create(name="shop")
     catalogue = catalogue_for(sql_db)
@@ -233,6 +286,41 @@ def test_a_sync_waiting_too_long_for_another_fails_with_nothing_changed(
         sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=1)
     )
     assert report.tables.created == 4
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL ends the transaction that waited first; InnoDB chooses",
+)
+def test_a_deadlock_the_database_breaks_is_a_catalogue_locked_error() -> None:
+    from thoth_db_elements._catalogue_lock import catalogue_transaction
+
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    first, second = (
+        thoth.SqlTable.objects.create(sql_db=sql_db, name=name) for name in "ab"
+    )
+    holding = threading.Event()
+
+    def other() -> None:  # locks b, then a
+        try:
+            with transaction.atomic():
+                thoth.SqlTable.objects.select_for_update().get(pk=second.pk)
+                holding.set()
+                threading.Event().wait(0.3)  # the run waits for b by now
+                thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
+        except Exception:
+            pass
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    with pytest.raises(CatalogueLockedError, match="a deadlock"):
+        with catalogue_transaction(sql_db):  # locks a, then b
+            thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
+            thread.start()
+            holding.wait(10)
+            thoth.SqlTable.objects.select_for_update().get(pk=second.pk)
+    thread.join(30)
 
 
 def test_the_lock_belongs_to_one_django_database() -> None:

@@ -514,6 +514,45 @@ def test_an_interrupted_queueing_leaves_a_run_a_worker_took_alone(
     assert other.db_elements_status == TaskStatus.FAILED
 
 
+def test_a_forced_run_of_another_database_after_a_failed_one_warns(
+    source: SqlDb, tmp_path: Path, log_dir: Path
+) -> None:
+    # Pointed at another database, the row's first run fails (the threshold:
+    # its tables are others); the forced run that follows hands the old
+    # tables' rows over: it warns, though the last report is a failure's.
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.executescript(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE payments (id INTEGER PRIMARY KEY);"
+        )
+    conn.close()
+    first = str(source.db_name)
+    SqlDb.objects.filter(pk=source.pk).update(db_name=str(other))
+    source.refresh_from_db()
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_report["catalogued_from"] == {
+        "database": f"sqlite:{first}",
+        "schema": "main",
+    }
+    start_db_elements_creation([source], runner=ImmediateRunner(), force=True)
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.COMPLETED
+    assert source.db_elements_report["catalogued_from"] == {
+        "database": f"sqlite:{other}",
+        "schema": "main",
+    }
+    text = (log_dir / "db_elements" / source.db_elements_log_file).read_text()
+    assert (
+        f'WARNING - This run reads schema "main" of "sqlite:{other}"; the '
+        f'catalogue was last harvested from schema "main" of "sqlite:{first}".'
+    ) in text
+
+
 def test_the_seeds_entry_point_warns_of_databases_it_did_not_queue(
     source: SqlDb, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -43,8 +43,9 @@ _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 
 _T = TypeVar("_T")
 
-#: Bytes a character of text can take in a MySQL statement: four in
-#: utf8mb4, each of them escaped (doubled) at worst.
+#: Bytes of statement counted for a character of text: at most four in
+#: utf8mb4 (an escaped ASCII character takes two), doubled to leave room for
+#: the rest of the statement (keys, numbers, the SQL itself).
 _BYTES_PER_CHARACTER = 8
 
 
@@ -61,6 +62,8 @@ def text_budget(using: str) -> int | None:
         cursor.execute("SELECT @@max_allowed_packet")
         row = cursor.fetchone()
     packet = int(row[0]) if row and row[0] else 0
+    if packet <= 0:
+        return None  # not told: no cap of ours
     return max(1, packet // _BYTES_PER_CHARACTER)
 
 

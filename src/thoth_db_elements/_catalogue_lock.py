@@ -50,6 +50,12 @@ def catalogue_transaction(
             written()
         session.restore_pg_lock_timeout()
     except DatabaseError as exc:
+        if _is_deadlock(exc):
+            raise CatalogueLockedError(
+                "Another transaction locked catalogue rows this run needed in "
+                "the opposite order (a deadlock, which the database ended by "
+                "rolling this run back); nothing was changed. Run again."
+            ) from None
         if _is_lock_timeout(exc):
             waited = (
                 "as long as the database connection's timeout option"
@@ -237,6 +243,15 @@ def sync_lock_name(sql_db: models.Model) -> str:
     model = sql_db._meta.concrete_model or type(sql_db)
     label = f"{database}:{model._meta.label_lower}:{sql_db.pk}"
     return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
+
+
+def _is_deadlock(exc: DatabaseError) -> bool:
+    """PostgreSQL 40P01 (deadlock_detected), MySQL 1213."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "40P01":
+        return True
+    args: tuple[Any, ...] = getattr(cause, "args", ())
+    return bool(args) and args[0] == 1213
 
 
 def _is_lock_timeout(exc: DatabaseError) -> bool:

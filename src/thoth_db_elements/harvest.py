@@ -24,7 +24,7 @@ from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
 from .report import HarvestReport
 
-__all__ = ["create_db_elements", "read_snapshot"]
+__all__ = ["catalogued_from", "create_db_elements", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,28 +96,44 @@ def create_db_elements(
     return report
 
 
+def catalogued_from(report: dict[str, Any], previous: object) -> dict[str, Any] | None:
+    """The database and schema the catalogue reflects after the run whose
+    stored ``report`` this is: its own when it completed, else what the
+    ``previous`` stored report said (a failed run changes nothing)."""
+    if report.get("status") == "completed":
+        return {"database": report.get("database"), "schema": report.get("schema")}
+    if not isinstance(previous, dict):
+        return None
+    kept = previous.get("catalogued_from")
+    if isinstance(kept, dict):
+        return kept
+    if previous.get("status") == "completed":  # stored before the key existed
+        return {"database": previous.get("database"), "schema": previous.get("schema")}
+    return None
+
+
 def _warn_of_another_source(
     log: logging.Logger, sql_db: models.Model, report: HarvestReport
 ) -> None:
-    """Warn when this run reads another database or schema than the last
-    completed run of ``sql_db`` did (its stored report says): tables are
-    matched by name, so a table of the same name takes over the other's
-    rows and annotations."""
-    last = getattr(sql_db, "db_elements_report", None)
-    if not isinstance(last, dict) or last.get("status") != "completed":
+    """Warn when this run reads another database or schema than the one
+    the catalogue was last harvested from (``catalogued_from`` of the row's
+    stored report): tables are matched by name, so a table of the same name
+    takes over the other's rows and annotations."""
+    last = catalogued_from({}, getattr(sql_db, "db_elements_report", None))
+    if last is None:
         return
-    before = (last.get("database") or "", last.get("schema") or "")
+    before = (str(last.get("database") or ""), str(last.get("schema") or ""))
     now = (report.database, report.schema or "")
-    if not all(before) or before == now:
+    if not any(b and n and b != n for b, n in zip(before, now, strict=True)):
         return
     log.warning(
-        "This run reads schema %s of %s; the last completed run read schema %s "
-        "of %s. Tables are matched by name: a table of the same name keeps "
-        "the annotations written for the other one",
+        "This run reads schema %s of %s; the catalogue was last harvested from "
+        "schema %s of %s. Tables are matched by name: a table of the same name "
+        "keeps the annotations written for the other one",
         _quoted(now[1]),
-        now[0],
+        _quoted(now[0]),
         _quoted(before[1]),
-        before[0],
+        _quoted(before[0]),
     )
 
 

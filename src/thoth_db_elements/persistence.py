@@ -925,31 +925,18 @@ class _Sync:
     ) -> list[dict[str, Any]]:
         """The gone tables and columns (not duplicates) that carry
         annotations, each as ``{"table": ..., "annotations": {field: text}}``
-        (and ``"column"`` for a column); one query a kind, only when some
-        go.
+        (and ``"column"`` for a column); a query a kind (and a batch of
+        keys), only when some go.
 
-        Every row about to go is locked as it is read (in key order), with
-        or without text: a description someone commits between this read
+        Every row about to go is locked as it is read (columns, then tables,
+        each in key order), with or without text: a description someone commits between this read
         and the DELETE would otherwise go unreported. Texts are told apart
         in Python: a case-blind collation (MariaDB's default) would take a
         ``column_name`` differing only in case for the column's own.
         """
-        found: list[dict[str, Any]] = []
-        table_names = [
-            n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
-        ]
-        gone_tables = sorted(t.pk for t in plan.gone_tables)
-        for chunk in self._chunks(gone_tables if table_names else []):
-            for values in (
-                self._q(self.cat.table)
-                .filter(pk__in=chunk)
-                .select_for_update()
-                .order_by("pk")
-                .values("name", *table_names)
-            ):
-                table = values.pop("name")
-                if texts := _texts(values):
-                    found.append({"table": table, "annotations": texts})
+        # Columns first, then tables: the order in which deleting a table
+        # (Django's cascade, the admin's deletes) locks them.
+        columns: list[dict[str, Any]] = []
         names = [n for n in COLUMN_ANNOTATIONS if model_has_field(self.cat.column, n)]
         # The columns' tables by key, duplicates' too (a duplicate's columns
         # still point to it: they move to the keeper after this read).
@@ -966,13 +953,34 @@ class _Sync:
             ):
                 table = self._table_name(table_of, values.pop("sql_table_id"))
                 column = values.pop("original_column_name")
-                # A column_name of its own; it starts as the column's name.
-                if values.get("column_name") == column:
+                # A column_name of its own; it starts as the column's name
+                # (cut to the field's length).
+                given = values.get("column_name")
+                if given == column or given == fit(
+                    self._column_limits, "column_name", column
+                ):
                     del values["column_name"]
                 if texts := _texts(values):
-                    found.append(
+                    columns.append(
                         {"table": table, "column": column, "annotations": texts}
                     )
+        found: list[dict[str, Any]] = []
+        table_names = [
+            n for n in TABLE_ANNOTATIONS if model_has_field(self.cat.table, n)
+        ]
+        gone_tables = sorted(t.pk for t in plan.gone_tables)
+        for chunk in self._chunks(gone_tables if table_names else []):
+            for values in (
+                self._q(self.cat.table)
+                .filter(pk__in=chunk)
+                .select_for_update()
+                .order_by("pk")
+                .values("name", *table_names)
+            ):
+                table = values.pop("name")
+                if texts := _texts(values):
+                    found.append({"table": table, "annotations": texts})
+        found.extend(columns)
         return found
 
     def _table_name(self, table_of: dict[Any, str], pk: Any) -> str:

@@ -45,7 +45,7 @@ from ._fields import key_of, model_has_field, present_fields, writes_to, written
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
-from .harvest import create_db_elements
+from .harvest import catalogued_from, create_db_elements
 from .heartbeat import CANCELLED, Heartbeat, owned_rows
 from .logging import (
     log_label,
@@ -832,6 +832,8 @@ class AsyncDbElementsTask:
         self, sql_db: models.Model, heartbeat: Heartbeat, using: str
     ) -> dict[str, Any]:
         secrets = secrets_of(sql_db)
+        #: The last run's report: what the catalogue was harvested from.
+        previous = getattr(sql_db, "db_elements_report", None)
         started = datetime.now()
         report = HarvestReport(sqldb_id=sql_db.pk)
         url: URL | None = None
@@ -917,6 +919,7 @@ class AsyncDbElementsTask:
                         "",
                         secrets,
                         time.monotonic() - clock,
+                        previous,
                     ),
                 )
 
@@ -966,7 +969,14 @@ class AsyncDbElementsTask:
                 # lands there records this end, not one of its own.
                 self._outcome = (
                     status,
-                    _final(report, status, error, secrets, time.monotonic() - clock),
+                    _final(
+                        report,
+                        status,
+                        error,
+                        secrets,
+                        time.monotonic() - clock,
+                        previous,
+                    ),
                 )
             finally:
                 heartbeat.stop()
@@ -1031,10 +1041,13 @@ def _final(
     error: str,
     secrets: tuple[str, ...],
     duration: float,
+    previous: object,
 ) -> dict[str, Any]:
     """What a run records as its report: ``report`` with its ``status``,
     ``error``, and its texts cleared of ``secrets`` (a table's failure is
-    a driver's text too)."""
+    a driver's text too), plus ``catalogued_from``: the database and schema
+    the catalogue reflects, carried over from the ``previous`` report by a
+    failed run."""
     report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
     report.error = scrub(error, secrets)
     report.failed_tables = [
@@ -1042,7 +1055,9 @@ def _final(
         for failure in report.failed_tables
     ]
     report.duration_seconds = duration
-    return report.to_dict()
+    data = report.to_dict()
+    data["catalogued_from"] = catalogued_from(data, previous)
+    return data
 
 
 def _tidy_logs(
