@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,12 @@ def test_e008_hook_not_importable_or_not_callable(name: str) -> None:
     # More cases, and the run's own error, in test_tunnel.py.
     with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": "nowhere.hook"}):
         assert ids(check_hooks()) == ["thoth_db_elements.E008"]
+    with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": "tests.failing_hook.hook"}):
+        [error] = check_hooks()
+    assert error.msg == (
+        f"THOTH_DB_ELEMENTS_{name} = 'tests.failing_hook.hook' cannot be "
+        "imported (RuntimeError: needs VAULT_ADDR): every harvest would fail."
+    )
     with override_settings(**{f"THOTH_DB_ELEMENTS_{name}": "os.sep"}):
         [error] = check_hooks()
     assert error.msg == (
@@ -315,6 +322,20 @@ def test_w004_an_admin_replacing_the_action_is_warned_of() -> None:
             super().create_db_elements_async(request, queryset)
 
     assert Extending(SqlDb, admin.site).check() == []
+
+    def logged(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return method(*args, **kwargs)
+
+        return wrapper
+
+    class Decorated(DbElementsAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+        @logged
+        def create_db_elements_async(self, request: Any, queryset: Any) -> None:
+            super().create_db_elements_async(request, queryset)
+
+    assert Decorated(SqlDb, admin.site).check() == []
 
 
 def test_e006_runner_not_importable() -> None:

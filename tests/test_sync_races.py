@@ -288,39 +288,77 @@ def test_a_sync_waiting_too_long_for_another_fails_with_nothing_changed(
     assert report.tables.created == 4
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="PostgreSQL ends the transaction that waited first; InnoDB chooses",
-)
-def test_a_deadlock_the_database_breaks_is_a_catalogue_locked_error() -> None:
+def _deadlock(sql_db: Any, other_writes: int) -> CatalogueLockedError:
+    """A run locking tables a, then b (committed before), against another
+    transaction locking b, then a, after writing ``other_writes`` rows; the
+    run's error (the database must choose to end the run)."""
     from thoth_db_elements._catalogue_lock import catalogue_transaction
 
-    sql_db = thoth.SqlDb.objects.create(name="shop")
     first, second = (
-        thoth.SqlTable.objects.create(sql_db=sql_db, name=name) for name in "ab"
+        thoth.SqlTable.objects.get(sql_db=sql_db, name=name) for name in "ab"
     )
     holding = threading.Event()
 
-    def other() -> None:  # locks b, then a
+    def other() -> None:
         try:
             with transaction.atomic():
+                for n in range(other_writes):
+                    thoth.SqlTable.objects.create(sql_db=sql_db, name=f"x{n}")
                 thoth.SqlTable.objects.select_for_update().get(pk=second.pk)
                 holding.set()
                 threading.Event().wait(0.3)  # the run waits for b by now
                 thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
         except Exception:
-            pass
+            pass  # the side the database ended, should it be this one
         finally:
+            holding.set()
             connections.close_all()
 
     thread = threading.Thread(target=other)
-    with pytest.raises(CatalogueLockedError, match="a deadlock"):
-        with catalogue_transaction(sql_db):  # locks a, then b
+    try:
+        with catalogue_transaction(sql_db):
             thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
             thread.start()
             holding.wait(10)
             thoth.SqlTable.objects.select_for_update().get(pk=second.pk)
-    thread.join(30)
+    except CatalogueLockedError as exc:
+        return exc
+    finally:
+        thread.join(30)
+    raise AssertionError("the database ended the other transaction")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL ends the transaction that waited first; InnoDB chooses",
+)
+def test_a_deadlock_the_database_breaks_is_a_catalogue_locked_error() -> None:
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    for name in "ab":
+        thoth.SqlTable.objects.create(sql_db=sql_db, name=name)
+    error = _deadlock(sql_db, other_writes=0)
+    assert str(error) == (
+        "Another transaction locked catalogue rows this run needed in the "
+        "opposite order (a deadlock, which the database ended by rolling this "
+        "run back); nothing was changed. Run again."
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's deadlocks")
+def test_a_deadlock_on_mysql_says_the_callers_transaction_went_too() -> None:
+    # InnoDB ends the whole transaction on a deadlock, the caller's work
+    # with it; it ends the one that wrote fewer rows: the run's, here.
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    for name in "ab":
+        thoth.SqlTable.objects.create(sql_db=sql_db, name=name)
+    with pytest.raises(CatalogueLockedError) as caught, transaction.atomic():
+        thoth.SqlDb.objects.create(name="the caller's")
+        raise _deadlock(sql_db, other_writes=200)
+    assert str(caught.value).endswith(
+        "nothing was changed. Run again. The database rolled back the "
+        "enclosing transaction too."
+    )
+    assert not thoth.SqlDb.objects.filter(name="the caller's").exists()
 
 
 def test_the_lock_belongs_to_one_django_database() -> None:

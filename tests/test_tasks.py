@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -551,6 +552,53 @@ def test_a_forced_run_of_another_database_after_a_failed_one_warns(
         f'WARNING - This run reads schema "main" of "sqlite:{other}"; the '
         f'catalogue was last harvested from schema "main" of "sqlite:{first}".'
     ) in text
+
+
+def test_every_failed_end_keeps_the_source_of_the_catalogue(
+    source: SqlDb, log_dir: Path
+) -> None:
+    # A failed run changes nothing: whatever ended it (the broker refusing
+    # the job, a stale clean-up, the run log failing to open), the stored
+    # report still names where the catalogue was harvested from.
+    from thoth_db_elements.validation import (
+        validate_and_cleanup_running_sqldb_db_elements_task,
+    )
+
+    start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    harvested = {"database": f"sqlite:{source.db_name}", "schema": "main"}
+    assert source.db_elements_report["catalogued_from"] == harvested
+
+    class BrokenRunner(RecordingRunner):
+        def enqueue(self, job: Job) -> str:
+            raise ConnectionError("the broker is down")
+
+    start_db_elements_creation([source], runner=BrokenRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_report == {"catalogued_from": harvested}
+
+    long_ago = timezone.now() - timedelta(days=1)
+    SqlDb.objects.filter(pk=source.pk).update(
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="gone",
+        db_elements_start_time=long_ago,
+        db_elements_heartbeat=long_ago,
+    )
+    source.refresh_from_db()
+    assert not validate_and_cleanup_running_sqldb_db_elements_task(source)
+    source.refresh_from_db()
+    assert source.db_elements_report == {"catalogued_from": harvested}
+
+    # Under a plain file, no directory can be made, not even by root.
+    blocker = log_dir / "a-file"
+    blocker.write_text("")
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=blocker / "logs"):
+        start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.FAILED
+    assert source.db_elements_error.startswith("Cannot open the run log")
+    assert source.db_elements_report["catalogued_from"] == harvested
 
 
 def test_the_seeds_entry_point_warns_of_databases_it_did_not_queue(

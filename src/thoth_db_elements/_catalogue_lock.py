@@ -40,8 +40,8 @@ def catalogue_transaction(
     """
     session = _Session(sql_db)
     connection = connections[session.using]
+    nested = connection.in_atomic_block
     try:
-        nested = connection.in_atomic_block
         with transaction.atomic(using=session.using):
             session.set_lock_timeout(nested)
             session.take_lock()
@@ -51,10 +51,17 @@ def catalogue_transaction(
         session.restore_pg_lock_timeout()
     except DatabaseError as exc:
         if _is_deadlock(exc):
+            # MySQL ends the whole transaction on a deadlock, a caller's too.
+            lost = (
+                " The database rolled back the enclosing transaction too."
+                if nested and connection.vendor == "mysql"
+                else ""
+            )
             raise CatalogueLockedError(
                 "Another transaction locked catalogue rows this run needed in "
                 "the opposite order (a deadlock, which the database ended by "
                 "rolling this run back); nothing was changed. Run again."
+                f"{lost}"
             ) from None
         if _is_lock_timeout(exc):
             waited = (

@@ -8,6 +8,7 @@ The ids are documented in ``docs/checks.md``.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import os
 import re
@@ -345,6 +346,8 @@ def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
             hook = import_string(path)
         except ImportError as exc:
             problem = f"cannot be imported ({exc})"
+        except Exception as exc:  # its module may fail in any way
+            problem = f"cannot be imported ({type(exc).__name__}: {exc})"
         else:
             if callable(hook):
                 continue
@@ -363,7 +366,7 @@ def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
 def _calls_super(function: Any) -> bool:
     """Whether ``function`` uses ``super()`` (a method that does has the
     ``__class__`` cell): it extends the action rather than replacing it."""
-    code = getattr(function, "__code__", None)
+    code = getattr(inspect.unwrap(function), "__code__", None)
     return code is not None and "__class__" in code.co_freevars
 
 

@@ -131,18 +131,31 @@ def sqlite_path(sql_db: object) -> Path:
     return app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
 
 
-def _refuse_untunnelled(sql_db: object, backend: str) -> None:
+def _refuse_untunnelled(sql_db: object, backend: str, hook: str = "") -> None:
     """Refuse a row reached through an SSH tunnel when no ``TUNNEL`` hook
     opens one: its ``db_host`` is an address as the far end of the tunnel
     sees it, and taken from here it may name another database, which would
-    be catalogued in this one's place. A SQLite file takes no tunnel."""
+    be catalogued in this one's place. A SQLite file takes no tunnel.
+    ``hook``: the URL hook that built the URL, if one did."""
     if backend == "sqlite" or not wants_tunnel(sql_db) or app_settings.TUNNEL:
         return
+    if hook:
+        advice = (
+            f"; the URL {hook} gave is not trusted for it, as it cannot close "
+            f"a tunnel: open the tunnel in a {PREFIX}TUNNEL hook instead, or, "
+            "if the URL already reaches the near end of a tunnel kept open "
+            "elsewhere, set one that gives the URL back unchanged (see "
+            '"Databases behind SSH" in the migration guide)'
+        )
+    else:
+        advice = (
+            f": set {PREFIX}TUNNEL to a hook that opens it, or clear "
+            "ssh_enabled if the database can be reached directly"
+        )
     raise ConfigurationError(
         f"The {_text(sql_db, 'db_type') or backend} database is reached through "
-        "an SSH tunnel (ssh_enabled), which this library does not open itself: "
-        f"set {PREFIX}TUNNEL to a hook that opens it, or clear ssh_enabled if "
-        "the database can be reached directly."
+        "an SSH tunnel (ssh_enabled), which this library does not open itself"
+        f"{advice}."
     )
 
 
@@ -233,8 +246,10 @@ def get_url(sql_db: object) -> URL:
     hook_path = app_settings.URL_BUILDER
     if hook_path:
         url = _hook("URL_BUILDER", hook_path)(sql_db)
+        hook = f"{PREFIX}URL_BUILDER"
     elif callable(getattr(sql_db, "get_sqlalchemy_url", None)):
         url = sql_db.get_sqlalchemy_url()  # type: ignore[attr-defined]
+        hook = "get_sqlalchemy_url()"
     else:
         return build_url(sql_db)
     try:
@@ -242,7 +257,7 @@ def get_url(sql_db: object) -> URL:
     except sa.exc.ArgumentError as exc:
         raise ConfigurationError("The URL hook returned an invalid URL.") from exc
     # A URL hook builds from the same row: its host is the far end's too.
-    _refuse_untunnelled(sql_db, built.get_backend_name())
+    _refuse_untunnelled(sql_db, built.get_backend_name(), hook)
     return built
 
 

@@ -22,9 +22,9 @@ from .connection import describe, get_url, secrets_of, source_connection
 from .introspection.reader import read_schema
 from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
-from .report import HarvestReport
+from .report import HarvestReport, catalogued_from
 
-__all__ = ["catalogued_from", "create_db_elements", "read_snapshot"]
+__all__ = ["create_db_elements", "read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,22 +94,6 @@ def create_db_elements(
     report.duration_seconds = time.monotonic() - started
     _log_counts(log, report)
     return report
-
-
-def catalogued_from(report: dict[str, Any], previous: object) -> dict[str, Any] | None:
-    """The database and schema the catalogue reflects after the run whose
-    stored ``report`` this is: its own when it completed, else what the
-    ``previous`` stored report said (a failed run changes nothing)."""
-    if report.get("status") == "completed":
-        return {"database": report.get("database"), "schema": report.get("schema")}
-    if not isinstance(previous, dict):
-        return None
-    kept = previous.get("catalogued_from")
-    if isinstance(kept, dict):
-        return kept
-    if previous.get("status") == "completed":  # stored before the key existed
-        return {"database": previous.get("database"), "schema": previous.get("schema")}
-    return None
 
 
 def _warn_of_another_source(

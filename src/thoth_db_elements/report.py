@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["HarvestReport", "KindCounts"]
+__all__ = ["HarvestReport", "KindCounts", "catalogued_from", "failed_report"]
 
 
 @dataclass(slots=True)
@@ -70,3 +70,29 @@ class HarvestReport:
         )
         data["duration_seconds"] = round(self.duration_seconds, 3)
         return data
+
+
+def catalogued_from(report: dict[str, Any], previous: object) -> dict[str, Any] | None:
+    """The database and schema the catalogue reflects after the run whose
+    stored ``report`` this is: its own when it completed, else what the
+    ``previous`` stored report said (a failed run changes nothing)."""
+    if report.get("status") == "completed":
+        return {"database": report.get("database"), "schema": report.get("schema")}
+    if not isinstance(previous, dict):
+        return None
+    kept = previous.get("catalogued_from")
+    if isinstance(kept, dict):
+        return kept
+    if previous.get("status") == "completed":  # stored before the key existed
+        return {"database": previous.get("database"), "schema": previous.get("schema")}
+    return None
+
+
+def failed_report(report: dict[str, Any], previous: object) -> dict[str, Any]:
+    """``report``, the stored report of a run that failed, with the
+    ``catalogued_from`` of the ``previous`` stored report (unless it has
+    one): a failed run changed nothing, the catalogue still reflects it."""
+    if "catalogued_from" in report:
+        return report
+    source = catalogued_from({}, previous)
+    return report if source is None else {**report, "catalogued_from": source}

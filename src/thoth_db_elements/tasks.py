@@ -45,7 +45,7 @@ from ._fields import key_of, model_has_field, present_fields, writes_to, written
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
 from .exceptions import DbElementsError, HarvestCancelledError
-from .harvest import catalogued_from, create_db_elements
+from .harvest import create_db_elements
 from .heartbeat import CANCELLED, Heartbeat, owned_rows
 from .logging import (
     log_label,
@@ -55,7 +55,7 @@ from .logging import (
     scrub,
 )
 from .models import TaskStatus
-from .report import HarvestReport
+from .report import HarvestReport, catalogued_from, failed_report
 from .runners import Job, TaskRunner, get_runner
 from .validation import (
     MESSAGE_RUNNING,
@@ -510,6 +510,21 @@ def _finish_once(
         "db_elements_error": error,
         "db_elements_cancel_requested": False,
     }
+    if (
+        report is not None
+        and status != TaskStatus.COMPLETED
+        and "catalogued_from" not in report
+        and model_has_field(model, "db_elements_report")
+    ):
+        # A failed run changed nothing: the catalogue still reflects the
+        # source the stored report names.
+        stored = (
+            model._default_manager.using(using)
+            .filter(pk=pk)
+            .values_list("db_elements_report", flat=True)
+            .first()
+        )
+        report = failed_report(report, stored)
     if report is not None:
         optional["db_elements_report"] = report
     if report is not None and status == TaskStatus.COMPLETED:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from ._fields import model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .models import TaskStatus
+from .report import failed_report
 
 __all__ = [
     "MESSAGE_READY",
@@ -165,7 +166,9 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
                 # Its writes were rolled back: no "333/1000 tables" left,
                 # and the previous run's report must not pass for its own.
                 **_NO_PROGRESS,
-                "db_elements_report": {},
+                "db_elements_report": failed_report(
+                    {}, getattr(sql_db, "db_elements_report", None)
+                ),
             },
         )
     )
