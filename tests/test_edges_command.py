@@ -361,11 +361,25 @@ def test_a_refused_job_fails_the_command_without_the_last_runs_report(
     ):
         call_command("create_db_elements", "shop", "--json", stdout=out, stderr=err)
     [refused] = json.loads(out.getvalue())
-    assert (refused["status"], refused["report"]) == ("FAILED", {})
+    # No counts: only where the catalogue was harvested from, still.
+    assert (refused["status"], list(refused["report"])) == (
+        "FAILED",
+        ["catalogued_from"],
+    )
     assert refused["reason"].startswith("Could not queue the task: Error 111")
+    out = io.StringIO()
+    with (
+        override_settings(
+            THOTH_DB_ELEMENTS_RUNNER="tests.test_edges_command.RefusingRunner"
+        ),
+        pytest.raises(CommandError),
+    ):
+        call_command("create_db_elements", "shop", stdout=out, stderr=err)
+    shop.refresh_from_db()
+    assert out.getvalue() == f"shop: FAILED (task {shop.db_elements_task_id})\n"
     shop.refresh_from_db()
     assert shop.db_elements_status == TaskStatus.FAILED
-    assert shop.db_elements_report == {}
+    assert list(shop.db_elements_report) == ["catalogued_from"]  # no counts
     assert shop.db_elements_error.startswith("Could not queue the task: Error 111")
 
 

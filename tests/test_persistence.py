@@ -311,8 +311,8 @@ def test_threshold_refuses_mass_deletion_and_force_allows_it(
     assert str(caught.value) == (
         "This run would delete 6 of 10 catalogued tables and 12 of 22 columns, "
         "more than the allowed 50%; nothing was changed. If the database really "
-        "lost them, run again with force (the admin's action Harvest with force, "
-        "the command's --force, or force=True)."
+        "lost them, run again with force (the admin's action ending in "
+        '"(force) - ASYNC", the command\'s --force, or force=True).'
     )
     assert (columns(sql_db), relationships(sql_db)) == before
     report = sync(sql_db, shop(), force=True)

@@ -449,8 +449,12 @@ def test_a_run_interrupted_without_a_message_names_the_interruption(
     source.refresh_from_db()
     assert source.db_elements_status == TaskStatus.FAILED
     assert source.db_elements_error == "Stopped by the worker: KeyboardInterrupt"
-    # Not the report and log of the run before, which completed.
-    assert (source.db_elements_report, source.db_elements_log_file) == ({}, "")
+    # Not the report and log of the run before, which completed: only where
+    # the catalogue was harvested from, which this run did not change.
+    assert (source.db_elements_report, source.db_elements_log_file) == (
+        {"catalogued_from": {"database": f"sqlite:{source.db_name}", "schema": "main"}},
+        "",
+    )
 
 
 def interrupting(sql_db: SqlDb) -> Any:

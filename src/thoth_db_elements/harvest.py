@@ -64,7 +64,7 @@ def create_db_elements(
     ``SchemaNotFoundError``, ``DeletionThresholdError``, ...) when the run
     cannot complete; the catalogue is then unchanged. ``url``: the
     connection URL, when the caller has built it already (``get_url``, which
-    calls the ``URL_BUILDER`` hook: a vault or a tunnel is asked once).
+    calls the ``URL_BUILDER`` hook: a vault is asked once).
     ``written``: called with the report as soon as the catalogue is
     written (see ``sync_snapshot``).
     """

@@ -109,7 +109,8 @@ class DbElementsTaskMixin(DbElementsStatusMixin):
       ``PositiveIntegerField(null)``: tables done of total, for the admin;
     * ``db_elements_error`` -- ``TextField(blank)``: why the last run failed
       (the seed kept no error text);
-    * ``db_elements_report`` -- ``JSONField(null)``: counts of the last run;
+    * ``db_elements_report`` -- ``JSONField(null)``: the last run's report,
+      with ``catalogued_from`` (what the catalogue was harvested from);
     * ``db_elements_log_file`` -- ``CharField(max_length=500, blank)``: the
       last run's log file, so the admin can show it;
     * ``db_elements_cancel_requested`` -- ``BooleanField(default=False)``:

@@ -701,8 +701,8 @@ class _Sync:
                 f"This run would delete {gone_tables} of {tables} catalogued tables "
                 f"and {gone_columns} of {columns} columns, more than the allowed "
                 f"{threshold:.0%}; nothing was changed. If the database really "
-                "lost them, run again with force (the admin's action Harvest "
-                "with force, the command's --force, or force=True)."
+                "lost them, run again with force (the admin's action ending in "
+                '"(force) - ASYNC", the command\'s --force, or force=True).'
             )
         self.report.forced = bool(too_many)
 

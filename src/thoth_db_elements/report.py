@@ -77,15 +77,23 @@ def catalogued_from(report: dict[str, Any], previous: object) -> dict[str, Any] 
     stored ``report`` this is: its own when it completed, else what the
     ``previous`` stored report said (a failed run changes nothing)."""
     if report.get("status") == "completed":
-        return {"database": report.get("database"), "schema": report.get("schema")}
+        return _source(report)
     if not isinstance(previous, dict):
         return None
     kept = previous.get("catalogued_from")
     if isinstance(kept, dict):
         return kept
     if previous.get("status") == "completed":  # stored before the key existed
-        return {"database": previous.get("database"), "schema": previous.get("schema")}
+        return _source(previous)
     return None
+
+
+def _source(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The database and schema a completed ``report`` read (None when it
+    names no database)."""
+    if not report.get("database"):
+        return None
+    return {"database": report.get("database"), "schema": report.get("schema")}
 
 
 def failed_report(report: dict[str, Any], previous: object) -> dict[str, Any]:

@@ -518,13 +518,11 @@ def _finish_once(
     ):
         # A failed run changed nothing: the catalogue still reflects the
         # source the stored report names.
-        stored = (
-            model._default_manager.using(using)
-            .filter(pk=pk)
-            .values_list("db_elements_report", flat=True)
-            .first()
+        stored = model._default_manager.using(using).filter(pk=pk)
+        report = failed_report(
+            report,
+            next(iter(stored.values_list("db_elements_report", flat=True)), None),
         )
-        report = failed_report(report, stored)
     if report is not None:
         optional["db_elements_report"] = report
     if report is not None and status == TaskStatus.COMPLETED:

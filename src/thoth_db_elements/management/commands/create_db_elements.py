@@ -237,7 +237,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _summary(name: str, task_id: str, status: str, report: dict[str, Any]) -> str:
-        if not report:
+        if "tables" not in report:  # none yet, or only where it came from
             return f"{name}: {status} (task {task_id})"
         parts = [
             f"{kind} {report[kind]['created']}+ {report[kind]['updated']}~ {report[kind]['deleted']}-"
