@@ -207,3 +207,35 @@ def test_a_run_of_another_database_than_the_last_warns(
         "matched by name: a table of the same name keeps the annotations "
         "written for the other one"
     )
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "warned"),
+    [
+        # The default port written or left out: the same database.
+        ("postgresql://db:5432/shop", "postgresql://db/shop", False),
+        ("mariadb://db/shop", "mariadb://db:3306/shop", False),
+        ("postgresql://db:5433/shop", "postgresql://db/shop", True),
+        ("postgresql://db/shop", "postgresql://db/sales", True),
+        ("postgresql://db:5432/shop", "mariadb://db:5432/shop", True),
+    ],
+)
+def test_the_database_is_compared_without_its_default_port(
+    before: str, now: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from types import SimpleNamespace
+
+    from thoth_db_elements.harvest import _warn_of_another_source
+    from thoth_db_elements.report import HarvestReport
+
+    row = SimpleNamespace(
+        db_elements_report={"catalogued_from": {"database": before, "schema": "s"}}
+    )
+    log = logging.getLogger("thoth_db_elements.test")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        _warn_of_another_source(
+            log,
+            row,
+            HarvestReport(sqldb_id=1, database=now, schema="s"),  # type: ignore[arg-type]
+        )
+    assert bool([r for r in caplog.records if r.name == log.name]) is warned

@@ -35,6 +35,7 @@ from .exceptions import (
 __all__ = [
     "DEFAULT_DRIVERS",
     "build_url",
+    "comparable_label",
     "describe",
     "get_url",
     "redact",
@@ -272,6 +273,17 @@ def describe(url: URL) -> str:
     label = f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
     socket = url.query.get("unix_socket")
     return f"{label} via {socket}" if isinstance(socket, str) else label
+
+
+def comparable_label(label: str) -> str:
+    """``label`` (``describe``'s) without its backend's default port: the
+    same database, whether its row names the port or not."""
+    backend, separator, rest = label.partition("://")
+    port = _DEFAULT_PORTS.get(backend)
+    host, slash, tail = rest.partition("/")
+    if not separator or port is None or not host.endswith(f":{port}"):
+        return label
+    return f"{backend}://{host.removesuffix(f':{port}')}{slash}{tail}"
 
 
 def secrets_of(sql_db: object, url: URL | None = None) -> tuple[str, ...]:

@@ -18,7 +18,13 @@ from sqlalchemy.engine import URL
 
 from .catalogue import Catalogue, catalogue_for
 from .conf import app_settings
-from .connection import describe, get_url, secrets_of, source_connection
+from .connection import (
+    comparable_label,
+    describe,
+    get_url,
+    secrets_of,
+    source_connection,
+)
 from .introspection.reader import read_schema
 from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
@@ -108,7 +114,12 @@ def _warn_of_another_source(
         return
     before = (str(last.get("database") or ""), str(last.get("schema") or ""))
     now = (report.database, report.schema or "")
-    if not any(b and n and b != n for b, n in zip(before, now, strict=True)):
+    compared = zip(
+        (comparable_label(before[0]), before[1]),
+        (comparable_label(now[0]), now[1]),
+        strict=True,
+    )
+    if not any(b and n and b != n for b, n in compared):
         return
     log.warning(
         "This run reads schema %s of %s; the catalogue was last harvested from "
