@@ -252,21 +252,23 @@ def sync_lock_name(sql_db: models.Model) -> str:
     return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
 
 
+def _codes(exc: DatabaseError) -> tuple[Any, Any]:
+    """The driver error's SQLSTATE (psycopg) and first argument (MySQL's
+    error number)."""
+    cause = exc.__cause__
+    args: tuple[Any, ...] = getattr(cause, "args", ())
+    return getattr(cause, "sqlstate", None), args[0] if args else None
+
+
 def _is_deadlock(exc: DatabaseError) -> bool:
     """PostgreSQL 40P01 (deadlock_detected), MySQL 1213."""
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) == "40P01":
-        return True
-    args: tuple[Any, ...] = getattr(cause, "args", ())
-    return bool(args) and args[0] == 1213
+    sqlstate, number = _codes(exc)
+    return bool(sqlstate == "40P01" or number == 1213)
 
 
 def _is_lock_timeout(exc: DatabaseError) -> bool:
     """PostgreSQL 55P03 (lock_not_available), MySQL 1205, SQLite "locked"."""
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) == "55P03":
-        return True
-    args = getattr(cause, "args", ())
-    if args and args[0] == 1205:
-        return True
-    return "database is locked" in str(exc)
+    sqlstate, number = _codes(exc)
+    return bool(
+        sqlstate == "55P03" or number == 1205 or "database is locked" in str(exc)
+    )

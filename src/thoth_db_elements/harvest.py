@@ -28,7 +28,7 @@ from .connection import (
 from .introspection.reader import read_schema
 from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
-from .report import HarvestReport, catalogued_from
+from .report import HarvestReport, stored_source
 
 __all__ = ["create_db_elements", "read_snapshot"]
 
@@ -109,7 +109,7 @@ def _warn_of_another_source(
     the catalogue was last harvested from (``catalogued_from`` of the row's
     stored report): tables are matched by name, so a table of the same name
     takes over the other's rows and annotations."""
-    last = catalogued_from({}, getattr(sql_db, "db_elements_report", None))
+    last = stored_source(getattr(sql_db, "db_elements_report", None))
     if last is None:
         return
     before = (str(last.get("database") or ""), str(last.get("schema") or ""))

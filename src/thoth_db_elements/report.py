@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["HarvestReport", "KindCounts", "catalogued_from", "failed_report"]
+__all__ = [
+    "HarvestReport",
+    "KindCounts",
+    "catalogued_from",
+    "failed_report",
+    "stored_source",
+]
 
 
 @dataclass(slots=True)
@@ -78,14 +84,19 @@ def catalogued_from(report: dict[str, Any], previous: object) -> dict[str, Any] 
     ``previous`` stored report said (a failed run changes nothing)."""
     if report.get("status") == "completed":
         return _source(report)
-    if not isinstance(previous, dict):
+    return stored_source(previous)
+
+
+def stored_source(stored: object) -> dict[str, Any] | None:
+    """The source a row's ``stored`` report says its catalogue reflects:
+    its ``catalogued_from``, else, for a completed report stored before the
+    key existed, what it read."""
+    if not isinstance(stored, dict):
         return None
-    kept = previous.get("catalogued_from")
+    kept = stored.get("catalogued_from")
     if isinstance(kept, dict):
         return kept
-    if previous.get("status") == "completed":  # stored before the key existed
-        return _source(previous)
-    return None
+    return _source(stored) if stored.get("status") == "completed" else None
 
 
 def _source(report: dict[str, Any]) -> dict[str, Any] | None:
@@ -102,5 +113,5 @@ def failed_report(report: dict[str, Any], previous: object) -> dict[str, Any]:
     one): a failed run changed nothing, the catalogue still reflects it."""
     if "catalogued_from" in report:
         return report
-    source = catalogued_from({}, previous)
+    source = stored_source(previous)
     return report if source is None else {**report, "catalogued_from": source}
