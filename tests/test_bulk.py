@@ -8,16 +8,19 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection, models
+from django.db import DataError, connection, models
 from django.db.models.functions import Upper
-from django.test.utils import isolate_apps
+from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from catalog.models import SqlColumn, SqlDb, SqlTable
+from thoth_db_elements import _bulk
 from thoth_db_elements._bulk import (
     _plain_field,
     fetch_values,
     insert_values,
     supports_plain_insert,
+    supports_plain_update,
+    update_values,
 )
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +82,8 @@ def test_a_key_nobody_provides_is_left_to_django() -> None:
         (models.DateTimeField(auto_now=True), False),
         (models.DateField(auto_now_add=True), False),
         (models.FileField(), False),
+        # Its value goes into SQL of the field's own (MySQL's _binary %s).
+        (models.BinaryField(), False),
     ],
 )
 def test_fields_with_save_logic_are_left_to_django(
@@ -146,3 +151,134 @@ def test_a_generated_field_is_left_to_the_database() -> None:
     finally:
         with connection.schema_editor() as editor:
             editor.delete_model(Shouting)
+
+
+#: Fields of the SqlDb model of every kind the update is asked to write.
+_UPDATED = [
+    "db_name",
+    "db_port",
+    "db_elements_cancel_requested",
+    "db_elements_start_time",
+    "db_elements_report",
+    "db_elements_error",
+]
+
+
+def _new_values(number: int) -> tuple[Any, ...]:
+    """Values of ``_UPDATED``, some of them NULL, texts with quotes, a
+    percent sign, a backslash and characters beyond ASCII."""
+    odd = number % 2
+    return (
+        f"naïve 'db' %s \\ {number}",
+        None if odd else 5400 + number,
+        bool(odd),
+        None if odd else datetime(2026, 1, 2, 3, 4, number % 60, tzinfo=UTC),
+        {"tables": {"created": number}, "text": "100% 'done'"} if odd else None,
+        "" if odd else f"error\nline {number}",
+    )
+
+
+def _stored(names: list[str]) -> list[tuple[Any, ...]]:
+    return list(
+        SqlDb.objects.filter(name__in=names).order_by("name").values_list(*_UPDATED)
+    )
+
+
+def test_update_values_writes_what_bulk_update_writes() -> None:
+    ours = [SqlDb.objects.create(name=f"a{i:03d}", db_name="x") for i in range(120)]
+    theirs = [SqlDb.objects.create(name=f"b{i:03d}", db_name="x") for i in range(120)]
+    rows = [(db.pk, *_new_values(i)) for i, db in enumerate(ours)]
+    # Small batches: several statements, the last one shorter.
+    assert update_values(SqlDb, "default", _UPDATED, rows, 50) == 120
+    for number, db in enumerate(theirs):
+        for name, value in zip(_UPDATED, _new_values(number), strict=True):
+            setattr(db, name, value)
+    SqlDb.objects.bulk_update(theirs, _UPDATED)
+    written = _stored([db.name for db in ours])
+    assert written == _stored([db.name for db in theirs])
+    assert written[1][4] == {"tables": {"created": 1}, "text": "100% 'done'"}
+    assert written[2][3] == datetime(2026, 1, 2, 3, 4, 2, tzinfo=UTC)
+
+
+def test_update_values_writes_only_the_rows_named() -> None:
+    kept = SqlDb.objects.create(name="kept", db_name="x")
+    changed = SqlDb.objects.create(name="changed", db_name="x")
+    assert update_values(SqlDb, "default", ["db_name"], [(changed.pk, "y")], 10) == 1
+    assert SqlDb.objects.get(pk=kept.pk).db_name == "x"
+    assert SqlDb.objects.get(pk=changed.pk).db_name == "y"
+    # A key no row has is no row written.
+    assert (
+        update_values(SqlDb, "default", ["db_name"], [(changed.pk + 99, "z")], 10) == 0
+    )
+    assert update_values(SqlDb, "default", ["db_name"], [], 10) == 0
+
+
+def test_update_values_only_where_empty() -> None:
+    empty = SqlDb.objects.create(name="empty", db_name="x")
+    full = SqlDb.objects.create(name="full", db_name="x", db_elements_error="mine")
+    written = update_values(
+        SqlDb,
+        "default",
+        ["db_elements_error"],
+        [(empty.pk, "filled"), (full.pk, "filled")],
+        10,
+        only_empty="db_elements_error",
+    )
+    assert written == 1
+    assert SqlDb.objects.get(pk=empty.pk).db_elements_error == "filled"
+    assert SqlDb.objects.get(pk=full.pk).db_elements_error == "mine"
+
+
+def test_update_values_cuts_batches_by_their_text() -> None:
+    dbs = [SqlDb.objects.create(name=f"t{i}", db_name="x") for i in range(5)]
+    rows = [(db.pk, "e" * 40) for db in dbs]
+    with CaptureQueriesContext(connection) as queries:
+        assert (
+            update_values(SqlDb, "default", ["db_elements_error"], rows, 10, 100) == 5
+        )
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 3  # two rows, two rows, one row
+    assert set(SqlDb.objects.values_list("db_elements_error", flat=True)) == {"e" * 40}
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite keeps text of any length"
+)
+def test_update_values_refuses_a_value_too_long_as_django_does() -> None:
+    db = SqlDb.objects.create(name="long", db_name="x")
+    with pytest.raises(DataError):
+        update_values(SqlDb, "default", ["db_name"], [(db.pk, "x" * 300)], 10)
+
+
+def test_what_update_values_leaves_to_django() -> None:
+    assert supports_plain_update(SqlDb, ["db_name", "db_port"], "default")
+    # The key itself, and no field at all.
+    assert not supports_plain_update(SqlDb, ["id"], "default")
+    assert not supports_plain_update(SqlDb, [], "default")
+    db = SqlDb.objects.create(name="k", db_name="x")
+    assert update_values(SqlDb, "default", ["id"], [(db.pk, db.pk + 1)], 10) is None
+    assert SqlDb.objects.filter(pk=db.pk).exists()
+
+
+@isolate_apps("tests.testapp")
+def test_a_field_with_a_placeholder_is_left_to_django() -> None:
+    class Marked(models.Model):
+        name = models.CharField(max_length=20)
+        data = models.BinaryField()
+
+        class Meta:
+            app_label = "testapp"
+
+    assert supports_plain_update(Marked, ["name"], "default")
+    assert not supports_plain_update(Marked, ["name", "data"], "default")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite release")
+def test_an_sqlite_without_update_from_is_left_to_django(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bulk, "_SQLITE_UPDATE_FROM", (99, 0, 0))
+    db = SqlDb.objects.create(name="old", db_name="x")
+    assert not supports_plain_update(SqlDb, ["db_name"], "default")
+    assert update_values(SqlDb, "default", ["db_name"], [(db.pk, "y")], 10) is None
+    assert SqlDb.objects.get(pk=db.pk).db_name == "x"

@@ -263,6 +263,39 @@ def test_type_and_key_changes_update_existing_columns(sql_db: models.Model) -> N
     assert report.columns.updated == 2
 
 
+def test_changes_and_fills_are_written_by_plain_joined_updates(
+    sql_db: models.Model,
+) -> None:
+    # One UPDATE joined to a list of values a batch, not Django's CASE WHEN
+    # a row and field, whose compiling made a large change slow.
+    sync(sql_db, shop(email_comment=None))
+    changed = shop()
+    customers = dataclasses.replace(
+        changed.table("customers"),
+        columns=(
+            col("id", pk=1),
+            col("email", "CHAR", raw="char(200)", pos=2, comment="Contact address"),
+            col("referrer_id", pos=3),
+        ),
+    )
+    changed = dataclasses.replace(
+        changed,
+        tables=tuple(customers if t.name == "customers" else t for t in changed.tables),
+    )
+    with CaptureQueriesContext(connection) as captured:
+        report = sync(sql_db, changed)
+    updates = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")
+    ]
+    assert updates
+    assert not any("CASE" in sql for sql in updates)
+    email = columns(sql_db)["customers.email"]
+    assert email["data_format"] == "CHAR"
+    described = "" if isinstance(sql_db, fresh.SqlDb) else "Contact address"
+    assert email["column_description"] == described
+    assert report.columns.updated == 1
+
+
 def test_dropped_and_renamed_objects_disappear(sql_db: models.Model) -> None:
     sync(sql_db, shop(extra_tables=4))
     renamed = shop(extra_tables=3)

@@ -14,6 +14,11 @@ it) and whose primary key the database or a default provides. Elsewhere it
 returns False and the caller uses ``bulk_create``. No ``pre_init`` or
 ``post_init`` signal is sent, and ids are not returned.
 
+``update_values`` writes changed rows the same way, one ``UPDATE`` joined
+to a list of values per batch: ``QuerySet.bulk_update`` builds a ``CASE
+WHEN`` expression per row and field, whose compiling took a re-run with
+2,500 changed columns 0.75 s, three times a cold harvest of 20,000.
+
 ``fetch_values`` reads a ``values_list()`` query straight from the cursor;
 ``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold;
 ``sized_batches`` cuts rows into batches a statement can hold where the
@@ -27,7 +32,14 @@ from typing import Any, TypeVar
 
 from django.db import connections, models
 from django.db.models.expressions import BaseExpression
-from django.db.models.fields import DateField, DateTimeField, Field, TimeField
+from django.db.models.fields import (
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    TextField,
+    TimeField,
+)
 from django.db.models.sql.constants import MULTI
 
 __all__ = [
@@ -36,10 +48,15 @@ __all__ = [
     "insert_values",
     "sized_batches",
     "supports_plain_insert",
+    "supports_plain_update",
     "text_budget",
+    "update_values",
 ]
 
 _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
+
+#: The SQLite release that took ``UPDATE ... FROM``.
+_SQLITE_UPDATE_FROM = (3, 33, 0)
 
 _T = TypeVar("_T")
 
@@ -106,8 +123,17 @@ def in_lists(keys: Iterable[Any], using: str) -> Iterator[list[Any]]:
         yield keys[start : start + size]
 
 
+def _has_placeholder(field: Field[Any, Any]) -> bool:
+    """Whether ``field`` wraps its value's ``%s`` in SQL of its own (a
+    binary's or a geometry's: ``get_placeholder``, Django 6.1's
+    ``get_placeholder_sql``)."""
+    return hasattr(field, "get_placeholder") or hasattr(field, "get_placeholder_sql")
+
+
 def _plain_field(field: Field[Any, Any]) -> bool:
     """Whether saving ``field`` is its value or default, nothing more."""
+    if _has_placeholder(field):
+        return False
     if isinstance(field, DateField | DateTimeField | TimeField):
         return not (field.auto_now or field.auto_now_add)
     return type(field).pre_save is Field.pre_save
@@ -187,6 +213,153 @@ def insert_values(
 
 def _mapping_values(row: Mapping[str, Any]) -> Iterable[Any]:
     return row.values()
+
+
+def _update_fields(model: type[models.Model], names: Sequence[str]) -> list[Any]:
+    """The fields ``names`` (names or attnames) of ``model``."""
+    return [model._meta.get_field(name) for name in names]
+
+
+def supports_plain_update(
+    model: type[models.Model], names: Sequence[str], using: str
+) -> bool:
+    """Whether ``update_values`` can write fields ``names`` of ``model`` on
+    ``using``: SQLite (3.33 or later), PostgreSQL or MySQL/MariaDB, concrete
+    fields other than the key, none with a placeholder of its own (a
+    geometry's) or made by the database."""
+    connection: Any = connections[using]
+    if connection.vendor not in _VENDORS:
+        return False
+    if connection.vendor == "sqlite" and (
+        connection.Database.sqlite_version_info < _SQLITE_UPDATE_FROM
+    ):
+        return False
+    pk = model._meta.pk
+    fields = _update_fields(model, names)
+    return (
+        bool(fields)
+        and not _has_placeholder(pk)
+        and all(
+            getattr(f, "concrete", False)
+            and f is not pk
+            and not getattr(f, "generated", False)
+            and not _has_placeholder(f)
+            and f.cast_db_type(connection) is not None
+            for f in fields
+        )
+    )
+
+
+def _cast_type(field: Field[Any, Any], connection: Any) -> str:
+    """The type a PostgreSQL value list gives ``field``'s values: text for
+    text (assigning it to a ``varchar(n)`` column still refuses a longer
+    value, where a cast to ``varchar(n)`` would cut it), else the field's
+    own."""
+    if isinstance(field, CharField | TextField):
+        return "text"
+    return str(field.cast_db_type(connection))
+
+
+def _update_sql(
+    connection: Any,
+    model: type[models.Model],
+    fields: list[Any],
+    rows: int,
+    only_empty: Any,
+) -> str:
+    """``UPDATE`` of ``fields`` for ``rows`` rows of (key, values...), each
+    row matched by its key; with ``only_empty``, only where that field is
+    "" or NULL."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    key = f"{table}.{quote(model._meta.pk.column)}"
+    width = len(fields) + 1
+    names = [quote(f"v{i}") for i in range(width)]
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    vendor = connection.vendor
+    if vendor == "mysql":
+        # A derived table of SELECTs: MySQL 5.7 has no VALUES list, and
+        # MariaDB's names its columns after the first row's values.
+        first = "SELECT " + ", ".join(f"%s AS {name}" for name in names)
+        others = " UNION ALL SELECT " + ", ".join(["%s"] * width)
+        source = f"({first}{others * (rows - 1)}) AS v"
+    elif vendor == "postgresql":
+        # The first row's casts type each column of the list.
+        pk = model._meta.pk
+        first = ", ".join(
+            f"CAST(%s AS {_cast_type(f, connection)})" for f in [pk, *fields]
+        )
+        source = (
+            f"(VALUES ({first}){f', {one}' * (rows - 1)}) AS v ({', '.join(names)})"
+        )
+    else:  # SQLite names a value list's columns column1, column2, ...
+        names = [f"column{i + 1}" for i in range(width)]
+        source = f"(VALUES {', '.join([one] * rows)}) AS v"
+    where = f"{key} = v.{names[0]}"
+    if only_empty is not None:
+        column = f"{table}.{quote(only_empty.column)}"
+        where += f" AND ({column} = '' OR {column} IS NULL)"
+    if vendor == "mysql":
+        sets = ", ".join(
+            f"{table}.{quote(f.column)} = v.{name}"
+            for f, name in zip(fields, names[1:], strict=True)
+        )
+        return f"UPDATE {table} JOIN {source} ON {where} SET {sets}"
+    sets = ", ".join(
+        f"{quote(f.column)} = v.{name}"
+        for f, name in zip(fields, names[1:], strict=True)
+    )
+    return f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"
+
+
+def update_values(
+    model: type[models.Model],
+    using: str,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    batch_size: int,
+    budget: int | None = None,
+    *,
+    only_empty: str | None = None,
+) -> int | None:
+    """UPDATE fields ``names`` of ``model``'s rows: each of ``rows`` is the
+    row's key followed by its values, in the order of ``names``.
+
+    Each value is prepared by its field's ``get_db_prep_save``, as
+    ``bulk_update`` does (no ``pre_save``: ``auto_now`` is not applied).
+    ``only_empty``: a field name; a row is written only where that field
+    is "" or NULL. ``budget``: the most text a statement may carry
+    (``text_budget``). Returns the number of rows written, or None, writing
+    nothing, when ``supports_plain_update`` is False.
+    """
+    if not supports_plain_update(model, names, using):
+        return None
+    if not rows:
+        return 0
+    connection = connections[using]
+    fields = _update_fields(model, names)
+    prepared = [model._meta.pk, *fields]
+    empty = None if only_empty is None else model._meta.get_field(only_empty)
+    per_batch = max(
+        1, min(batch_size, connection.ops.bulk_batch_size(prepared, list(rows)))
+    )
+    written = 0
+    with connection.cursor() as cursor:
+        for batch in sized_batches(rows, per_batch, budget, _row_values):
+            params = [
+                field.get_db_prep_save(value, connection)
+                for row in batch
+                for field, value in zip(prepared, row, strict=True)
+            ]
+            cursor.execute(
+                _update_sql(connection, model, fields, len(batch), empty), params
+            )
+            written += max(0, cursor.rowcount)
+    return written
+
+
+def _row_values(row: Sequence[Any]) -> Iterable[Any]:
+    return row
 
 
 def _plain_boolean(expression: BaseExpression) -> bool:

@@ -45,7 +45,14 @@ from django.db.models import (
     When,
 )
 
-from ._bulk import fetch_values, in_lists, insert_values, sized_batches, text_budget
+from ._bulk import (
+    fetch_values,
+    in_lists,
+    insert_values,
+    sized_batches,
+    text_budget,
+    update_values,
+)
 from ._catalogue_lock import catalogue_transaction, sync_lock_name
 from ._fields import model_has_field, writes_to
 from ._fitting import (
@@ -1038,7 +1045,14 @@ class _Sync:
         rows: Sequence[_Row | _ColumnRow],
         fields: list[str],
     ) -> None:
-        if rows and fields:
+        if not rows or not fields:
+            return
+        values = [(row.pk, *(getattr(row, name) for name in fields)) for row in rows]
+        budget = self._budget()
+        if (
+            update_values(model, self.using, fields, values, self.batch_size, budget)
+            is None
+        ):
             # Instances carrying only the key and the fields written.
             instances = [
                 model(pk=row.pk, **{name: getattr(row, name) for name in fields})
@@ -1083,6 +1097,39 @@ class _Sync:
         kept: set[Any] = set()
         if not rows:
             return kept
+        values = [(row.pk, getattr(row, name)) for row in rows]
+        written = update_values(
+            model,
+            self.using,
+            [name],
+            values,
+            self.batch_size,
+            self._budget(),
+            only_empty=name,
+        )
+        if written is None:
+            kept = self._fill_case_when(model, rows, name)
+        elif written < len(rows):
+            # Which: those not holding the text this run wrote.
+            ours = dict(values)
+            for chunk in self._chunks(ours):
+                now = self._q(model).filter(pk__in=chunk).values_list("pk", name)
+                kept.update(pk for pk, value in now if value != ours[pk])
+        if kept:
+            logger.info(
+                "%d %s descriptions were written during the run and were kept",
+                len(kept),
+                model._meta.model_name,
+            )
+        return kept
+
+    def _fill_case_when(
+        self, model: type[models.Model], rows: Sequence[_Row], name: str
+    ) -> set[Any]:
+        """``_fill_empty`` on a database ``update_values`` does not serve:
+        an ``UPDATE`` of a ``CASE WHEN`` a row, a batch at a time; the keys
+        of the rows kept as they were."""
+        kept: set[Any] = set()
         field = cast("models.Field[Any, Any]", model._meta.get_field(name))
         # Per row: its key twice (CASE WHEN and IN) and its text; plus the
         # empty string of the test, counted as a fourth per row.
@@ -1104,12 +1151,6 @@ class _Sync:
                 ours = {row.pk: getattr(row, name) for row in batch}
                 now = self._q(model).filter(pk__in=keys).values_list("pk", name)
                 kept.update(pk for pk, value in now if value != ours[pk])
-        if kept:
-            logger.info(
-                "%d %s descriptions were written during the run and were kept",
-                len(kept),
-                model._meta.model_name,
-            )
         return kept
 
     def _bulk_create(
