@@ -11,7 +11,11 @@ previous one) on PostgreSQL, MariaDB and SQLite, it measures:
   alone plus one bulk insert of the same rows;
 * **cold** -- ``create_db_elements`` into an empty catalogue;
 * **rerun** -- ``create_db_elements`` again with no schema change;
-* **read** -- our schema read alone (``read_schema``), beside the raw read.
+* **read** -- our schema read alone (``read_schema``), beside the raw read;
+* **changed** -- ``create_db_elements`` after every column but the keys
+  changed type (the row pointed at a second schema of the same tables,
+  whose column types are rotated by one), ``--cold-repeat`` times,
+  alternating between the two schemas.
 
 The raw read, the read and the re-run take a fraction of a second each:
 they run ``--repeat`` times (9), interleaved, and the median run counts.
@@ -30,6 +34,7 @@ Each with wall time, catalogue (Django) query count and peak Python memory
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -64,11 +69,12 @@ TYPES = [
 
 
 # -- building synthetic schemas ----------------------------------------------
-def table_ddl(number: int, columns: int, dialect: str) -> str:
+def table_ddl(number: int, columns: int, dialect: str, variant: int = 0) -> str:
+    """Table ``number``; ``variant`` rotates its column types."""
     quote = "`" if dialect == "mariadb" else '"'
     cols = [f"{quote}id{quote} integer PRIMARY KEY"]
     for c in range(1, columns - 1):
-        kind = TYPES[(number + c) % len(TYPES)]
+        kind = TYPES[(number + c + variant) % len(TYPES)]
         if dialect == "mariadb" and kind == "timestamp":
             kind = "datetime"
         cols.append(f"c{c:02d} {kind}")
@@ -80,16 +86,16 @@ def table_ddl(number: int, columns: int, dialect: str) -> str:
 
 
 def build(
-    dialect: str, tables: int, columns: int, workdir: Path
+    dialect: str, tables: int, columns: int, workdir: Path, variant: int = 0
 ) -> tuple[str, Callable[[], None]]:
     """Create the schema; return (SQLAlchemy URL, drop function)."""
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    statements = [table_ddl(n, columns, dialect) for n in range(tables)]
+    statements = [table_ddl(n, columns, dialect, variant) for n in range(tables)]
     if dialect == "sqlite":
-        path = workdir / f"bench_{tables}.sqlite"
+        path = workdir / f"bench_{tables}_{variant}.sqlite"
         path.unlink(missing_ok=True)
         with sqlite3.connect(path) as conn:
             conn.executescript(";\n".join(statements) + ";")
@@ -399,6 +405,32 @@ def read_only(url: str) -> Any:
     return snapshot
 
 
+def point_at(sql_db: Any, url: str) -> None:
+    """Make ``sql_db`` name the database of ``url`` (same server)."""
+    from sqlalchemy.engine import make_url
+
+    sql_db.db_name = make_url(url).database or ""
+    type(sql_db).objects.filter(pk=sql_db.pk).update(db_name=sql_db.db_name)
+
+
+def changed_runs(
+    row: dict[str, Any], args: argparse.Namespace, sql_db: Any, url: str, other: str
+) -> None:
+    """``create_db_elements`` with every column changed, alternating the
+    row between the schema of ``url`` and ``other``, untimed."""
+    from thoth_db_elements.harvest import create_db_elements
+
+    targets = itertools.cycle([other, url])
+    last = repeated(
+        row,
+        args.cold_repeat,
+        {"changed": partial(create_db_elements, sql_db)},
+        before=lambda: point_at(sql_db, next(targets)),
+    )["changed"]
+    row["changed"]["columns_updated"] = last.columns.updated
+    point_at(sql_db, url)
+
+
 def read_inspector(url: str) -> Any:
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
@@ -483,6 +515,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     },
                 )["rerun"]
                 row["rerun"]["rows_written"] = rerun.writes
+                if args.changed:
+                    other, drop_other = build(
+                        dialect, tables, args.columns, workdir, variant=1
+                    )
+                    try:
+                        changed_runs(row, args, sql_db, url, other)
+                    finally:
+                        drop_other()
                 # Second pass, memory only.
                 with traced(row, "raw_read"):
                     raw_read(url, dialect)
@@ -522,7 +562,8 @@ def report(row: dict[str, Any]) -> None:
     print(
         f"{'':>17} baseline/cold {ratio(row, 'baseline', 'cold')}, "
         f"read/raw {ratio(row, 'read', 'raw_read')}, cold/floor {ratio(row, 'cold', 'floor')}, "
-        f"inspector/read {ratio(row, 'read_inspector', 'read')}",
+        f"inspector/read {ratio(row, 'read_inspector', 'read')}, "
+        f"changed/cold {ratio(row, 'changed', 'cold')}",
         flush=True,
     )
 
@@ -536,8 +577,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "| Database | Tables | Baseline s | Floor s | Cold s | Re-run s | Read s "
         "| Raw read s | Baseline / cold | Read / raw | Cold / floor | Re-run / read "
-        "| Peak MiB (cold) |",
-        "|---|" + "---:|" * 12,
+        "| Peak MiB (cold) | Changed s | Changed / cold |",
+        "|---|" + "---:|" * 14,
     ]
     for row in results["runs"]:
         peak = row["cold"].get("peak_mib")
@@ -547,7 +588,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {cell(row, 'read')} | {cell(row, 'raw_read')} "
             f"| {ratio(row, 'baseline', 'cold')} | {ratio(row, 'read', 'raw_read')} "
             f"| {ratio(row, 'cold', 'floor')} | {ratio(row, 'rerun', 'read')} "
-            f"| {'-' if peak is None else f'{peak:.0f}'} |"
+            f"| {'-' if peak is None else f'{peak:.0f}'} "
+            f"| {cell(row, 'changed')} | {ratio(row, 'changed', 'cold')} |"
         )
     return "\n".join(lines)
 
@@ -608,7 +650,14 @@ def main() -> None:
         "--cold-repeat",
         type=int,
         default=3,
-        help="cold harvests, each into an empty catalogue (median kept)",
+        help="cold harvests, each into an empty catalogue, and re-runs with "
+        "every column changed (median kept)",
+    )
+    parser.add_argument(
+        "--changed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure re-runs with every column changed",
     )
     args = parser.parse_args()
     args.tables = [int(t) for t in args.tables.split(",")]

@@ -17,7 +17,8 @@ returns False and the caller uses ``bulk_create``. No ``pre_init`` or
 ``update_values`` writes changed rows the same way, one ``UPDATE`` joined
 to a list of values per batch: ``QuerySet.bulk_update`` builds a ``CASE
 WHEN`` expression per row and field, whose compiling took a re-run with
-2,500 changed columns 0.75 s, three times a cold harvest of 20,000.
+18,000 changed columns 4.7 s, fifteen times a cold harvest of 20,000.
+Like ``bulk_update``, it sends no signal and applies no ``pre_save``.
 
 ``fetch_values`` reads a ``values_list()`` query straight from the cursor;
 ``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold;
