@@ -253,11 +253,12 @@ def sync_lock_name(sql_db: models.Model) -> str:
 
 
 def _codes(exc: DatabaseError) -> tuple[Any, Any]:
-    """The driver error's SQLSTATE (psycopg) and first argument (MySQL's
-    error number)."""
+    """The driver error's SQLSTATE (psycopg 3's ``sqlstate``, psycopg2's
+    ``pgcode``) and first argument (MySQL's error number)."""
     cause = exc.__cause__
     args: tuple[Any, ...] = getattr(cause, "args", ())
-    return getattr(cause, "sqlstate", None), args[0] if args else None
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return sqlstate, args[0] if args else None
 
 
 def _is_deadlock(exc: DatabaseError) -> bool:
