@@ -27,6 +27,7 @@ from thoth_db_elements.exceptions import IntrospectionError, SchemaNotFoundError
 from thoth_db_elements.introspection import raw_types, read_schema
 from thoth_db_elements.introspection.fast.sqlite import _may_name_keys
 from thoth_db_elements.introspection.raw_types import read_catalogue
+from thoth_db_elements.persistence import derive_fk_fields
 
 pytestmark = [pytest.mark.services, pytest.mark.source_only]
 
@@ -494,20 +495,60 @@ def test_mariadb_tables_that_cannot_be_opened_or_seen() -> None:
     assert [c.name for c in seen.table("by:role%").columns] == ["id", "status"]
 
 
-def test_mariadb_user_named_with_an_at_sign_has_its_grants_read() -> None:
-    # The user part of CURRENT_USER() is what comes before its last "@":
-    # cut at the first, the grants were nobody's, and a user with SELECT on
-    # the schema was taken for one who may not see every table (nothing
-    # deleted, ever).
+@pytest.mark.parametrize(
+    ("user", "escaped"),
+    [
+        # The user part of CURRENT_USER() is what comes before its last
+        # "@": cut at the first, the grants were nobody's.
+        ("bo@x_", False),
+        # GRANT ... ON `a\\_b`.* names the schema a_b exactly (an unescaped _
+        # is a wildcard); SCHEMA_PRIVILEGES keeps it escaped, and compared
+        # as kept the grant was nobody's.
+        ("esc_", True),
+    ],
+    ids=["user-with-an-at-sign", "escaped-schema-name"],
+)
+def test_mariadb_schema_wide_grants_are_recognised(user: str, escaped: bool) -> None:
+    # Unrecognised, a user with SELECT on the schema was taken for one who
+    # may not see every table: nothing deleted, ever, and every table tried.
     require_mariadb()
     with schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url:
         name = schemas.database_name(url)
-        user = f"bo@x_{name[-8:]}"
-        grants = [f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'"]
+        assert "_" in name
+        granted = name.replace("_", "\\_") if escaped else name
+        user = f"{user}{name[-8:]}"
+        grants = [f"GRANT SELECT ON `{granted}`.* TO '{user}'@'%'"]
         with mariadb_user(url, user, grants) as limited, connect(limited) as lc:
             snap = assert_same(lc)
     assert snap.listing_complete
     assert [t.name for t in snap.tables] == ["t"]
+
+
+def test_mariadb_key_to_a_column_spelt_in_another_case() -> None:
+    # Made while foreign_key_checks is off (a dump's restore), a key keeps
+    # its target column as written, ID for id, and MariaDB enforces it all
+    # the same. Read as written, it pointed at no column: no fk_field, no
+    # relationship.
+    require_mariadb()
+    ddl = (
+        "SET foreign_key_checks = 0",
+        "CREATE TABLE child (id int PRIMARY KEY, parent_id int,"
+        " FOREIGN KEY (parent_id) REFERENCES parent (ID))",
+        "CREATE TABLE other (id int PRIMARY KEY, p int, c int,"
+        " FOREIGN KEY (p, c) REFERENCES parent (Id, CODE),"
+        " FOREIGN KEY (c) REFERENCES nosuch (x))",
+        "CREATE TABLE parent (id int, Code int, PRIMARY KEY (id, Code))",
+        "SET foreign_key_checks = 1",
+    )
+    with schemas.mariadb_database(ddl) as url, connect(url) as conn:
+        snap = assert_same(conn)
+    (child,) = snap.table("child").foreign_keys
+    assert (child.referred_table, child.referred_columns) == ("parent", ("id",))
+    keys = {
+        k.referred_table: k.referred_columns for k in snap.table("other").foreign_keys
+    }
+    assert keys == {"parent": ("id", "Code"), "nosuch": ("x",)}
+    assert derive_fk_fields(snap)[("child", "parent_id")] == "parent.id"
 
 
 # -- SQLite: primary keys that accept NULL --------------------------------------
@@ -702,6 +743,27 @@ def test_postgres_schema_changed_between_two_queries_falls_back_to_the_inspector
                 assert done
         finally:
             other.dispose()
+
+
+def test_sqlite_bracketed_type_names_with_a_length(tmp_path: Path) -> None:
+    # SQL Server's spelling, common in converted databases: SQLite reports
+    # [time](7) as time](7, and the family fell to SQLite's affinity rules.
+    path = tmp_path / "brackets.sqlite"
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute(
+            "CREATE TABLE t (a [time](7), b [char](10), c [varbinary](50),"
+            " d [decimal](10, 2), e [int])"
+        )
+    with connect(f"sqlite:///{path}") as connection:
+        snap = assert_same(connection)
+    formats = [(c.name, c.data_format) for c in snap.table("t").columns]
+    assert formats == [
+        ("a", "TIME"),
+        ("b", "CHAR"),
+        ("c", "VARCHAR"),
+        ("d", "DECIMAL"),
+        ("e", "INT"),
+    ]
 
 
 def test_sqlite_generated_columns_and_a_comment_before_strict(tmp_path: Path) -> None:

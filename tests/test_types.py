@@ -73,6 +73,8 @@ BOOLEAN_CASES = [
 
 DECIMAL_CASES = [
     ("DECIMAL(10,2)", "sqlite"),
+    ("decimal](10, 2", "sqlite"),  # [decimal](10, 2)
+    ("my type](2", "sqlite"),  # affinity: NUMERIC
     ("DECIMAL(10, 2)", "sqlite"),
     ("decimal(10,2)", "mariadb"),
     ("decimal(10,2) unsigned", "mysql"),
@@ -141,6 +143,9 @@ DATE_CASES = [
 ]
 
 TIME_CASES = [
+    # A bracketed name with a length, [time](7) as SQL Server writes it:
+    # SQLite reports it without its first and last characters.
+    ("time](7", "sqlite"),
     ("time", "postgresql"),
     ("time without time zone", "postgresql"),
     ("time with time zone", "postgresql"),
@@ -188,6 +193,8 @@ CHAR_CASES = [
     ('"char"', "postgresql"),  # PostgreSQL's one-byte internal type
     ("char(2)", "mariadb"),
     ("CHAR(2)", "sqlite"),
+    ("char](10", "sqlite"),  # [char](10)
+    ("nchar](5", "sqlite"),
     ("CHARACTER(20)", "sqlite"),
     ("NCHAR(55)", "sqlite"),
     ("nchar", "mssql"),
@@ -205,6 +212,8 @@ ENUM_CASES = [
 
 VARCHAR_CASES = [
     ("TEXT", "sqlite"),
+    ("varbinary](50", "sqlite"),  # [varbinary](50)
+    ("nvarchar](50", "sqlite"),
     # SpatiaLite's geometry columns: affinity would say INT and DECIMAL.
     ("POINT", "sqlite"),
     ("MULTIPOINT", "sqlite"),

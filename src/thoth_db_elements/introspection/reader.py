@@ -385,6 +385,8 @@ class _Reader:
                 failures.append(TableFailure(name, error_text(exc)))
         if self.dialect == "sqlite":
             snapshots = _sqlite_key_targets(snapshots, schema)
+        elif self.dialect in ("mysql", "mariadb"):
+            snapshots = _mysql_key_columns(snapshots, schema)
         grants = self._grants(schema)
         sees_every_table = grants is None or any(
             level == "wide" and privilege == "SELECT"
@@ -422,21 +424,27 @@ class _Reader:
 
         Their ``information_schema`` and ``SHOW TABLES`` leave out the tables
         a user has no privilege on. Only a ``SELECT`` privilege on the whole
-        server or the whole schema (a ``wide`` one) shows them all; anything
-        else (table-level grants, roles, wildcard schema grants) counts as
-        maybe not.
+        server or the whole schema (a ``wide`` one: a schema grant naming
+        the schema, its ``_`` and ``%`` escaped or not) shows them all;
+        anything else (table-level grants, roles, other wildcard schema
+        grants) counts as maybe not.
         """
         if self.dialect not in ("mysql", "mariadb"):
             return None
         try:
             with self.attempt():
-                return list(
-                    self.connection.execute(_OWN_GRANTS, {"schema": schema}).all()
-                )
+                rows = self.connection.execute(_OWN_GRANTS, {"schema": schema}).all()
         except Exception as exc:
             self.check_fatal(exc)
             logger.warning("Cannot read the privileges of this user: %s", exc)
             return []
+        grants: list[Any] = []
+        for level, name, privilege in rows:
+            if level != "schema":
+                grants.append((level, name, privilege))
+            elif _unescaped(name) == schema:
+                grants.append(("wide", None, privilege))
+        return grants
 
     def _columns_hidden(
         self, schema: str, listed: set[str], grants: Sequence[Any]
@@ -1052,6 +1060,41 @@ def _sqlite_key_targets(
     return fixed
 
 
+def _mysql_key_columns(tables: list[TableSnapshot], schema: str) -> list[TableSnapshot]:
+    """Foreign keys' target columns spelt as their table spells them.
+
+    MySQL and MariaDB compare column names without regard to case. A key
+    made while ``foreign_key_checks`` is off (a dump's restore, a table
+    created before the one it refers to) keeps its target columns as
+    written, ``REFERENCES parent (ID)`` for column ``id``, and is enforced
+    all the same; named so, it would point at no column of the schema and
+    its relationship would be lost. Its source columns are spelt as their
+    table's already. A key whose target columns are spelt exactly, nearly
+    every key, is left as it is.
+    """
+    by_name = {t.name: t for t in tables}
+    fixed: list[TableSnapshot] = []
+    for table in tables:
+        keys: list[ForeignKeySnapshot] | None = None
+        for position, key in enumerate(table.foreign_keys):
+            target = by_name.get(key.referred_table)
+            if (
+                key.referred_schema not in (None, schema)
+                or target is None
+                or _has_columns(target, key.referred_columns)
+            ):
+                continue
+            spelt = {c.name.lower(): c.name for c in target.columns}
+            referred = tuple(spelt.get(n.lower(), n) for n in key.referred_columns)
+            if keys is None:
+                keys = list(table.foreign_keys)
+            keys[position] = dataclasses.replace(key, referred_columns=referred)
+        if keys is not None:
+            table = dataclasses.replace(table, foreign_keys=tuple(keys))
+        fixed.append(table)
+    return fixed
+
+
 def _has_columns(table: TableSnapshot, names: tuple[str, ...]) -> bool:
     """Whether ``table`` has every column of ``names``, spelt exactly (a
     walk: keys name few columns, each looked for once)."""
@@ -1103,9 +1146,9 @@ _OWN_GRANTS = sa.text(
     FROM information_schema.USER_PRIVILEGES, {_ME}
     WHERE GRANTEE = me.who
     UNION ALL
-    SELECT 'wide', NULL, PRIVILEGE_TYPE
+    SELECT 'schema', TABLE_SCHEMA, PRIVILEGE_TYPE
     FROM information_schema.SCHEMA_PRIVILEGES, {_ME}
-    WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
+    WHERE GRANTEE = me.who
     UNION ALL
     SELECT 'table', TABLE_NAME, PRIVILEGE_TYPE
     FROM information_schema.TABLE_PRIVILEGES, {_ME}
@@ -1116,6 +1159,13 @@ _OWN_GRANTS = sa.text(
     WHERE GRANTEE = me.who AND TABLE_SCHEMA = :schema COLLATE utf8mb4_bin
     """
 )
+
+
+def _unescaped(pattern: str) -> str:
+    """A schema grant's name as MySQL keeps it (``SCHEMA_PRIVILEGES``),
+    its escaped ``\\_`` and ``\\%`` (the exact name, not a wildcard)
+    read as the characters they stand for."""
+    return pattern.replace("\\_", "_").replace("\\%", "%")
 
 
 def _backticked(name: str) -> str:

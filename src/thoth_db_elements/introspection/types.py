@@ -246,6 +246,9 @@ class ParsedType:
 
 _QUOTED_LITERAL = re.compile(r"'(?:[^']|'')*'")
 _PARENTHESISED = re.compile(r"\([^()]*\)")
+#: A type SQLite reports from a bracketed name with a length, ``[time](7)``:
+#: it drops the first and the last character, leaving ``time](7``.
+_SQLITE_BRACKETED = re.compile(r"([^\[\]()]+)\]\(([^()]*)")
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
@@ -294,6 +297,8 @@ def _blank_parenthesised(text: str) -> str:
 def parse_type(raw_type: str, dialect: str = "") -> ParsedType:
     """Take ``raw_type`` apart (see ``ParsedType``)."""
     text = raw_type.strip().lower()
+    if dialect == "sqlite" and (bracketed := _SQLITE_BRACKETED.fullmatch(text)):
+        text = f"{bracketed.group(1)}({bracketed.group(2)})"
     # Enum members may contain anything, parentheses and brackets included.
     text = _QUOTED_LITERAL.sub("''", text)
     # MariaDB's /* mariadb-5.3 */ (an old temporal format) and executable
