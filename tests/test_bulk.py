@@ -10,12 +10,15 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.db import DataError, connection, models
 from django.db.models.functions import Upper
+from django.db.models.signals import post_delete
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
-from catalog.models import SqlColumn, SqlDb, SqlTable
+from catalog.models import Relationship, SqlColumn, SqlDb, SqlTable
 from thoth_db_elements import _bulk
 from thoth_db_elements._bulk import (
     _plain_field,
+    delete_keys,
+    deletes_by_key,
     fetch_values,
     insert_values,
     supports_plain_insert,
@@ -282,3 +285,52 @@ def test_an_sqlite_without_update_from_is_left_to_django(
     assert not supports_plain_update(SqlDb, ["db_name"], "default")
     assert update_values(SqlDb, "default", ["db_name"], [(db.pk, "y")], 10) is None
     assert SqlDb.objects.get(pk=db.pk).db_name == "x"
+
+
+def _catalogued(name: str) -> SqlDb:
+    """A database with two tables, a key from one to the other."""
+    db = SqlDb.objects.create(name=name, db_name="x")
+    parent, child = (SqlTable.objects.create(sql_db=db, name=n) for n in ("p", "c"))
+    target = SqlColumn.objects.create(sql_table=parent, original_column_name="id")
+    source = SqlColumn.objects.create(sql_table=child, original_column_name="p_id")
+    Relationship.objects.create(
+        source_table=child,
+        target_table=parent,
+        source_column=source,
+        target_column=target,
+    )
+    return db
+
+
+def test_delete_keys_deletes_what_refers_to_the_rows_too() -> None:
+    family = (SqlTable, SqlColumn, Relationship)
+    assert deletes_by_key(family)
+    doomed, kept = _catalogued("doomed"), _catalogued("kept")
+    parent = SqlTable.objects.get(sql_db=doomed, name="p")
+    delete_keys(SqlTable, "default", [parent.pk, parent.pk])
+    # The table, its column and the key to it; the other table stays.
+    assert list(
+        SqlTable.objects.filter(sql_db=doomed).values_list("name", flat=True)
+    ) == ["c"]
+    assert SqlColumn.objects.filter(sql_table__sql_db=doomed).count() == 1
+    assert not Relationship.objects.filter(source_table__sql_db=doomed).exists()
+    # Nothing of another database.
+    assert SqlColumn.objects.filter(sql_table__sql_db=kept).count() == 2
+    assert Relationship.objects.filter(source_table__sql_db=kept).count() == 1
+    delete_keys(SqlTable, "default", [])
+
+
+def test_what_delete_keys_leaves_to_djangos_collector() -> None:
+    family = (SqlTable, SqlColumn, Relationship)
+    # A model refers to the column, and is no part of the family.
+    assert not deletes_by_key((SqlTable, SqlColumn))
+
+    def receiver(**kwargs: Any) -> None:
+        pass
+
+    post_delete.connect(receiver, sender=SqlColumn)
+    try:
+        assert not deletes_by_key(family)
+    finally:
+        post_delete.disconnect(receiver, sender=SqlColumn)
+    assert deletes_by_key(family)

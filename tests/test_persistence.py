@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, models, transaction
+from django.db.models.signals import post_delete
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from catalog import models as thoth
@@ -294,6 +295,27 @@ def test_changes_and_fills_are_written_by_plain_joined_updates(
     described = "" if isinstance(sql_db, fresh.SqlDb) else "Contact address"
     assert email["column_description"] == described
     assert report.columns.updated == 1
+
+
+def test_a_hosts_delete_signals_still_hear_of_the_rows_a_sync_deletes() -> None:
+    # Rows are deleted by key, without Django's collector, only where no
+    # receiver would miss them.
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop(extra_tables=2))
+    heard: list[str] = []
+
+    def receiver(instance: Any, **kwargs: Any) -> None:
+        heard.append(f"{instance.sql_table.name}.{instance.original_column_name}")
+
+    post_delete.connect(receiver, sender=thoth.SqlColumn)
+    try:
+        report = sync(sql_db, shop(extra_tables=1), force=True)
+    finally:
+        post_delete.disconnect(receiver, sender=thoth.SqlColumn)
+    assert report.tables.deleted == 1
+    assert heard
+    assert all(name.startswith("extra_0001.") for name in heard)
+    assert not thoth.SqlTable.objects.filter(sql_db=sql_db, name="extra_0001").exists()
 
 
 def test_dropped_and_renamed_objects_disappear(sql_db: models.Model) -> None:

@@ -7,6 +7,7 @@ its first read, so nobody writes in between there.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -560,3 +561,59 @@ def test_deleting_other_rows_does_not_wait_for_a_sync() -> None:
     assert outcome[:2] == ["deleted", "while the sync ran"]
     assert not thoth.SqlDb.objects.filter(name="alpha7").exists()
     assert thoth.SqlDb.objects.filter(name__startswith="alpha").count() == 19
+
+
+def test_a_sync_locks_no_row_of_another_databases_catalogue(settings: Any) -> None:
+    # Django's collector deleted a column's relationships with one
+    # "source_column_id IN (...) OR target_column_id IN (...)", which MySQL
+    # and MariaDB answer with a scan of the whole table, as they do a
+    # small table's UPDATE joined to its new values the wrong way round:
+    # it waited for a row of another database's catalogue that someone
+    # held, and two runs of different databases deadlocked.
+    settings.THOTH_DB_ELEMENTS_CATALOGUE_LOCK_TIMEOUT = 1
+    ours, theirs = (thoth.SqlDb.objects.create(name=n) for n in ("ours", "theirs"))
+    for sql_db in (ours, theirs):
+        sync_snapshot(sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=1))
+    held = {
+        model: list(
+            model.objects.filter(**{lookup: theirs}).values_list("pk", flat=True)
+        )
+        for model, lookup in (
+            (thoth.Relationship, "source_table__sql_db"),
+            (thoth.SqlColumn, "sql_table__sql_db"),
+            (thoth.SqlTable, "sql_db"),
+        )
+    }
+    assert all(held.values())
+    holder = connections.create_connection("default")
+    try:
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+            for model, keys in held.items():
+                table = connection.ops.quote_name(model._meta.db_table)
+                for pk in keys:  # by key each: no scan that would lock others
+                    cursor.execute(
+                        f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [pk]
+                    )
+        # Every table but the first gone (their columns and keys too), and
+        # the first one's columns changed.
+        first = shop().tables[0]
+        first = dataclasses.replace(
+            first,
+            columns=tuple(
+                dataclasses.replace(c, data_format="TEXT") for c in first.columns
+            ),
+        )
+        smaller = dataclasses.replace(shop(), tables=(first,))
+        report = sync_snapshot(
+            ours, smaller, catalogue_for(ours), HarvestReport(sqldb_id=1), force=True
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert report.tables.deleted == len(shop().tables) - 1
+    assert report.relationships.deleted
+    assert report.columns.updated == len(first.columns)
+    assert thoth.Relationship.objects.filter(
+        source_table__sql_db=theirs
+    ).count() == len(held[thoth.Relationship])

@@ -20,6 +20,13 @@ WHEN`` expression per row and field, whose compiling took a re-run with
 18,000 changed columns 4.7 s, fifteen times a cold harvest of 20,000.
 Like ``bulk_update``, it sends no signal and applies no ``pre_save``.
 
+``delete_keys`` deletes rows by key, and first the rows that refer to them,
+without Django's collector, whose cascade ``DELETE ... WHERE source_column_id
+IN (...) OR target_column_id IN (...)`` MySQL and MariaDB answer with a scan
+of the whole table, locking other databases' rows on its way (two runs of
+different databases then deadlocked); it applies where nothing but that
+cascade stands between a row and its deletion (``deletes_by_key``).
+
 ``fetch_values`` reads a ``values_list()`` query straight from the cursor;
 ``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold;
 ``sized_batches`` cuts rows into batches a statement can hold where the
@@ -28,7 +35,7 @@ database caps a statement's length (``text_budget``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import connections, models
@@ -41,9 +48,12 @@ from django.db.models.fields import (
     TextField,
     TimeField,
 )
+from django.db.models.signals import post_delete, pre_delete
 from django.db.models.sql.constants import MULTI
 
 __all__ = [
+    "delete_keys",
+    "deletes_by_key",
     "fetch_values",
     "in_lists",
     "insert_values",
@@ -261,6 +271,19 @@ def _cast_type(field: Field[Any, Any], connection: Any) -> str:
     return str(field.cast_db_type(connection))
 
 
+def _mysql_rows(names: Sequence[str], rows: int) -> str:
+    """MySQL/MariaDB: ``rows`` rows of ``len(names)`` values as a derived
+    table ``v`` with columns ``names``. (A derived table of SELECTs: MySQL
+    5.7 has no VALUES list, and MariaDB's names its columns after the first
+    row's values.) Statements join it first (``STRAIGHT_JOIN``), reaching
+    the table's rows by key: joined the other way round, a small table is
+    scanned and every row of it locked on the way, other databases' rows
+    too, which two runs of different databases deadlocked on."""
+    first = "SELECT " + ", ".join(f"%s AS {name}" for name in names)
+    others = " UNION ALL SELECT " + ", ".join(["%s"] * len(names))
+    return f"({first}{others * (rows - 1)}) AS v"
+
+
 def _update_sql(
     connection: Any,
     model: type[models.Model],
@@ -279,11 +302,7 @@ def _update_sql(
     one = "(" + ", ".join(["%s"] * width) + ")"
     vendor = connection.vendor
     if vendor == "mysql":
-        # A derived table of SELECTs: MySQL 5.7 has no VALUES list, and
-        # MariaDB's names its columns after the first row's values.
-        first = "SELECT " + ", ".join(f"%s AS {name}" for name in names)
-        others = " UNION ALL SELECT " + ", ".join(["%s"] * width)
-        source = f"({first}{others * (rows - 1)}) AS v"
+        source = _mysql_rows(names, rows)
     elif vendor == "postgresql":
         # The first row's casts type each column of the list.
         pk = model._meta.pk
@@ -305,7 +324,7 @@ def _update_sql(
             f"{table}.{quote(f.column)} = v.{name}"
             for f, name in zip(fields, names[1:], strict=True)
         )
-        return f"UPDATE {table} JOIN {source} ON {where} SET {sets}"
+        return f"UPDATE {source} STRAIGHT_JOIN {table} ON {where} SET {sets}"
     sets = ", ".join(
         f"{quote(f.column)} = v.{name}"
         for f, name in zip(fields, names[1:], strict=True)
@@ -361,6 +380,66 @@ def update_values(
 
 def _row_values(row: Sequence[Any]) -> Iterable[Any]:
     return row
+
+
+def deletes_by_key(family: Collection[type[models.Model]]) -> bool:
+    """Whether ``delete_keys`` deletes rows of ``family`` exactly as
+    ``QuerySet.delete`` would: no model of it has a delete signal's
+    receiver, a parent model, many-to-many or generic relations, and every
+    row referring to one of its rows is of ``family`` and goes with it
+    (``CASCADE``)."""
+    for model in family:
+        meta = model._meta
+        if pre_delete.has_listeners(model) or post_delete.has_listeners(model):
+            return False
+        if meta.parents or meta.many_to_many or meta.private_fields:
+            return False
+        for related in meta.related_objects:
+            if (
+                related.related_model not in family
+                or related.on_delete is not models.CASCADE
+            ):
+                return False
+    return True
+
+
+def delete_keys(model: type[models.Model], using: str, keys: Iterable[Any]) -> None:
+    """Delete the rows of ``model`` whose keys are ``keys``, and first, the
+    same way, the rows referring to them (only where ``deletes_by_key``
+    holds for the models concerned).
+
+    Each statement reaches its rows through an index: the referring rows'
+    keys are read by their foreign key, and every row is deleted by its
+    primary key, in key order. No other row is read for update, and two
+    runs deleting the rows of two databases lock none of each other's.
+    """
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return
+    for related in model._meta.related_objects:
+        child = related.related_model
+        rows = child._base_manager.using(using)
+        referring: list[Any] = []
+        for chunk in in_lists(wanted, using):
+            lookup = {f"{related.field.name}__in": chunk}
+            referring.extend(rows.filter(**lookup).values_list("pk", flat=True))
+        delete_keys(child, using, referring)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    table = quote(model._meta.db_table)
+    key = f"{table}.{quote(str(pk.column))}"
+    with connection.cursor() as cursor:
+        for chunk in in_lists(sorted(wanted), using):
+            if connection.vendor == "mysql":
+                # An IN list: a small table is scanned and every row locked.
+                sql = (
+                    f"DELETE {table} FROM {_mysql_rows(['k'], len(chunk))} "
+                    f"STRAIGHT_JOIN {table} ON {key} = v.k"
+                )
+            else:
+                sql = f"DELETE FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(chunk))})"
+            cursor.execute(sql, [pk.get_db_prep_value(k, connection) for k in chunk])
 
 
 def _plain_boolean(expression: BaseExpression) -> bool:

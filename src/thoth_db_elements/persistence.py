@@ -46,6 +46,8 @@ from django.db.models import (
 )
 
 from ._bulk import (
+    delete_keys,
+    deletes_by_key,
     fetch_values,
     in_lists,
     insert_values,
@@ -912,8 +914,7 @@ class _Sync:
             else:
                 counts.deleted += 1
                 stale.append(pk)
-        for chunk in self._chunks(stale):
-            self._q(self.cat.relationship).filter(pk__in=chunk).delete()
+        self._delete_rows(self.cat.relationship, stale)
         new = [
             {
                 "source_column_id": source_col,
@@ -1011,14 +1012,22 @@ class _Sync:
         doomed_columns = [c[_PK] for c in gone_columns] + [
             c.pk for c in plan.duplicate_columns
         ]
-        for chunk in self._chunks(doomed_columns):
-            self._q(self.cat.column).filter(pk__in=chunk).delete()
+        self._delete_rows(self.cat.column, doomed_columns)
         gone_table_ids = {t.pk for t in plan.gone_tables}
         self.report.columns.deleted = len(gone_columns)
         self.report.tables.deleted = len(gone_table_ids)
         doomed_tables = gone_table_ids | {t.pk for t in plan.duplicate_tables}
-        for chunk in self._chunks(doomed_tables):
-            self._q(self.cat.table).filter(pk__in=chunk).delete()
+        self._delete_rows(self.cat.table, doomed_tables)
+
+    def _delete_rows(self, model: type[models.Model], keys: Iterable[Any]) -> None:
+        """Delete ``model``'s rows ``keys`` and what refers to them: by key
+        (``delete_keys``) where nothing else does, else through Django's
+        collector."""
+        if deletes_by_key((self.cat.table, self.cat.column, self.cat.relationship)):
+            delete_keys(model, self.using, keys)
+            return
+        for chunk in self._chunks(keys):
+            self._q(model).filter(pk__in=chunk).delete()
 
     # -- small pieces ------------------------------------------------------
     @staticmethod
