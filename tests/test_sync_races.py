@@ -617,3 +617,45 @@ def test_a_sync_locks_no_row_of_another_databases_catalogue(settings: Any) -> No
     assert thoth.Relationship.objects.filter(
         source_table__sql_db=theirs
     ).count() == len(held[thoth.Relationship])
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
+def test_a_run_whose_sync_holds_the_catalogue_lock_is_alive(settings: Any) -> None:
+    # On MySQL/MariaDB the rows a sync inserts lock the SqlDb row through
+    # their foreign key: the heartbeat's UPDATE waits until the sync
+    # commits, and a long sync looked dead. A second start then marked it
+    # FAILED and ran again beside it.
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.validation import (
+        claim_sqldb_db_elements_task,
+        is_stale,
+        validate_and_cleanup_running_sqldb_db_elements_task,
+    )
+
+    settings.THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS = 1
+    now = timezone.now()
+    sql_db = thoth.SqlDb.objects.create(
+        name="shop",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="first",
+        db_elements_start_time=now,
+        db_elements_heartbeat=now - timezone.timedelta(minutes=10),
+    )
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:  # as the first run's sync does
+            cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(sql_db)])
+        assert not is_stale(sql_db)
+        assert validate_and_cleanup_running_sqldb_db_elements_task(sql_db)
+        assert not claim_sqldb_db_elements_task(sql_db, "second")
+        row = thoth.SqlDb.objects.get(pk=sql_db.pk)
+        assert (row.db_elements_status, row.db_elements_task_id) == (
+            TaskStatus.RUNNING,
+            "first",
+        )
+    finally:
+        holder.close()  # the worker gone: the server lets go of its lock
+    assert is_stale(sql_db)
+    assert claim_sqldb_db_elements_task(sql_db, "second")

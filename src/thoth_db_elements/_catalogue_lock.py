@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 
 from ._fields import writes_to
 from .conf import app_settings
@@ -250,6 +251,37 @@ def sync_lock_name(sql_db: models.Model) -> str:
     model = sql_db._meta.concrete_model or type(sql_db)
     label = f"{database}:{model._meta.label_lower}:{sql_db.pk}"
     return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
+
+
+def not_syncing(sql_db: models.Model) -> Q:
+    """Rows of ``sql_db``'s model unless a sync of ``sql_db`` is writing
+    its catalogue now, on MySQL and MariaDB: there the rows a sync inserts
+    lock the ``SqlDb`` row through their foreign key until it commits, and
+    the heartbeat's ``UPDATE`` of that row waits, so a long sync's
+    heartbeat stands still though its worker lives. It holds the
+    catalogue's named lock (``sync_lock_name``) throughout, which the
+    server lets go of when its connection ends. ``Q()`` elsewhere (on
+    PostgreSQL the heartbeat goes on beating during a sync)."""
+    if connections[writes_to(sql_db)].vendor != "mysql":
+        return Q()
+    free = RawSQL(
+        "IS_USED_LOCK(%s) IS NULL",
+        [sync_lock_name(sql_db)],
+        output_field=BooleanField(),
+    )
+    return Q(free)
+
+
+def is_syncing(sql_db: models.Model) -> bool:
+    """Whether a sync of ``sql_db`` holds its catalogue's lock now (see
+    ``not_syncing``; always False but on MySQL and MariaDB)."""
+    connection = connections[writes_to(sql_db)]
+    if connection.vendor != "mysql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT IS_USED_LOCK(%s)", [sync_lock_name(sql_db)])
+        row = cursor.fetchone()
+    return bool(row and row[0] is not None)
 
 
 def _codes(exc: DatabaseError) -> tuple[Any, Any]:

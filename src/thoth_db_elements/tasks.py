@@ -41,6 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 from sqlalchemy.engine import URL
 
+from ._catalogue_lock import not_syncing
 from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
@@ -622,10 +623,12 @@ class AsyncDbElementsTask:
         interval = float(app_settings.HEARTBEAT_INTERVAL_SECONDS)
         waited_since = time.monotonic()
         seen: Any = _UNSEEN
+        # A heartbeat stands still while its run's sync writes (MySQL).
+        idle = not_syncing(self.model(pk=self.sqldb_id))
         while True:
             now = timezone.now()
-            free = Q(db_elements_heartbeat__isnull=True) | Q(
-                db_elements_heartbeat__lt=now - timedelta(seconds=timeout)
+            free = Q(db_elements_heartbeat__isnull=True) | (
+                Q(db_elements_heartbeat__lt=now - timedelta(seconds=timeout)) & idle
             )
             if self._attempts:
                 free |= Q(db_elements_heartbeat__in=self._attempts)

@@ -19,6 +19,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.utils import timezone
 
+from ._catalogue_lock import is_syncing, not_syncing
 from ._fields import model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .models import TaskStatus
@@ -61,7 +62,8 @@ def _stale_q(
     its heartbeat alone: stale once it is older than
     ``HEARTBEAT_TIMEOUT_SECONDS``, however long the run (or its wait in the
     queue) has lasted; a null heartbeat means the task is still queued, and
-    the start-time rule applies.
+    the start-time rule applies. A run whose sync holds the catalogue's
+    lock is alive whatever its heartbeat (``not_syncing``).
     """
     old_start = models.Q(
         db_elements_start_time__lt=now - timedelta(hours=timeout_hours)
@@ -74,6 +76,8 @@ def _stale_q(
             db_elements_heartbeat__lt=now - window,
         )
     stale = models.Q(db_elements_start_time__isnull=True) | old_start
+    if isinstance(model, models.Model):
+        stale &= not_syncing(model)
     return models.Q(db_elements_status=TaskStatus.RUNNING) & stale
 
 
@@ -94,7 +98,7 @@ def is_stale(
     if heartbeat is None:
         return start < now - timedelta(hours=hours)
     window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
-    return heartbeat < now - window
+    return heartbeat < now - window and not is_syncing(sql_db)
 
 
 def is_queued(sql_db: models.Model) -> bool:
