@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.http import HttpRequest
 from django.test import RequestFactory
 
@@ -22,7 +22,7 @@ from catalog import models as thoth
 from tests.snapshots import shop
 from thoth_db_elements.admin import DbElementsModelAdmin
 from thoth_db_elements.catalogue import catalogue_for
-from thoth_db_elements.exceptions import CatalogueLockedError
+from thoth_db_elements.exceptions import CatalogueChangedError, CatalogueLockedError
 from thoth_db_elements.persistence import sync_lock_name, sync_snapshot
 from thoth_db_elements.report import HarvestReport
 
@@ -506,9 +506,10 @@ def test_an_admin_delete_during_a_sync_waits_for_it() -> None:
     try:
         report = _resync(sql_db, checkpoint)
         synced = (report.tables.deleted, report.tables.created)
-    except IntegrityError:
+    except CatalogueChangedError:
         # MariaDB: the sync holds nothing of the row before its first
-        # insert, so the delete went first; the sync then fails on its key.
+        # insert, so the delete went first; the sync then fails on its key,
+        # and says so.
         synced = None
     threads[0].join(30)
     assert outcome == ["admin deleted"]
@@ -659,3 +660,50 @@ def test_a_run_whose_sync_holds_the_catalogue_lock_is_alive(settings: Any) -> No
         holder.close()  # the worker gone: the server lets go of its lock
     assert is_stale(sql_db)
     assert claim_sqldb_db_elements_task(sql_db, "second")
+
+
+def test_a_table_deleted_while_a_sync_runs_is_told_as_such() -> None:
+    # A new column of "customers", whose row another transaction deletes
+    # after the sync loaded it: the column's key to it fails. It was the
+    # driver's raw IntegrityError, "unexpected", with a traceback.
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    catalogue = catalogue_for(sql_db)
+    sync_snapshot(sql_db, shop(), catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    grown = shop()
+    table = grown.table("customers")
+    extra = dataclasses.replace(table.columns[-1], name="nickname", ordinal_position=9)
+    table = dataclasses.replace(table, columns=(*table.columns, extra))
+    grown = dataclasses.replace(
+        grown, tables=tuple(table if t.name == "customers" else t for t in grown.tables)
+    )
+    calls: list[int] = []
+
+    def delete_customers() -> None:
+        try:
+            thoth.SqlTable.objects.filter(pk=customers.pk).delete()
+        finally:
+            connections.close_all()
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # inside the transaction, rows loaded, no write yet
+            thread = threading.Thread(target=delete_customers)
+            thread.start()
+            thread.join(30)
+
+    with pytest.raises(CatalogueChangedError, match="nothing was changed"):
+        sync_snapshot(
+            sql_db,
+            grown,
+            catalogue,
+            HarvestReport(sqldb_id=sql_db.pk),
+            checkpoint=checkpoint,
+        )
+    assert len(calls) >= 2
+    assert not thoth.SqlTable.objects.filter(pk=customers.pk).exists()
+    # Run again: the table comes back, with its new column.
+    sync_snapshot(sql_db, grown, catalogue, HarvestReport(sqldb_id=sql_db.pk))
+    assert thoth.SqlColumn.objects.filter(
+        sql_table__sql_db=sql_db, original_column_name="nickname"
+    ).exists()

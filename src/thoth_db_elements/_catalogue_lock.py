@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DatabaseError, connections, models, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, transaction
 from django.db.models import BooleanField, F, Q
 from django.db.models.expressions import RawSQL
 
 from ._fields import writes_to
 from .conf import app_settings
-from .exceptions import CatalogueLockedError
+from .exceptions import CatalogueChangedError, CatalogueLockedError
 
 __all__ = ["catalogue_transaction", "sync_lock_name"]
 
@@ -73,6 +73,13 @@ def catalogue_transaction(
             raise CatalogueLockedError(
                 f"The catalogue is locked by another transaction (waited "
                 f"{waited}); nothing was changed. Run again when it is free."
+            ) from None
+        if _is_foreign_key_violation(exc):
+            raise CatalogueChangedError(
+                "Another transaction deleted catalogue rows this run referred "
+                "to (an admin's delete, say), or added rows referring to ones "
+                f"it deleted, while it ran ({_first_line(exc)}); nothing was "
+                "changed. Run again."
             ) from None
         raise
     finally:
@@ -297,6 +304,24 @@ def _is_deadlock(exc: DatabaseError) -> bool:
     """PostgreSQL 40P01 (deadlock_detected), MySQL 1213."""
     sqlstate, number = _codes(exc)
     return bool(sqlstate == "40P01" or number == 1213)
+
+
+def _is_foreign_key_violation(exc: DatabaseError) -> bool:
+    """PostgreSQL 23503, MySQL 1451 and 1452, SQLite's "FOREIGN KEY
+    constraint failed"."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    sqlstate, number = _codes(exc)
+    return bool(
+        sqlstate == "23503"
+        or number in (1451, 1452)
+        or "FOREIGN KEY constraint failed" in str(exc)
+    )
+
+
+def _first_line(exc: DatabaseError) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _is_lock_timeout(exc: DatabaseError) -> bool:

@@ -7,6 +7,7 @@ and never contains a password or a credentialed URL.
 from __future__ import annotations
 
 __all__ = [
+    "CatalogueChangedError",
     "CatalogueLockedError",
     "ConfigurationError",
     "ConnectionFailedError",
@@ -53,3 +54,8 @@ class HarvestCancelledError(DbElementsError):
 
 class CatalogueLockedError(DbElementsError):
     """Catalogue rows stayed locked by another transaction past the time-out."""
+
+
+class CatalogueChangedError(DbElementsError):
+    """Another transaction deleted catalogue rows a sync referred to (or
+    added rows referring to ones it deleted) while it ran."""
