@@ -334,3 +334,13 @@ def test_what_delete_keys_leaves_to_djangos_collector() -> None:
     finally:
         post_delete.disconnect(receiver, sender=SqlColumn)
     assert deletes_by_key(family)
+
+
+def test_delete_keys_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # MySQL/MariaDB join at most so many keys a statement.
+    monkeypatch.setattr(_bulk, "_MYSQL_KEYS_A_DELETE", 1)
+    doomed, kept = _catalogued("doomed"), _catalogued("kept")
+    tables = list(SqlTable.objects.filter(sql_db=doomed).values_list("pk", flat=True))
+    delete_keys(SqlTable, "default", tables)
+    assert not SqlColumn.objects.filter(sql_table__sql_db=doomed).exists()
+    assert SqlColumn.objects.filter(sql_table__sql_db=kept).count() == 2

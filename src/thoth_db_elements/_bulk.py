@@ -66,6 +66,11 @@ __all__ = [
 
 _VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 
+#: Keys a MySQL/MariaDB ``DELETE`` joins at most (``delete_keys``): each is
+#: a ``SELECT`` of the statement's, which must stay within
+#: ``max_allowed_packet`` (4 MiB on older MySQL) and quick to parse.
+_MYSQL_KEYS_A_DELETE = 1000
+
 #: The SQLite release that took ``UPDATE ... FROM``.
 _SQLITE_UPDATE_FROM = (3, 33, 0)
 
@@ -429,17 +434,24 @@ def delete_keys(model: type[models.Model], using: str, keys: Iterable[Any]) -> N
     pk = model._meta.pk
     table = quote(model._meta.db_table)
     key = f"{table}.{quote(str(pk.column))}"
+    ordered = sorted(wanted)
+    if connection.vendor == "mysql":
+        chunks: Iterable[Sequence[Any]] = sized_batches(
+            ordered, _MYSQL_KEYS_A_DELETE, None, _row_values
+        )
+    else:
+        chunks = in_lists(ordered, using)
     with connection.cursor() as cursor:
-        for chunk in in_lists(sorted(wanted), using):
+        for batch in chunks:
             if connection.vendor == "mysql":
                 # An IN list: a small table is scanned and every row locked.
                 sql = (
-                    f"DELETE {table} FROM {_mysql_rows(['k'], len(chunk))} "
+                    f"DELETE {table} FROM {_mysql_rows(['k'], len(batch))} "
                     f"STRAIGHT_JOIN {table} ON {key} = v.k"
                 )
             else:
-                sql = f"DELETE FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(chunk))})"
-            cursor.execute(sql, [pk.get_db_prep_value(k, connection) for k in chunk])
+                sql = f"DELETE FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(batch))})"
+            cursor.execute(sql, [pk.get_db_prep_value(k, connection) for k in batch])
 
 
 def _plain_boolean(expression: BaseExpression) -> bool:

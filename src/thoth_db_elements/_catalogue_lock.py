@@ -17,6 +17,7 @@ from django.db.models.expressions import RawSQL
 
 from ._fields import writes_to
 from .conf import app_settings
+from .connection import _first_line
 from .exceptions import CatalogueChangedError, CatalogueLockedError
 
 __all__ = ["catalogue_transaction", "sync_lock_name"]
@@ -317,11 +318,6 @@ def _is_foreign_key_violation(exc: DatabaseError) -> bool:
         or number in (1451, 1452)
         or "FOREIGN KEY constraint failed" in str(exc)
     )
-
-
-def _first_line(exc: DatabaseError) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _is_lock_timeout(exc: DatabaseError) -> bool:
