@@ -344,3 +344,46 @@ def test_delete_keys_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     delete_keys(SqlTable, "default", tables)
     assert not SqlColumn.objects.filter(sql_table__sql_db=doomed).exists()
     assert SqlColumn.objects.filter(sql_table__sql_db=kept).count() == 2
+
+
+@pytest.fixture
+def bound_alias() -> Any:
+    """A second connection to Django's PostgreSQL test database with
+    psycopg's server-side binding, where the server counts a statement's
+    parameters (65,535 at most)."""
+    from django.db import connections
+
+    name = "server_side_bound"
+    default = connections["default"]
+    settings = {
+        **default.settings_dict,
+        "OPTIONS": {**default.settings_dict["OPTIONS"], "server_side_binding": True},
+    }
+    bound = type(default)(settings, alias=name)
+    connections[name] = bound
+    try:
+        yield name
+    finally:
+        bound.close()
+        del connections[name]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql"
+    or not getattr(connection.features, "is_psycopg3", True),
+    reason="psycopg's server-side binding on PostgreSQL",
+)
+def test_server_side_binding_limit(bound_alias: str) -> None:
+    from django.db import connections
+
+    from thoth_db_elements._bulk import in_lists, parameter_limit
+
+    assert parameter_limit(connections[bound_alias]) == 65_535
+    keys = list(range(1, 70_001))
+    chunks = list(in_lists(keys, bound_alias))
+    assert [len(c) for c in chunks] == [65_519, 4_481]
+    # Real statements: the key lookups of the rows referring to columns,
+    # then the deletion (no such rows: nothing is deleted).
+    delete_keys(SqlColumn, bound_alias, keys)
+    rows = [(k, f"c{k}") for k in keys]
+    assert update_values(SqlColumn, bound_alias, ["column_name"], rows, 50_000) == 0

@@ -28,7 +28,9 @@ different databases then deadlocked); it applies where nothing but that
 cascade stands between a row and its deletion (``deletes_by_key``).
 
 ``fetch_values`` reads a ``values_list()`` query straight from the cursor;
-``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold;
+``in_lists`` cuts keys into ``IN (...)`` lists a statement can hold and
+``rows_a_statement`` tells how many rows one takes (both within
+``parameter_limit``, which knows PostgreSQL's server-side binding);
 ``sized_batches`` cuts rows into batches a statement can hold where the
 database caps a statement's length (``text_budget``).
 """
@@ -39,6 +41,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from typing import Any, TypeVar
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import BaseExpression
 from django.db.models.fields import (
     CharField,
@@ -57,6 +60,8 @@ __all__ = [
     "fetch_values",
     "in_lists",
     "insert_values",
+    "parameter_limit",
+    "rows_a_statement",
     "sized_batches",
     "supports_plain_insert",
     "supports_plain_update",
@@ -127,13 +132,49 @@ def sized_batches(
         yield batch
 
 
+#: PostgreSQL's protocol counts a statement's parameters in 16 bits.
+_POSTGRES_BOUND_PARAMETERS = 2**16 - 1
+
+
+def parameter_limit(connection: BaseDatabaseWrapper) -> int | None:
+    """The most parameters a statement on ``connection`` takes; None: no
+    limit.
+
+    Django's own figure, except that Django before 6.0 tells none for
+    PostgreSQL with psycopg's server-side binding (the ``OPTIONS`` of
+    ``"server_side_binding": True``), where the server takes 65,535.
+    """
+    limit: int | None = connection.features.max_query_params
+    if limit is None and getattr(
+        connection.features, "uses_server_side_binding", False
+    ):
+        return _POSTGRES_BOUND_PARAMETERS
+    return limit
+
+
+def rows_a_statement(
+    connection: BaseDatabaseWrapper,
+    fields: Sequence[Any],
+    rows: Sequence[Any],
+    batch_size: int,
+) -> int:
+    """How many of ``rows``, each binding one parameter a field of
+    ``fields``, one statement takes: ``batch_size`` at most, fewer where
+    Django's ``bulk_batch_size`` or ``parameter_limit`` says so."""
+    size = min(batch_size, connection.ops.bulk_batch_size(fields, rows))
+    limit = parameter_limit(connection)
+    if limit is not None and fields:
+        size = min(size, limit // len(fields))
+    return max(1, size)
+
+
 def in_lists(keys: Iterable[Any], using: str) -> Iterator[list[Any]]:
     """``keys``, in order, in lists one statement's ``IN (...)`` can hold:
     all of them where the database has no limit, else fewer than its limit
-    of parameters a statement, a few left for the query's other values
-    (SQLite builds before 3.32 take 999)."""
+    of parameters a statement (``parameter_limit``), a few left for the
+    query's other values (SQLite builds before 3.32 take 999)."""
     keys = list(keys)
-    limit = connections[using].features.max_query_params
+    limit = parameter_limit(connections[using])
     size = max(1, limit - 16) if limit else max(1, len(keys))
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
@@ -201,9 +242,7 @@ def insert_values(
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_batch = max(
-        1, min(batch_size, connection.ops.bulk_batch_size(fields, list(rows)))
-    )
+    per_batch = rows_a_statement(connection, fields, rows, batch_size)
     keys = [(f.name, f.attname) for f in fields]
     with connection.cursor() as cursor:
         for batch in sized_batches(rows, per_batch, budget, _mapping_values):
@@ -365,9 +404,7 @@ def update_values(
     fields = _update_fields(model, names)
     prepared = [model._meta.pk, *fields]
     empty = None if only_empty is None else model._meta.get_field(only_empty)
-    per_batch = max(
-        1, min(batch_size, connection.ops.bulk_batch_size(prepared, list(rows)))
-    )
+    per_batch = rows_a_statement(connection, prepared, rows, batch_size)
     written = 0
     with connection.cursor() as cursor:
         for batch in sized_batches(rows, per_batch, budget, _row_values):

@@ -51,6 +51,7 @@ from ._bulk import (
     fetch_values,
     in_lists,
     insert_values,
+    rows_a_statement,
     sized_batches,
     text_budget,
     update_values,
@@ -816,7 +817,7 @@ class _Sync:
         fields = [f.attname for f in model._meta.concrete_fields]
         for batch in sized_batches(
             rows,
-            self.batch_size,
+            self._rows_per_statement(len(fields), rows),
             self._budget(),
             lambda row: (getattr(row, name) for name in fields),
         ):
@@ -1082,9 +1083,8 @@ class _Sync:
         """How many ``rows`` of ``parameters`` bound values each one statement
         takes: ``batch_size`` at most, fewer where the database limits the
         parameters of a statement (SQLite builds before 3.32: 999)."""
-        ops = connections[self.using].ops
-        return min(
-            self.batch_size, max(1, ops.bulk_batch_size(["pk"] * parameters, rows))
+        return rows_a_statement(
+            connections[self.using], ["pk"] * parameters, rows, self.batch_size
         )
 
     def _chunks(self, keys: Iterable[Any]) -> Iterator[list[Any]]:
