@@ -117,6 +117,11 @@ def test_sqlite_layout_and_absolute_paths(tmp_path: Path) -> None:
         build_url(row(db_type="SQLite", db_name=str(missing)))
     assert str(caught.value) == f"SQLite file {missing} does not exist."
     assert not missing.exists()
+    with pytest.raises(ConnectionFailedError) as caught:
+        build_url(row(db_type="SQLite", db_name=str(tmp_path)))
+    assert str(caught.value) == (
+        f"SQLite file {tmp_path} is a directory, not a database file."
+    )
 
 
 def test_a_missing_sqlite_file_where_the_working_directory_is_gone(
@@ -463,3 +468,17 @@ def test_a_read_timeout_the_url_sets_holds() -> None:
     with source_connection(maria(password=""), url) as conn:
         with pytest.raises(sa.exc.OperationalError, match="timed out"):
             conn.exec_driver_sql("SELECT SLEEP(2)").scalar()
+
+
+@pytest.mark.parametrize("host", ["db..example.com", f"{'a' * 64}.example.com"])
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_host_name_typo_is_told_as_such(backend: str, host: str) -> None:
+    """Not as "a character its encoding does not have": the lookup's IDNA
+    check refuses an empty or over-long part of the name."""
+    row = pg(db_host=host) if backend == "postgresql" else maria(db_host=host)
+    with pytest.raises(ConfigurationError) as info:
+        with source_connection(row):
+            pass
+    text = str(info.value)
+    assert "the host name cannot be looked up as written" in text, text
+    assert "encoding does not have" not in text

@@ -622,6 +622,106 @@ def test_actions_leave_the_rows_the_host_refuses_to_change(
     assert f"SqlDb {locked.pk}:" not in caplog.text
 
 
+def test_every_row_refused_says_so_and_nothing_else(client: Client) -> None:
+    """No "Skipped: 0", "none is running" or "Reset 0" after the refusal:
+    the rows were not looked at."""
+    from django.contrib.messages import get_messages
+
+    locked = SqlDb.objects.create(name="ro-db", db_elements_status=TaskStatus.RUNNING)
+    changelist = reverse("guarded:testapp_sqldb_changelist")
+    refusal = (
+        "You may not change 1 of the selected database(s), left as they are: ro-db"
+    )
+    for action, extra in (
+        ("create_db_elements_async", {}),
+        ("cancel_db_elements", {}),
+        ("force_reset_db_elements", {"post": "yes", "reason": "why"}),
+    ):
+        response = client.post(
+            changelist,
+            {"action": action, "_selected_action": [locked.pk], **extra},
+            follow=True,
+        )
+        shown = [str(m) for m in get_messages(response.wsgi_request)]
+        assert shown == [refusal], (action, shown)
+    locked.refresh_from_db()
+    assert locked.db_elements_status == TaskStatus.RUNNING
+
+
+def test_a_row_deleted_after_selection_is_skipped_not_a_server_error(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted between the change list's query and the can-start check:
+    the others start, and the deleted one is named."""
+    from django.contrib.messages import get_messages
+
+    from thoth_db_elements import admin as admin_module
+
+    kept = SqlDb.objects.create(name="kept", db_type="SQLite", db_name=":memory:")
+    gone = SqlDb.objects.create(name="gone", db_type="SQLite", db_name=":memory:")
+    check = admin_module.check_sqldb_db_elements_can_start
+
+    def deleted_first(sql_db: Any) -> tuple[bool, str]:
+        if sql_db.pk == gone.pk:
+            SqlDb.objects.filter(pk=gone.pk).delete()  # another admin's delete
+        return check(sql_db)
+
+    monkeypatch.setattr(
+        admin_module, "check_sqldb_db_elements_can_start", deleted_first
+    )
+    response = client.post(
+        reverse(f"{PLAIN}_changelist"),
+        {"action": "create_db_elements_async", "_selected_action": [kept.pk, gone.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(
+        m.startswith("Started async database elements creation for 1 ") for m in shown
+    ), shown
+    assert "  - gone: Not found" in shown, shown
+    kept.refresh_from_db()
+    assert kept.db_elements_status != TaskStatus.IDLE
+
+
+def test_a_reset_that_fails_is_not_counted_as_done(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.messages import get_messages
+    from django.db import DatabaseError
+
+    from thoth_db_elements import validation
+
+    ok = SqlDb.objects.create(name="ok", db_elements_status=TaskStatus.RUNNING)
+    bad = SqlDb.objects.create(name="bad", db_elements_status=TaskStatus.RUNNING)
+    reset = validation._reset
+
+    def refusing(sql_db: Any, using: str) -> Any:
+        if sql_db.pk == bad.pk:
+            raise DatabaseError("the database refused")
+        return reset(sql_db, using)
+
+    monkeypatch.setattr(validation, "_reset", refusing)
+    response = client.post(
+        reverse(f"{PLAIN}_changelist"),
+        {
+            "action": "force_reset_db_elements",
+            "_selected_action": [ok.pk, bad.pk],
+            "post": "yes",
+            "reason": "stuck",
+        },
+        follow=True,
+    )
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "Reset 1 database(s) to Idle." in shown, shown
+    assert (
+        "Could not reset 1 database(s), left as they are (the log says why): bad"
+        in shown
+    ), shown
+    bad.refresh_from_db()
+    assert bad.db_elements_status == TaskStatus.RUNNING
+
+
 def test_a_host_without_actions_or_a_popup_gets_none_of_ours(client: Client) -> None:
     SqlDb.objects.create(name="x")
     page = client.get(reverse("noactions:testapp_sqldb_changelist"))

@@ -517,3 +517,51 @@ def test_a_ctrl_c_as_the_sigterm_handler_is_put_back_leaves_the_default(
     monkeypatch.undo()
     assert sent
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def deleting_url(sql_db: SqlDb) -> str:
+    """A URL hook that deletes the row it builds for when it is "victim":
+    someone deleting it in the admin while its run goes on."""
+    if sql_db.name == "victim":
+        SqlDb.objects.filter(pk=sql_db.pk).delete()
+    return f"sqlite:///{sql_db.db_name}"
+
+
+def test_a_row_deleted_while_it_ran_is_reported_the_others_too(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    """The command reads each row back after the runs: one deleted
+    meanwhile is DELETED, and the others' results are all printed."""
+
+    path = sqlite_db(tmp_path / "victim.sqlite", "a")
+
+    def harvest(*args: str) -> str:
+        SqlDb.objects.create(name="victim", db_type="SQLite", db_name=str(path))
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="At least one database failed"):
+            call_command(
+                "create_db_elements",
+                "victim",
+                "kept",
+                "--sync",
+                *args,
+                stdout=out,
+                stderr=io.StringIO(),
+            )
+        return out.getvalue()
+
+    source(tmp_path, "kept", "b")
+    with override_settings(
+        THOTH_DB_ELEMENTS_URL_BUILDER="tests.test_edges_command.deleting_url"
+    ):
+        reports = json.loads(harvest("--json"))
+        lines = harvest().splitlines()
+    assert [(r["name"], r["status"]) for r in reports] == [
+        ("victim", "DELETED"),
+        ("kept", "COMPLETED"),
+    ]
+    assert reports[0]["reason"] == "Deleted while it ran"
+    assert reports[0]["report"] == {}
+    assert re.fullmatch(r"victim: DELETED \(task \w+-\d+\)", lines[0]), lines
+    assert re.match(r"kept: COMPLETED \(task \w+-\d+\) tables 0\+", lines[1]), lines
+    assert not SqlDb.objects.filter(name="victim").exists()

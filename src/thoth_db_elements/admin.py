@@ -26,7 +26,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import connections, models, router, transaction
 from django.http import (
     Http404,
@@ -195,9 +195,13 @@ class DbElementsAdminMixin(_Base):
     ) -> list[models.Model]:
         """The selected rows this user may change, in key order. A host may
         refuse some row by row (``has_change_permission(request, obj)``), as
-        its change form does; a message names the ones left alone."""
+        its change form does; a message names the ones left alone, or says
+        that none is selected."""
         rows: list[models.Model] = []
         refused: list[str] = []
+        if not queryset.exists():
+            messages.error(request, "Please select at least one database.")
+            return rows
         for obj in queryset.order_by("pk"):
             if self.has_change_permission(request, obj):
                 rows.append(obj)
@@ -214,13 +218,16 @@ class DbElementsAdminMixin(_Base):
     def _start_harvests(
         self, request: HttpRequest, queryset: models.QuerySet[Any], *, force: bool
     ) -> None:
-        if not queryset.exists():
-            messages.error(request, "Please select at least one database.")
-            return
         ready: list[models.Model] = []
         skipped: list[tuple[str, str]] = []
-        for sql_db in self._changeable(request, queryset):
-            can_start, reason = check_sqldb_db_elements_can_start(sql_db)
+        rows = self._changeable(request, queryset)
+        if not rows:
+            return  # every one refused, and said so
+        for sql_db in rows:
+            try:
+                can_start, reason = check_sqldb_db_elements_can_start(sql_db)
+            except ObjectDoesNotExist:  # deleted since it was selected
+                can_start, reason = False, "Not found"
             if can_start:
                 ready.append(sql_db)
             else:
@@ -293,6 +300,8 @@ class DbElementsAdminMixin(_Base):
             )
             return
         rows = self._changeable(request, queryset)
+        if not rows:
+            return  # none selected, or every one refused, and said so
         cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
         if cancelled:
             messages.success(
@@ -332,13 +341,24 @@ class DbElementsAdminMixin(_Base):
         reason = " ".join(str(request.POST.get("reason", "")).split())
         if request.POST.get("post") == "yes" and reason:
             user = getattr(request.user, "get_username", lambda: "?")()
-            done = sum(
-                force_reset_sqldb_db_elements_task_status(
+            rows = self._changeable(request, queryset)
+            not_reset = [
+                str(getattr(s, "name", s))
+                for s in rows
+                if not force_reset_sqldb_db_elements_task_status(
                     s, reason=f"{reason} (by {user})"
                 )
-                for s in self._changeable(request, queryset)
-            )
-            messages.success(request, f"Reset {done} database(s) to Idle.")
+            ]
+            if len(rows) > len(not_reset):
+                messages.success(
+                    request, f"Reset {len(rows) - len(not_reset)} database(s) to Idle."
+                )
+            if not_reset:
+                messages.error(
+                    request,
+                    f"Could not reset {len(not_reset)} database(s), left as they "
+                    f"are (the log says why): {', '.join(not_reset)}",
+                )
             return None
         return self._confirmation(
             request,

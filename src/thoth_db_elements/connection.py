@@ -161,9 +161,12 @@ def _refuse_untunnelled(sql_db: object, backend: str, hook: str = "") -> None:
 
 
 def _no_sqlite_file(path: Path) -> str:
-    """The error for a SQLite ``path`` that is not a file: a relative one
-    names the directory it was taken from, which is the process's (a worker
-    started elsewhere than the web process looks elsewhere)."""
+    """The error for a SQLite ``path`` that is not a file: a directory is
+    said to be one; a missing relative path names the directory it was
+    taken from, which is the process's (a worker started elsewhere than the
+    web process looks elsewhere)."""
+    if path.is_dir():
+        return f"SQLite file {path} is a directory, not a database file."
     if path.is_absolute():
         return f"SQLite file {path} does not exist."
     try:
@@ -369,6 +372,23 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(original).__name__
 
 
+def _unicode_reason(exc: UnicodeError) -> str:
+    """What a driver's ``UnicodeError`` says, told without the value: it
+    names the character and its position in it, which may be the password's.
+
+    Looking the host name up raises one too (its IDNA encoding), mostly
+    for a typo: an empty part between dots, or one over 63 characters.
+    """
+    text = str(exc)
+    if getattr(exc, "encoding", None) == "idna" or "label empty" in text:
+        return (
+            "the host name cannot be looked up as written: an empty part "
+            "between dots, one longer than 63 characters, or a character "
+            "host names cannot have"
+        )
+    return "a character its encoding does not have"
+
+
 def _probe_sqlite(connection: Connection) -> None:
     try:
         connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
@@ -527,10 +547,8 @@ def _connected(url: URL, target: URL) -> Iterator[Connection]:
         # exist in a SQLite path. That is a matter of the settings.
         if engine is not None:
             engine.dispose()
-        # A UnicodeError names the character and its position in the value,
-        # which may be the password: only its kind is told.
         reason = (
-            "a character its encoding does not have"
+            _unicode_reason(exc)
             if isinstance(exc, UnicodeError)
             else redact(_first_line(exc), *passwords)
         )

@@ -114,6 +114,10 @@ def _terminate_as_interrupt() -> Iterator[None]:
             raise landed
 
 
+#: The status shown for a database whose row was deleted while it ran.
+DELETED = "DELETED"
+
+
 class Command(BaseCommand):
     help = (
         "Create the database elements (tables, columns, relationships) of SqlDb rows."
@@ -195,25 +199,31 @@ class Command(BaseCommand):
         refusals = {r.sqldb_id: r.reason for r in result.refused}
         for started in result.started:
             # Where the run wrote it: a read replica may be behind.
-            row = model._default_manager.using(router.db_for_write(model)).get(
-                pk=started.sqldb_id
+            row = (
+                model._default_manager.using(router.db_for_write(model))
+                .filter(pk=started.sqldb_id)
+                .first()
             )
-            status = row.db_elements_status  # type: ignore[attr-defined]
-            report = _own_report(row, started.task_id)
-            entry = {
+            entry: dict[str, Any] = {
                 "sqldb_id": started.sqldb_id,
                 "name": started.name,
                 "task_id": started.task_id,
-                "status": status,
-                "report": report,
+                "status": DELETED,
+                "report": {},
             }
+            if row is None:  # deleted meanwhile: its run's end went with it
+                entry["reason"] = "Deleted while it ran"
+            else:
+                entry["status"] = row.db_elements_status  # type: ignore[attr-defined]
+                entry["report"] = _own_report(row, started.task_id)
             if started.sqldb_id in refusals:
                 entry["reason"] = refusals[started.sqldb_id]
             reports.append(entry)
+            status, report = entry["status"], entry["report"]
             if options["sync"] and status != "COMPLETED":
                 failed = True
             if not options["json"]:
-                shown = f"{status}, queued" if is_queued(row) else status
+                shown = f"{status}, queued" if row and is_queued(row) else status
                 self.stdout.write(
                     self._summary(started.name, started.task_id, shown, report)
                 )
