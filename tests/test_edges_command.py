@@ -195,6 +195,15 @@ def test_select_by_id_and_name_without_duplicates(tmp_path: Path) -> None:
     assert len(RecordingRunner.jobs) == 1
 
 
+def test_names_and_all_together_are_a_command_error(tmp_path: Path) -> None:
+    """Not --all with the names ignored: which did the user mean?"""
+    source(tmp_path, "shop", "a")
+    with pytest.raises(CommandError, match=r"not both: doesnotexist and --all\.$"):
+        run("--all", "doesnotexist")
+    assert not RecordingRunner.jobs
+    assert SqlDb.objects.get(name="shop").db_elements_status == TaskStatus.IDLE
+
+
 def test_a_name_made_of_digits_is_found_by_name(tmp_path: Path) -> None:
     numeric = source(tmp_path, "2024", "t")
     with override_settings(THOTH_DB_ELEMENTS_RUNNER=RECORDING):
@@ -361,10 +370,11 @@ def test_a_refused_job_fails_the_command_without_the_last_runs_report(
     ):
         call_command("create_db_elements", "shop", "--json", stdout=out, stderr=err)
     [refused] = json.loads(out.getvalue())
-    # No counts: only where the catalogue was harvested from, still.
-    assert (refused["status"], list(refused["report"])) == (
+    # No counts: only where the catalogue was harvested from, and which
+    # relationships are the database's, still.
+    assert (refused["status"], sorted(refused["report"])) == (
         "FAILED",
-        ["catalogued_from"],
+        ["catalogued_from", "relationships_harvested"],
     )
     assert refused["reason"].startswith("Could not queue the task: Error 111")
     out = io.StringIO()
@@ -379,7 +389,10 @@ def test_a_refused_job_fails_the_command_without_the_last_runs_report(
     assert out.getvalue() == f"shop: FAILED (task {shop.db_elements_task_id})\n"
     shop.refresh_from_db()
     assert shop.db_elements_status == TaskStatus.FAILED
-    assert list(shop.db_elements_report) == ["catalogued_from"]  # no counts
+    assert sorted(shop.db_elements_report) == [  # no counts
+        "catalogued_from",
+        "relationships_harvested",
+    ]
     assert shop.db_elements_error.startswith("Could not queue the task: Error 111")
 
 

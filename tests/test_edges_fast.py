@@ -858,3 +858,36 @@ def test_mariadb_tables_a_role_shows_are_checked_a_join_at_a_time() -> None:
     # Three joins of up to 61 tables, then halves of the one refused: 61,
     # 31, 16, 8, 4, 2 and 1 tables, and the other halves.
     assert len(probes) <= 3 + 2 * 6
+
+
+def test_mariadb_a_change_in_the_second_of_the_last_one_is_not_read_half() -> None:
+    """``CREATE_TIME`` counts seconds: an ``ALTER`` between the read's
+    statements, in the second the table was created, leaves the table list
+    as it was. The read is made again and must agree: no mix of the two
+    states (the old columns with the new key: no primary key at all)."""
+    import time
+
+    require_mariadb()
+    with schemas.mariadb_database(()) as url:
+        other = sa.create_engine(url, poolclass=NullPool)
+        altered: list[str] = []
+        try:
+            with connect(url) as c, other.connect() as o:
+
+                @sa.event.listens_for(c, "after_cursor_execute")
+                def alter(*args: Any) -> None:
+                    if "information_schema.COLUMNS" in args[2] and not altered:
+                        altered.append(args[2])
+                        o.exec_driver_sql("ALTER TABLE t RENAME COLUMN a TO a2")
+
+                time.sleep(1 - time.time() % 1 + 0.01)  # early in a second
+                o.exec_driver_sql("CREATE TABLE t (a int PRIMARY KEY, b int)")
+                snapshot = read_schema(c)
+        finally:
+            other.dispose()
+    assert altered
+    [table] = snapshot.tables
+    assert [(col.name, col.primary_key_position) for col in table.columns] == [
+        ("a2", 1),
+        ("b", None),
+    ]

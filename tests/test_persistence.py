@@ -37,7 +37,7 @@ from thoth_db_elements.persistence import (
     sync_snapshot,
     without_nul,
 )
-from thoth_db_elements.report import HarvestReport
+from thoth_db_elements.report import HarvestReport, decode_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -823,36 +823,139 @@ def test_the_mysql_session_lock_timeout_is_put_back(sql_db: models.Model) -> Non
         assert cursor.fetchone()[0] == 77
 
 
+def without_referrer_key(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """``snapshot`` with the foreign key customers.referrer_id dropped."""
+    tables = tuple(
+        dataclasses.replace(t, foreign_keys=()) if t.name == "customers" else t
+        for t in snapshot.tables
+    )
+    return dataclasses.replace(snapshot, tables=tables)
+
+
+def fk_field(sql_db: models.Model, name: str) -> str:
+    return str(columns(sql_db)[name]["fk_field"])
+
+
+def add_by_hand(sql_db: models.Model, source: str, target: str) -> None:
+    """A relationship as ThothAI's "Associate candidates FK to PK" makes
+    one: the row, and the target in the source column's ``fk_field``."""
+    c = cat(sql_db)
+    ends = []
+    for name in (source, target):
+        table, column = name.split(".")
+        row = c.column._default_manager.get(
+            sql_table__sql_db=sql_db,
+            sql_table__name=table,
+            original_column_name=column,
+        )
+        ends.append(row)
+    c.relationship._default_manager.create(
+        source_table=ends[0].sql_table,
+        source_column=ends[0],
+        target_table=ends[1].sql_table,
+        target_column=ends[1],
+    )
+    ends[0].fk_field = target
+    ends[0].save(update_fields=["fk_field"])
+
+
+def stored_harvest_of(sql_db: models.Model) -> Any:
+    sql_db.refresh_from_db()
+    return (sql_db.db_elements_report or {}).get("relationships_harvested")
+
+
 def test_incomplete_read_deletes_no_relationship_between_tables_read(
     sql_db: models.Model,
 ) -> None:
-    """A key no foreign key backs (added by hand, or dropped meanwhile)
-    stays after an incomplete read, whose tables were read or not."""
+    """A key dropped from the database stays after an incomplete read (with
+    its ``fk_field``: the two agree), whose tables were read or not; the
+    next complete read removes both."""
     sync(sql_db, shop())
-    c = cat(sql_db)
-    customers = c.table._default_manager.get(sql_db=sql_db, name="customers")
-    email = c.column._default_manager.get(
-        sql_table=customers, original_column_name="email"
-    )
-    ident = c.column._default_manager.get(
-        sql_table=customers, original_column_name="id"
-    )
-    c.relationship._default_manager.create(
-        source_table=customers,
-        source_column=email,
-        target_table=customers,
-        target_column=ident,
-    )
+    key = "customers.referrer_id->customers.id"
     failure = TableFailure(name="a_view", error="OperationalError: no such table")
-    report = sync(sql_db, shop(failures=(failure,)), force=True)
-    assert "customers.email->customers.id" in relationships(sql_db)
+    report = sync(sql_db, without_referrer_key(shop(failures=(failure,))), force=True)
+    assert key in relationships(sql_db)
+    assert fk_field(sql_db, "customers.referrer_id") == "customers.id"
     assert report.relationships.deleted == 0
     assert report.deletions_skipped is True
     assert report.forced is False  # nothing was deleted, so nothing forced
     # The next complete read removes it.
-    report = sync(sql_db, shop())
-    assert "customers.email->customers.id" not in relationships(sql_db)
+    report = sync(sql_db, without_referrer_key(shop()))
+    assert key not in relationships(sql_db)
+    assert fk_field(sql_db, "customers.referrer_id") == ""
     assert (report.relationships.deleted, report.deletions_skipped) == (1, False)
+
+
+def test_a_relationship_added_by_hand_stays_with_its_fk_field(
+    sql_db: models.Model,
+) -> None:
+    """Re-runs keep what people added (ThothAI's candidates FK to PK for a
+    database that declares no keys) and still remove the keys the database
+    dropped."""
+    sync(sql_db, shop())
+    add_by_hand(sql_db, "orders.placed_at", "customers.id")
+    by_hand = "orders.placed_at->customers.id"
+    for _ in range(2):
+        report = sync(sql_db, shop())
+        assert by_hand in relationships(sql_db)
+        assert fk_field(sql_db, "orders.placed_at") == "customers.id"
+        assert (report.relationships.deleted, report.columns.updated) == (0, 0)
+        assert report.writes == 0
+    # The database drops a key it declared: that one goes, not the other.
+    report = sync(sql_db, without_referrer_key(shop()))
+    assert "customers.referrer_id->customers.id" not in relationships(sql_db)
+    assert by_hand in relationships(sql_db)
+    assert report.relationships.deleted == 1
+    assert fk_field(sql_db, "orders.placed_at") == "customers.id"
+    # Its target column gone, it goes too (with the column), and so does
+    # the fk_field naming it.
+    snapshot = shop()
+    tables = tuple(
+        dataclasses.replace(t, columns=t.columns[:2]) if t.name == "orders" else t
+        for t in snapshot.tables
+    )
+    sync(sql_db, dataclasses.replace(snapshot, tables=tables), force=True)
+    assert by_hand not in relationships(sql_db)
+
+
+def test_a_key_the_database_declares_later_becomes_the_harvests(
+    sql_db: models.Model,
+) -> None:
+    """Nothing recorded yet (a catalogue filled before): every relationship
+    is taken for a person's and kept; those the database declares are the
+    harvest's from then on, and go when it drops them."""
+    sync(sql_db, shop())
+    type(sql_db)._default_manager.filter(pk=sql_db.pk).update(db_elements_report=None)
+    add_by_hand(sql_db, "orders.placed_at", "customers.id")
+    sync(sql_db, without_referrer_key(shop()))
+    # Not known to be the harvest's: kept.
+    assert "customers.referrer_id->customers.id" in relationships(sql_db)
+    assert stored_harvest_of(sql_db)
+    # Declared again: the harvest's from now on, and gone when dropped.
+    sync(sql_db, shop())
+    sync(sql_db, without_referrer_key(shop()))
+    assert "customers.referrer_id->customers.id" not in relationships(sql_db)
+    assert "orders.placed_at->customers.id" in relationships(sql_db)
+
+
+def test_the_harvested_relationships_are_recorded_only_when_they_change(
+    sql_db: models.Model,
+) -> None:
+    report = sync(sql_db, shop())
+    recorded = stored_harvest_of(sql_db)
+    assert recorded == report.relationships_harvested
+    keys = set(
+        cat(sql_db)
+        .relationship._default_manager.filter(source_table__sql_db=sql_db)
+        .values_list("pk", flat=True)
+    )
+    assert decode_keys(recorded) is not None
+    assert all(k in decode_keys(recorded) for k in keys)  # type: ignore[operator]
+    with CaptureQueriesContext(connection) as queries:
+        sync(sql_db, shop())
+    assert not [q for q in queries if q["sql"].startswith("UPDATE")]
+    sql_db.refresh_from_db()
+    assert sql_db.db_elements_report == {"relationships_harvested": recorded}
 
 
 def test_keys_of_merged_duplicates_count_as_duplicates_not_deletions() -> None:

@@ -436,6 +436,8 @@ def test_a_run_interrupted_without_a_message_names_the_interruption(
     source: SqlDb, log_dir: Path
 ) -> None:
     start_db_elements_creation([source], runner=ImmediateRunner())
+    source.refresh_from_db()
+    kept = source.db_elements_report["relationships_harvested"]
     runner = RecordingRunner()
     start_db_elements_creation([source], runner=runner)
     [job] = runner.jobs
@@ -450,9 +452,16 @@ def test_a_run_interrupted_without_a_message_names_the_interruption(
     assert source.db_elements_status == TaskStatus.FAILED
     assert source.db_elements_error == "Stopped by the worker: KeyboardInterrupt"
     # Not the report and log of the run before, which completed: only where
-    # the catalogue was harvested from, which this run did not change.
+    # the catalogue was harvested from and which relationships are the
+    # database's, which this run did not change.
     assert (source.db_elements_report, source.db_elements_log_file) == (
-        {"catalogued_from": {"database": f"sqlite:{source.db_name}", "schema": "main"}},
+        {
+            "catalogued_from": {
+                "database": f"sqlite:{source.db_name}",
+                "schema": "main",
+            },
+            "relationships_harvested": kept,
+        },
         "",
     )
 
@@ -572,6 +581,8 @@ def test_every_failed_end_keeps_the_source_of_the_catalogue(
     source.refresh_from_db()
     harvested = {"database": f"sqlite:{source.db_name}", "schema": "main"}
     assert source.db_elements_report["catalogued_from"] == harvested
+    kept = source.db_elements_report["relationships_harvested"]
+    assert kept
 
     class BrokenRunner(RecordingRunner):
         def enqueue(self, job: Job) -> str:
@@ -580,7 +591,10 @@ def test_every_failed_end_keeps_the_source_of_the_catalogue(
     start_db_elements_creation([source], runner=BrokenRunner())
     source.refresh_from_db()
     assert source.db_elements_status == TaskStatus.FAILED
-    assert source.db_elements_report == {"catalogued_from": harvested}
+    assert source.db_elements_report == {
+        "catalogued_from": harvested,
+        "relationships_harvested": kept,
+    }
 
     long_ago = timezone.now() - timedelta(days=1)
     SqlDb.objects.filter(pk=source.pk).update(
@@ -592,7 +606,10 @@ def test_every_failed_end_keeps_the_source_of_the_catalogue(
     source.refresh_from_db()
     assert not validate_and_cleanup_running_sqldb_db_elements_task(source)
     source.refresh_from_db()
-    assert source.db_elements_report == {"catalogued_from": harvested}
+    assert source.db_elements_report == {
+        "catalogued_from": harvested,
+        "relationships_harvested": kept,
+    }
 
     # Under a plain file, no directory can be made, not even by root.
     blocker = log_dir / "a-file"
@@ -856,3 +873,22 @@ def test_a_run_inside_a_callers_transaction_is_completed(
     assert source.db_elements_status == TaskStatus.COMPLETED
     assert source.db_elements_report["tables"]["created"] == 2
     assert SqlTable.objects.filter(sql_db=source).count() == 2
+
+
+def test_the_batch_id_finds_the_rows_it_started(tmp_path: Path) -> None:
+    """The id the seed's entry point returns (and the admin shows) is on
+    no row as it is: each row has its own, made from it."""
+    from thoth_db_elements.tasks import sqldbs_of_batch
+
+    rows = [
+        SqlDb.objects.create(name=n, db_type="SQLite", db_name=str(tmp_path / n))
+        for n in ("a", "b", "c")
+    ]
+    runner = RecordingRunner()
+    first = start_db_elements_creation(rows[:2], runner=runner)
+    second = start_db_elements_creation(rows[2:], runner=runner)
+    assert not SqlDb.objects.filter(db_elements_task_id=first.batch_id).exists()
+    assert set(sqldbs_of_batch(first.batch_id)) == set(rows[:2])
+    assert list(sqldbs_of_batch(second.batch_id)) == rows[2:]
+    # Not a prefix of the id: the whole id, then "-".
+    assert not sqldbs_of_batch(first.batch_id[:-1]).exists()

@@ -33,7 +33,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
-from django.db import connections, models
+from django.db import DatabaseError, connections, models, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -75,7 +75,14 @@ from .introspection.snapshot import (
     SchemaSnapshot,
     TableSnapshot,
 )
-from .report import HarvestReport
+from .report import (
+    HARVESTED,
+    HarvestReport,
+    KeyRanges,
+    decode_keys,
+    encode_keys,
+    stored_harvest,
+)
 
 __all__ = [
     "COLUMN_ANNOTATIONS",
@@ -313,6 +320,9 @@ def _unseen_pairs(
 #: ``_Sync._text_budget`` before it is asked.
 _UNASKED: Any = object()
 
+#: The ``SqlDb`` field of the stored report (``DbElementsTaskMixin``).
+_REPORT = "db_elements_report"
+
 
 @dataclass
 class _Plan:
@@ -425,6 +435,14 @@ class _Sync:
         self.pairs = list(_catalogued_pairs(snapshot))
         #: ``text_budget``, asked when the sync first writes (``_budget``).
         self._text_budget: object = _UNASKED
+        #: Whether the ``SqlDb`` model keeps a report, where the harvested
+        #: relationships are remembered (``HARVESTED``).
+        self.keeps_report = model_has_field(catalogue.sqldb, _REPORT)
+        #: The harvested relationships as the stored report had them.
+        self.harvest_stored: str | None = None
+        #: Relationships added by hand, and their pairs (``_find_hand_made``).
+        self.hand_made: set[Any] = set()
+        self.hand_pairs: list[Pair] = []
 
     # -- helpers -----------------------------------------------------------
     def _tick(self, done: int) -> None:
@@ -450,6 +468,8 @@ class _Sync:
         unseen = self._unseen_tables(plan)
         if unseen:
             self.pairs.extend(_unseen_pairs(self.snapshot, unseen, plan.columns))
+        relationships = self._load_relationships()
+        self._find_hand_made(plan, relationships)
         column_plan = self._compare_columns(plan)
         gone_columns = self._plan_deletions(plan, column_plan)
         self._tick(0)
@@ -457,7 +477,9 @@ class _Sync:
         self._tick(self.total // 3)
         new_columns = self._write_columns(table_ids, column_plan, plan.merged_columns)
         self._tick(2 * self.total // 3)
-        self._write_relationships(table_ids, plan, new_columns, set(unseen.values()))
+        self._write_relationships(
+            table_ids, plan, new_columns, set(unseen.values()), relationships
+        )
         self._delete(plan, gone_columns)
         self._tick(self.total)
 
@@ -478,7 +500,80 @@ class _Sync:
             fields.append(_EMPTY)
         return fetch_values(query.order_by().values_list(*fields))
 
+    def _load_relationships(self) -> list[tuple[Any, ...]]:
+        """The catalogue's relationships of this database: key, source and
+        target column, source and target table."""
+        return fetch_values(
+            self._q(self.cat.relationship)
+            .filter(source_table__sql_db=self.sql_db)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "source_column_id",
+                "target_column_id",
+                "source_table_id",
+                "target_table_id",
+            )
+        )
+
+    def _load_harvested(self) -> KeyRanges | None:
+        """The relationships the last runs made from the database's foreign
+        keys, as the row's stored report keeps them (read afresh: the row
+        the caller holds may be older). None: nothing recorded."""
+        if not self.keeps_report:
+            return None
+        stored = (
+            self._q(self.cat.sqldb)
+            .filter(pk=self.sql_db.pk)
+            .values_list(_REPORT, flat=True)
+            .first()
+        )
+        self.harvest_stored = stored_harvest(stored)
+        return decode_keys(self.harvest_stored)
+
     # -- planning ----------------------------------------------------------
+    def _find_hand_made(
+        self, plan: _Plan, relationships: list[tuple[Any, ...]]
+    ) -> None:
+        """Note the relationships added by hand (``hand_made``): not made by
+        an earlier run, and not the database's foreign keys. They stay, and
+        so do all after an incomplete read; the ``fk_field`` of a column
+        names the targets of the relationships it keeps (``hand_pairs``)."""
+        harvested = self._load_harvested()
+        complete = self.snapshot.complete
+        unknown = [
+            r
+            for r in relationships
+            if not complete or harvested is None or r[0] not in harvested
+        ]
+        if not unknown:
+            return  # the usual case: every one is the database's
+        table_names = {row.pk: name for name, row in plan.keep_tables.items()}
+        column_keys = {row[_PK]: key for key, row in plan.columns.items()}
+        declared = set(self.pairs)
+        columns_of = _snapshot_columns(self.snapshot)
+        for pk, source, target, _source_table, _target_table in unknown:
+            ends = [column_keys.get(source), column_keys.get(target)]
+            if None in ends:
+                continue  # a duplicate's: merged away
+            (source_table, source_name), (target_table, target_name) = ends  # type: ignore[misc]
+            pair = (
+                table_names[source_table],
+                source_name,
+                table_names[target_table],
+                target_name,
+            )
+            if pair in declared:
+                continue  # the database declares it now: the harvest's
+            if complete and not (
+                source_name in columns_of(pair[0])
+                and target_name in columns_of(pair[2])
+            ):
+                continue  # it goes with a column the database lost
+            if harvested is None or pk not in harvested:
+                self.hand_made.add(pk)
+            self.hand_pairs.append(pair)
+
     def _plan_duplicates(self, tables: list[_Row], rows: list[ColumnRow]) -> _Plan:
         plan = _Plan()
         keeper_of: dict[Any, _Row] = {}
@@ -616,7 +711,7 @@ class _Sync:
         update_fields = self.update_fields
         fills = self.fills
         end = len(update_fields) + _VALUES
-        fk_fields = _fk_fields_by_table(self.pairs)
+        fk_fields = _fk_fields_by_table([*self.pairs, *self.hand_pairs])
         metadata = bool(self.column_fields)
         pick = self._pick_metadata
         cut, no_default = self._cut, self._no_default
@@ -846,14 +941,17 @@ class _Sync:
         plan: _Plan,
         new_columns: dict[ColumnKey, Any],
         unseen: set[Any],
+        existing: list[tuple[Any, ...]],
     ) -> None:
-        """Relationships for ``self.pairs``.
+        """Relationships for ``self.pairs``; ``existing``: the catalogue's
+        (``_load_relationships``).
 
         Those from the ``unseen`` tables (ids) are kept as they are: their
         keys were not read. After any incomplete read no relationship is
         deleted, as no table or column is; one that named a duplicate row
         goes with it, and is made again for the rows kept: from the keys
         read, or -- from an unseen table -- on the merged rows' keepers.
+        One added by hand (``hand_made``) stays.
         """
         counts = self.report.relationships
         existing_columns = plan.columns
@@ -870,20 +968,11 @@ class _Sync:
         for table, source, target_table, target in self.pairs:
             key = (column_id(table, source), column_id(target_table, target))
             wanted[key] = (table_ids[table], table_ids[target_table])
-        existing = fetch_values(
-            self._q(self.cat.relationship)
-            .filter(source_table__sql_db=self.sql_db)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "source_column_id",
-                "target_column_id",
-                "source_table_id",
-                "target_table_id",
-            )
-        )
         seen: set[tuple[Any, Any]] = set()
         stale: list[Any] = []
+        #: The database's: made by a run, kept for it.
+        harvested: list[Any] = []
+        before = decode_keys(self.harvest_stored)
         for pk, source_col, target_col, source_tab, target_tab in existing:
             key = (source_col, target_col)
             if (
@@ -905,13 +994,20 @@ class _Sync:
                 )
                 if tables[0] in unseen:
                     wanted.setdefault(moved, tables)
-            elif (key in wanted and wanted[key] == (source_tab, target_tab)) or (
-                key not in wanted and (source_tab in unseen or not complete)
-            ):
-                if key not in wanted and source_tab not in unseen:
+            elif key in wanted and wanted[key] == (source_tab, target_tab):
+                seen.add(key)
+                counts.unchanged += 1
+                harvested.append(pk)
+            elif pk in self.hand_made:
+                seen.add(key)
+                counts.unchanged += 1
+            elif key not in wanted and (source_tab in unseen or not complete):
+                if source_tab not in unseen:
                     self.report.deletions_skipped = True
                 seen.add(key)
                 counts.unchanged += 1
+                if before is not None and pk in before:
+                    harvested.append(pk)  # still the database's, unread
             else:
                 counts.deleted += 1
                 stale.append(pk)
@@ -928,6 +1024,16 @@ class _Sync:
         ]
         self._insert(self.cat.relationship, new)
         counts.created = len(new)
+        if self.keeps_report:
+            if new:
+                harvested.extend(self._created_relationships(new))
+            self.report.relationships_harvested = encode_keys(harvested)
+
+    def _created_relationships(self, new: list[dict[str, Any]]) -> list[Any]:
+        """The keys of the ``new`` relationships, just inserted."""
+        wanted = {(r["source_column_id"], r["target_column_id"]) for r in new}
+        rows = self._load_relationships()
+        return [pk for pk, source, target, *_ in rows if (source, target) in wanted]
 
     def _annotated(
         self, plan: _Plan, gone_columns: list[ColumnRow]
@@ -1196,6 +1302,39 @@ def _written(updated: list[_Row], filled: list[_Row], kept: set[Any]) -> set[Any
     }
 
 
+def _remember_harvest(
+    sql_db: models.Model,
+    model: type[models.Model],
+    report: HarvestReport,
+    log: logging.Logger,
+) -> None:
+    """Keep the run's harvested relationships in the row's stored report,
+    the rest of it as it is. After the catalogue's commit, not in its
+    transaction: on MySQL and MariaDB the sync holds a shared lock on the
+    row (its inserts' foreign keys), and taking it for writing there, with
+    the heartbeat's update waiting for it, is a deadlock. Lost (a failure
+    here, a stop), the next runs take the relationships made by this one
+    for a person's until the database's keys name them again: none is
+    deleted that should have stayed."""
+    using = writes_to(sql_db)
+    try:
+        with transaction.atomic(using=using):
+            rows = model._default_manager.using(using).select_for_update()
+            stored = list(rows.filter(pk=sql_db.pk).values_list(_REPORT, flat=True))
+            if not stored:
+                return  # deleted meanwhile
+            value = dict(stored[0]) if isinstance(stored[0], dict) else {}
+            value[HARVESTED] = report.relationships_harvested
+            rows.filter(pk=sql_db.pk).update(**{_REPORT: value})
+    except DatabaseError as exc:
+        log.warning(
+            "The catalogue is written; recording which relationships are the "
+            "database's failed (%s): the next runs keep the new ones as if "
+            "added by hand until they see them again",
+            exc,
+        )
+
+
 def sync_snapshot(
     sql_db: models.Model,
     snapshot: SchemaSnapshot,
@@ -1245,6 +1384,8 @@ def sync_snapshot(
             batch_size=size,
         )
         sync.run(None if written is None else partial(written, report))
+    if sync.keeps_report and report.relationships_harvested != sync.harvest_stored:
+        _remember_harvest(sql_db, catalogue.sqldb, report, log or logger)
     # One line each, all in JSON: a name may hold anything, a line break too.
     # The texts are checked for a password as they are, not as JSON writes
     # them (escaped): a line with one is withheld whole, wherever it goes.

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "HARVESTED",
     "HarvestReport",
+    "KeyRanges",
     "KindCounts",
     "catalogued_from",
+    "decode_keys",
+    "encode_keys",
     "failed_report",
+    "stored_harvest",
     "stored_source",
 ]
+
+#: The stored report's key for the relationships the harvest made from the
+#: database's foreign keys (their keys, ``encode_keys``). Any other
+#: relationship was added by hand (ThothAI's "Associate candidates FK to
+#: PK", say) and no run deletes it.
+HARVESTED = "relationships_harvested"
 
 
 @dataclass(slots=True)
@@ -51,6 +64,10 @@ class HarvestReport:
     #: generated comment, a value description, a column name of its own).
     annotated_deleted: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
+    #: The keys of the relationships the catalogue holds for the
+    #: database's foreign keys after the run (``encode_keys``); None where
+    #: the ``SqlDb`` model keeps no report to remember them in.
+    relationships_harvested: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,8 +127,73 @@ def _source(report: dict[str, Any]) -> dict[str, Any] | None:
 def failed_report(report: dict[str, Any], previous: object) -> dict[str, Any]:
     """``report``, the stored report of a run that failed, with the
     ``catalogued_from`` of the ``previous`` stored report (unless it has
-    one): a failed run changed nothing, the catalogue still reflects it."""
+    one) and its harvested relationships: a failed run changed nothing,
+    the catalogue still reflects them."""
+    report = {k: v for k, v in report.items() if k != HARVESTED}
+    kept = stored_harvest(previous)
+    if kept is not None:
+        report[HARVESTED] = kept
     if "catalogued_from" in report:
         return report
     source = stored_source(previous)
     return report if source is None else {**report, "catalogued_from": source}
+
+
+def stored_harvest(stored: object) -> str | None:
+    """The harvested relationships a row's ``stored`` report keeps, as
+    stored (None: none recorded)."""
+    if not isinstance(stored, dict):
+        return None
+    kept = stored.get(HARVESTED)
+    return kept if isinstance(kept, str) else None
+
+
+def encode_keys(keys: Iterable[Any]) -> str | None:
+    """Integer keys as sorted ranges, ``"1-40,45,47-48"`` (a bulk insert's
+    keys follow each other: a thousand relationships take a few
+    characters). None for keys of another kind, which are not recorded."""
+    ordered = sorted(set(keys))
+    if not all(type(k) is int and k >= 0 for k in ordered):
+        return None
+    parts: list[str] = []
+    start = end = None
+    for key in ordered:
+        if end is not None and key == end + 1:
+            end = key
+            continue
+        if start is not None:
+            parts.append(str(start) if start == end else f"{start}-{end}")
+        start = end = key
+    if start is not None:
+        parts.append(str(start) if start == end else f"{start}-{end}")
+    return ",".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRanges:
+    """Keys as ``encode_keys`` wrote them: ``key in ranges``."""
+
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
+
+    def __contains__(self, key: object) -> bool:
+        if type(key) is not int:
+            return False
+        at = bisect_right(self.starts, key) - 1
+        return at >= 0 and key <= self.ends[at]
+
+
+def decode_keys(text: str | None) -> KeyRanges | None:
+    """The keys ``encode_keys`` wrote; None for no text, or text it did not
+    write (nothing is then known to be harvested)."""
+    if text is None:
+        return None
+    pairs: list[tuple[int, int]] = []
+    try:
+        for part in filter(None, text.split(",")):
+            first, dash, last = part.partition("-")
+            pairs.append((int(first), int(last) if dash else int(first)))
+    except ValueError:
+        return None
+    pairs.sort()
+    return KeyRanges(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))

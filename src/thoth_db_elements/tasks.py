@@ -72,6 +72,7 @@ __all__ = [
     "StartedDatabase",
     "request_cancel_sqldb_db_elements_task",
     "run_db_elements_task",
+    "sqldbs_of_batch",
     "start_async_db_elements_creation",
     "start_db_elements_creation",
 ]
@@ -364,7 +365,8 @@ def start_async_db_elements_creation(
     """The seed's entry point: start every database that can start.
 
     Returns the batch id: each started database's own task id is
-    ``"<batch id>-<database id>"`` and is stored in ``db_elements_task_id``.
+    ``"<batch id>-<database id>"`` and is stored in ``db_elements_task_id``
+    (``sqldbs_of_batch`` finds them).
     The id comes back whatever happened, as the seed's does: the databases
     skipped (running, not found) and those the broker refused at once are
     logged as a warning here (inside a caller's transaction jobs are queued
@@ -384,6 +386,17 @@ def start_async_db_elements_creation(
             scrub("; ".join(f"{m.name or m.sqldb_id}: {m.reason}" for m in missed)),
         )
     return result.batch_id
+
+
+def sqldbs_of_batch(batch_id: str) -> models.QuerySet[Any]:
+    """The ``SqlDb`` rows whose run batch ``batch_id`` started (the id
+    ``start_async_db_elements_creation`` returns and the admin shows): each
+    row's task id is ``"<batch id>-<database id>"`` until a later run
+    replaces it."""
+    model = _sqldb_model(None)
+    return model._default_manager.db_manager(router.db_for_write(model)).filter(
+        db_elements_task_id__startswith=f"{batch_id}-"
+    )
 
 
 def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
@@ -1063,7 +1076,7 @@ def _final(
     ``error``, and its texts cleared of ``secrets`` (a table's failure is
     a driver's text too), plus ``catalogued_from``: the database and schema
     the catalogue reflects, carried over from the ``previous`` report by a
-    failed run."""
+    failed run, as are the harvested relationships."""
     report.status = "completed" if status == TaskStatus.COMPLETED else "failed"
     report.error = scrub(error, secrets)
     report.failed_tables = [
@@ -1072,6 +1085,9 @@ def _final(
     ]
     report.duration_seconds = duration
     data = report.to_dict()
+    if report.status != "completed":
+        # Nothing changed: the relationships made before are still those.
+        data = failed_report(data, previous)
     data["catalogued_from"] = catalogued_from(data, previous)
     return data
 

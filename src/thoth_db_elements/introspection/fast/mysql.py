@@ -189,23 +189,46 @@ def _listing(connection: Connection, schema: str) -> Listing:
     return sorted((tuple(row) for row in rows), key=lambda row: str(row[0]))
 
 
+def _server_time(connection: Connection) -> str:
+    """The server's time to the second, as ``CAST(CREATE_TIME AS CHAR)``
+    writes a table's (both in the session's time zone)."""
+    return str(connection.exec_driver_sql("SELECT CAST(NOW() AS CHAR)").scalar())
+
+
+def _changed_since(listing: Listing, second: str) -> bool:
+    """Whether a table of ``listing`` was created or altered in ``second``
+    or later: a change within the same second leaves its time as it was."""
+    return any(row[3] is not None and str(row[3]) >= second for row in listing)
+
+
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (a MariaDB database that exists) in five queries, one
+    """Read ``schema`` (a MariaDB database that exists) in six queries, one
     more when the columns must be read row by row.
 
-    Raises ``IntrospectionError`` when the table list changed during each of
-    ``ATTEMPTS`` reads.
+    A change between the read's statements would give a mix of two states.
+    The table list with each table's last change (``CREATE_TIME``, which
+    ``ALTER TABLE`` sets too) is read before and after; when a table changed
+    in the second the read began or later, where the times cannot tell, the
+    read is made again and must find the same. Raises
+    ``IntrospectionError`` when that does not hold in ``ATTEMPTS`` reads.
     """
+    started = _server_time(connection)
     listed = _listing(connection, schema)
+    confirmed: FastRead | None = None
     for _attempt in range(ATTEMPTS):
         found = _read_listed(connection, schema, include_views, listed)
         again = _listing(connection, schema)
-        if again == listed:
+        if again == listed and (
+            found == confirmed or not _changed_since(again, started)
+        ):
             return found
-        logger.warning(
-            "The tables of schema %r changed while it was read; reading it again",
-            schema,
-        )
+        if again != listed or confirmed is not None:
+            logger.warning(
+                "The tables of schema %r changed while it was read; reading it again",
+                schema,
+            )
+        # A read under a changed list may mix states: not one to confirm.
+        confirmed = found if again == listed else None
         listed = again
     raise IntrospectionError(
         f"The tables of schema {schema!r} kept changing while they were read "

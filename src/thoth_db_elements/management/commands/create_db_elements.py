@@ -143,6 +143,11 @@ class Command(BaseCommand):
         self, model: type[models.Model], options: dict[str, Any]
     ) -> list[models.Model]:
         manager = model._default_manager
+        if options["all"] and options["databases"]:
+            raise CommandError(
+                "Name databases or use --all, not both: "
+                f"{' '.join(map(str, options['databases']))} and --all."
+            )
         if options["all"]:
             return list(manager.order_by("pk"))
         if not options["databases"]:
