@@ -978,6 +978,44 @@ def test_keys_of_merged_duplicates_count_as_duplicates_not_deletions() -> None:
     assert key.source_column_id == keeper.pk
 
 
+def test_a_relationship_added_by_hand_to_a_duplicate_moves_to_its_keeper() -> None:
+    """An older tool left a column twice, and someone joined the newer one
+    by hand: the merge keeps the relationship, on the column kept."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    orders = thoth.SqlTable.objects.get(sql_db=sql_db, name="orders")
+    keeper = thoth.SqlColumn.objects.get(
+        sql_table=orders, original_column_name="placed_at"
+    )
+    newer = thoth.SqlColumn.objects.create(
+        sql_table=orders, original_column_name="placed_at", fk_field="customers.id"
+    )
+    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
+    thoth.Relationship.objects.create(
+        source_table=orders,
+        source_column=newer,
+        target_table=customers,
+        target_column=thoth.SqlColumn.objects.get(
+            sql_table=customers, original_column_name="id"
+        ),
+    )
+    report = sync(sql_db, shop())
+    assert report.duplicates_removed == 2  # the column and its relationship
+    assert report.relationships.deleted == 0
+    assert "orders.placed_at->customers.id" in relationships(sql_db)
+    moved = thoth.Relationship.objects.get(
+        source_table=orders,
+        target_table=customers,
+        source_column__original_column_name="placed_at",
+    )
+    assert moved.source_column_id == keeper.pk
+    assert fk_field(sql_db, "orders.placed_at") == "customers.id"
+    # Still a person's: the next run keeps it.
+    report = sync(sql_db, shop())
+    assert report.writes == 0
+    assert "orders.placed_at->customers.id" in relationships(sql_db)
+
+
 def test_keys_from_a_table_not_read_move_to_its_merged_rows() -> None:
     # An older tool left "orders" twice, the key's column on the newer one.
     # Read incomplete, "orders" failing: its key was not read, and is kept,

@@ -550,12 +550,17 @@ class _Sync:
             return  # the usual case: every one is the database's
         table_names = {row.pk: name for name, row in plan.keep_tables.items()}
         column_keys = {row[_PK]: key for key, row in plan.columns.items()}
+        keepers = plan.column_keepers
         declared = set(self.pairs)
         columns_of = _snapshot_columns(self.snapshot)
         for pk, source, target, _source_table, _target_table in unknown:
-            ends = [column_keys.get(source), column_keys.get(target)]
+            # A duplicate column's: judged as its keeper's, which it moves to.
+            ends = [
+                column_keys.get(keepers.get(source, source)),
+                column_keys.get(keepers.get(target, target)),
+            ]
             if None in ends:
-                continue  # a duplicate's: merged away
+                continue
             (source_table, source_name), (target_table, target_name) = ends  # type: ignore[misc]
             pair = (
                 table_names[source_table],
@@ -972,6 +977,8 @@ class _Sync:
         stale: list[Any] = []
         #: The database's: made by a run, kept for it.
         harvested: list[Any] = []
+        #: Added by hand to rows merged away: made again on their keepers.
+        by_hand: dict[tuple[Any, Any], tuple[Any, Any]] = {}
         before = decode_keys(self.harvest_stored)
         for pk, source_col, target_col, source_tab, target_tab in existing:
             key = (source_col, target_col)
@@ -994,6 +1001,8 @@ class _Sync:
                 )
                 if tables[0] in unseen:
                     wanted.setdefault(moved, tables)
+                elif pk in self.hand_made:
+                    by_hand.setdefault(moved, tables)  # onto the keepers
             elif key in wanted and wanted[key] == (source_tab, target_tab):
                 seen.add(key)
                 counts.unchanged += 1
@@ -1022,8 +1031,19 @@ class _Sync:
             for (source_col, target_col), (source_tab, target_tab) in wanted.items()
             if (source_col, target_col) not in seen
         ]
-        self._insert(self.cat.relationship, new)
-        counts.created = len(new)
+        moved_by_hand = [
+            {
+                "source_column_id": source_col,
+                "target_column_id": target_col,
+                "source_table_id": source_tab,
+                "target_table_id": target_tab,
+            }
+            for (source_col, target_col), (source_tab, target_tab) in by_hand.items()
+            if (source_col, target_col) not in seen
+            and (source_col, target_col) not in wanted
+        ]
+        self._insert(self.cat.relationship, [*new, *moved_by_hand])
+        counts.created = len(new) + len(moved_by_hand)
         if self.keeps_report:
             if new:
                 harvested.extend(self._created_relationships(new))
