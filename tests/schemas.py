@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
@@ -385,3 +386,10 @@ def mariadb_quirk_database(
 ) -> AbstractContextManager[str]:
     """A fresh MariaDB database holding the quirk schema, dropped afterwards."""
     return mariadb_database(QUIRK_DDL_MARIADB, server_url)
+
+
+def next_second() -> None:
+    """Wait for the next second. MariaDB's table times count whole seconds:
+    a read beginning in the second a table was created or altered is made
+    twice to be sure, so a test counting a read's statements starts after."""
+    time.sleep(1 - time.time() % 1 + 0.01)

@@ -891,3 +891,35 @@ def test_mariadb_a_change_in_the_second_of_the_last_one_is_not_read_half() -> No
         ("a2", 1),
         ("b", None),
     ]
+
+
+def test_mariadb_a_read_after_changes_a_second_apart_is_taken() -> None:
+    """Changes during two reads, then a quiet third read a second later:
+    the third is clean by its own listing (each read is judged from the
+    listing it began after), not "kept changing"."""
+    import time
+
+    require_mariadb()
+    with schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url:
+        schemas.next_second()
+        other = sa.create_engine(url, poolclass=NullPool)
+        reads: list[str] = []
+        try:
+            with connect(url) as c, other.connect() as o:
+
+                @sa.event.listens_for(c, "after_cursor_execute")
+                def alter(*args: Any) -> None:
+                    if "information_schema.COLUMNS" not in args[2]:
+                        return
+                    reads.append(args[2])
+                    if len(reads) <= 2:
+                        o.exec_driver_sql(f"ALTER TABLE t ADD COLUMN c{len(reads)} int")
+                    if len(reads) == 2:
+                        time.sleep(1.2)
+
+                snapshot = read_schema(c)
+        finally:
+            other.dispose()
+    assert len(reads) == 3
+    [table] = snapshot.tables
+    assert [col.name for col in table.columns] == ["id", "c1", "c2"]

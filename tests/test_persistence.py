@@ -17,7 +17,7 @@ from django.db.models.signals import post_delete
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from catalog import models as thoth
-from tests.snapshots import col, shop
+from tests.snapshots import col, fk, shop
 from tests.testapp import models as fresh
 from thoth_db_elements._fields import model_has_field
 from thoth_db_elements.catalogue import Catalogue, catalogue_for
@@ -936,6 +936,71 @@ def test_a_key_the_database_declares_later_becomes_the_harvests(
     sync(sql_db, without_referrer_key(shop()))
     assert "customers.referrer_id->customers.id" not in relationships(sql_db)
     assert "orders.placed_at->customers.id" in relationships(sql_db)
+
+
+def with_placed_at_key(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """``snapshot`` with a foreign key orders.placed_at -> customers.id."""
+    key = fk(("placed_at",), "customers", ("id",))
+    tables = tuple(
+        dataclasses.replace(t, foreign_keys=(*t.foreign_keys, key))
+        if t.name == "orders"
+        else t
+        for t in snapshot.tables
+    )
+    return dataclasses.replace(snapshot, tables=tables)
+
+
+def test_a_relationship_added_by_hand_stays_when_the_database_declares_and_drops_it(
+    sql_db: models.Model,
+) -> None:
+    """A person's before the database declared it, it stays a person's."""
+    sync(sql_db, shop())
+    add_by_hand(sql_db, "orders.placed_at", "customers.id")
+    by_hand = "orders.placed_at->customers.id"
+    sync(sql_db, shop())
+    report = sync(sql_db, with_placed_at_key(shop()))
+    assert (report.relationships.created, report.relationships.deleted) == (0, 0)
+    report = sync(sql_db, shop())
+    assert report.relationships.deleted == 0
+    assert by_hand in relationships(sql_db)
+    assert fk_field(sql_db, "orders.placed_at") == "customers.id"
+
+
+def test_a_relationship_added_by_hand_to_a_duplicate_of_an_unread_table_stays() -> None:
+    """Moved onto the rows kept while its table was not read: still a
+    person's, which the next complete read keeps. (Duplicates: a model
+    without unique constraints, ThothAI's.)"""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    sync(sql_db, shop())
+    c = cat(sql_db)
+    orders = c.table._default_manager.get(sql_db=sql_db, name="orders")
+    newer = c.table._default_manager.create(sql_db=sql_db, name="orders")
+    duplicate = c.column._default_manager.create(
+        sql_table=newer, original_column_name="placed_at", fk_field="customers.id"
+    )
+    customers = c.table._default_manager.get(sql_db=sql_db, name="customers")
+    c.relationship._default_manager.create(
+        source_table=newer,
+        source_column=duplicate,
+        target_table=customers,
+        target_column=c.column._default_manager.get(
+            sql_table=customers, original_column_name="id"
+        ),
+    )
+    failure = TableFailure(name="orders", error="OperationalError: boom")
+    sync(sql_db, shop(drop=("orders",), failures=(failure,)))
+    by_hand = "orders.placed_at->customers.id"
+    assert by_hand in relationships(sql_db)
+    report = sync(sql_db, shop())
+    assert report.relationships.deleted == 0
+    assert by_hand in relationships(sql_db)
+    assert (
+        c.relationship._default_manager.get(
+            source_column__original_column_name="placed_at"
+        ).source_table_id
+        == orders.pk
+    )
+    assert fk_field(sql_db, "orders.placed_at") == "customers.id"
 
 
 def test_the_harvested_relationships_are_recorded_only_when_they_change(

@@ -999,14 +999,17 @@ class _Sync:
                     plan.keepers.get(source_tab, source_tab),
                     plan.keepers.get(target_tab, target_tab),
                 )
-                if tables[0] in unseen:
-                    wanted.setdefault(moved, tables)
-                elif pk in self.hand_made:
+                if pk in self.hand_made:
                     by_hand.setdefault(moved, tables)  # onto the keepers
+                elif tables[0] in unseen:
+                    wanted.setdefault(moved, tables)
             elif key in wanted and wanted[key] == (source_tab, target_tab):
                 seen.add(key)
                 counts.unchanged += 1
-                harvested.append(pk)
+                if before is None or pk in before:
+                    # Not one a person added before the database declared
+                    # it: that stays theirs, whatever the database does.
+                    harvested.append(pk)
             elif pk in self.hand_made:
                 seen.add(key)
                 counts.unchanged += 1

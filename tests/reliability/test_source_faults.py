@@ -381,6 +381,7 @@ def maria_source(secret: str) -> Iterator[MariaSource]:
                     f"GRANT SELECT, SHOW VIEW ON `{source.name}`.* TO '{source.user}'@'%'",
                 ],
             )
+            schemas.next_second()  # reads that count their statements
             yield source
         finally:
             schemas.run_ddl(MARIADB_URL, [f"DROP USER IF EXISTS '{source.user}'@'%'"])

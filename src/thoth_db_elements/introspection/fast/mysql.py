@@ -72,11 +72,12 @@ ATTEMPTS: Final = 3
 # Read twice (see ``read``): the time as text and an empty comment as NULL
 # spare PyMySQL a datetime and a string per table. A table MariaDB cannot
 # open (a MERGE table over a missing one) has no engine, and its comment is
-# the error.
+# the error. The server's time ends each row, in the session's time zone
+# as CREATE_TIME is.
 _TABLES = sa.text(
     f"""
     SELECT TABLE_NAME, TABLE_TYPE, NULLIF(TABLE_COMMENT, ''),
-           CAST(CREATE_TIME AS CHAR), ENGINE IS NULL
+           CAST(CREATE_TIME AS CHAR), ENGINE IS NULL, CAST(NOW() AS CHAR)
     FROM information_schema.TABLES
     WHERE TABLE_SCHEMA = {_IN_SCHEMA}
     """
@@ -183,16 +184,14 @@ def _snapshots(
 Listing = list[tuple[Any, ...]]
 
 
-def _listing(connection: Connection, schema: str) -> Listing:
-    """The schema's tables and views with their comments and creation times."""
+def _listing(connection: Connection, schema: str) -> tuple[Listing, str]:
+    """The schema's tables and views with their comments and creation
+    times, and the server's time to the second (as ``CREATE_TIME`` is
+    written; past any table's when there is none)."""
     rows = connection.execute(_TABLES, {"schema": schema}).all()
-    return sorted((tuple(row) for row in rows), key=lambda row: str(row[0]))
-
-
-def _server_time(connection: Connection) -> str:
-    """The server's time to the second, as ``CAST(CREATE_TIME AS CHAR)``
-    writes a table's (both in the session's time zone)."""
-    return str(connection.exec_driver_sql("SELECT CAST(NOW() AS CHAR)").scalar())
+    now = str(rows[0][-1]) if rows else "~"
+    listing = sorted((tuple(row[:-1]) for row in rows), key=lambda row: str(row[0]))
+    return listing, now
 
 
 def _changed_since(listing: Listing, second: str) -> bool:
@@ -202,7 +201,7 @@ def _changed_since(listing: Listing, second: str) -> bool:
 
 
 def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
-    """Read ``schema`` (a MariaDB database that exists) in six queries, one
+    """Read ``schema`` (a MariaDB database that exists) in five queries, one
     more when the columns must be read row by row.
 
     A change between the read's statements would give a mix of two states.
@@ -212,12 +211,11 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
     read is made again and must find the same. Raises
     ``IntrospectionError`` when that does not hold in ``ATTEMPTS`` reads.
     """
-    started = _server_time(connection)
-    listed = _listing(connection, schema)
+    listed, started = _listing(connection, schema)
     confirmed: FastRead | None = None
     for _attempt in range(ATTEMPTS):
         found = _read_listed(connection, schema, include_views, listed)
-        again = _listing(connection, schema)
+        again, now = _listing(connection, schema)
         if again == listed and (
             found == confirmed or not _changed_since(again, started)
         ):
@@ -229,7 +227,8 @@ def read(connection: Connection, schema: str, include_views: bool) -> FastRead:
             )
         # A read under a changed list may mix states: not one to confirm.
         confirmed = found if again == listed else None
-        listed = again
+        # The next read begins after this listing.
+        listed, started = again, now
     raise IntrospectionError(
         f"The tables of schema {schema!r} kept changing while they were read "
         f"({ATTEMPTS} attempts); nothing was changed. Run again when the schema "
