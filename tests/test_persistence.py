@@ -918,23 +918,23 @@ def test_a_relationship_added_by_hand_stays_with_its_fk_field(
     assert by_hand not in relationships(sql_db)
 
 
-def test_a_key_the_database_declares_later_becomes_the_harvests(
+def test_with_nothing_recorded_the_keys_the_database_declares_become_the_harvests(
     sql_db: models.Model,
 ) -> None:
-    """Nothing recorded yet (a catalogue filled before): every relationship
-    is taken for a person's and kept; those the database declares are the
-    harvest's from then on, and go when it drops them."""
+    """Nothing recorded yet (a catalogue filled before): the relationships
+    the database declares are the harvest's from that run on, and go when it
+    drops them; any other is taken for a person's and kept, even if the
+    database declares and drops its key later."""
     sync(sql_db, shop())
     type(sql_db)._default_manager.filter(pk=sql_db.pk).update(db_elements_report=None)
     add_by_hand(sql_db, "orders.placed_at", "customers.id")
-    sync(sql_db, without_referrer_key(shop()))
-    # Not known to be the harvest's: kept.
-    assert "customers.referrer_id->customers.id" in relationships(sql_db)
-    assert stored_harvest_of(sql_db)
-    # Declared again: the harvest's from now on, and gone when dropped.
     sync(sql_db, shop())
+    assert stored_harvest_of(sql_db)
     sync(sql_db, without_referrer_key(shop()))
     assert "customers.referrer_id->customers.id" not in relationships(sql_db)
+    assert "orders.placed_at->customers.id" in relationships(sql_db)
+    sync(sql_db, with_placed_at_key(shop()))
+    sync(sql_db, shop())
     assert "orders.placed_at->customers.id" in relationships(sql_db)
 
 
