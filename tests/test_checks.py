@@ -193,6 +193,8 @@ def test_e004_threshold_is_a_share() -> None:
         ("RUN_LOGS_KEPT", 0),
         ("RUN_LOGS_KEPT", 2.5),
         ("RUN_LOGS_KEPT", "3"),
+        ("INCLUDE_VIEWS", "False"),
+        ("INCLUDE_VIEWS", 0),
     ],
 )
 def test_e004_catches_values_that_fail_at_run_time(name: str, value: object) -> None:

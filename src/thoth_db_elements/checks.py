@@ -237,7 +237,8 @@ def _positive_number(value: object) -> bool:
 
 def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     """E004: time-outs and batch size are positive numbers (the batch size a
-    whole one), the deletion threshold a share from 0 to 1.
+    whole one), the deletion threshold a share from 0 to 1, the views
+    setting a boolean.
 
     Also: the heartbeat interval is shorter than the heartbeat time-out.
     """
@@ -270,6 +271,15 @@ def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
             checks.Error(
                 f"{PREFIX}RUN_LOGS_KEPT must be a positive whole number or None, "
                 f"not {kept!r}.",
+                id="thoth_db_elements.E004",
+            )
+        )
+    views = app_settings._get("INCLUDE_VIEWS", True)
+    if not isinstance(views, bool):
+        # "False", a string, would be taken for True.
+        messages.append(
+            checks.Error(
+                f"{PREFIX}INCLUDE_VIEWS must be True or False, not {views!r}.",
                 id="thoth_db_elements.E004",
             )
         )
