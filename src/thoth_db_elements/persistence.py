@@ -915,9 +915,16 @@ class _Sync:
     def _create(self, model: type[models.Model], rows: list[models.Model]) -> None:
         """``bulk_create`` in batches a statement can hold."""
         fields = [f.attname for f in model._meta.concrete_fields]
+        # The fields the INSERT names: a key the database makes is not one.
+        named = [
+            f
+            for f in model._meta.concrete_fields
+            if not (f.primary_key and getattr(f, "db_returning", False))
+        ]
+        size = rows_a_statement(connections[self.using], named, rows, self.batch_size)
         for batch in sized_batches(
             rows,
-            self._rows_per_statement(len(fields), rows),
+            size,
             self._budget(),
             lambda row: (getattr(row, name) for name in fields),
         ):
