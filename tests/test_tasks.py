@@ -892,3 +892,71 @@ def test_the_batch_id_finds_the_rows_it_started(tmp_path: Path) -> None:
     assert list(sqldbs_of_batch(second.batch_id)) == rows[2:]
     # Not a prefix of the id: the whole id, then "-".
     assert not sqldbs_of_batch(first.batch_id[:-1]).exists()
+
+
+def _stop_at_the_sync_commit(
+    monkeypatch: pytest.MonkeyPatch, *, after_commit: bool
+) -> list[str]:
+    """Make the worker's stop land as the sync's transaction commits: just
+    after the COMMIT reached the server, or just before it was sent."""
+    from django.db import connections
+
+    from thoth_db_elements.persistence import _Sync
+
+    armed: list[str] = []
+    fired: list[str] = []
+    real_delete = _Sync._delete
+    wrapper = type(connections["default"])
+    real_commit = wrapper._commit
+
+    def last_step(self: Any, *args: Any) -> None:
+        real_delete(self, *args)  # the sync's last write: its commit is next
+        armed.append("armed")
+
+    def commit(self: Any) -> None:
+        if not armed:
+            return real_commit(self)
+        armed.clear()
+        fired.append("stop")
+        if after_commit:
+            real_commit(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_Sync, "_delete", last_step)
+    monkeypatch.setattr(wrapper, "_commit", commit)
+    return fired
+
+
+@pytest.mark.skipif(
+    "postgresql" not in str(__import__("django.db").db.connection.vendor),
+    reason="PostgreSQL as Django's database (the tox environments)",
+)
+@pytest.mark.parametrize("after_commit", [True, False])
+def test_a_stop_as_the_catalogue_commits_is_told_by_the_server(
+    source: SqlDb,
+    log_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    after_commit: bool,
+) -> None:
+    """PostgreSQL says whether the transaction committed: a run whose
+    COMMIT went through before the stop is COMPLETED (it was recorded
+    FAILED, "the catalogue was left as it was", though written)."""
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    fired = _stop_at_the_sync_commit(monkeypatch, after_commit=after_commit)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(job)
+    monkeypatch.undo()
+    assert fired == ["stop"]
+    source.refresh_from_db()
+    tables = SqlTable.objects.filter(sql_db=source).count()
+    if after_commit:
+        assert source.db_elements_status == TaskStatus.COMPLETED
+        assert tables > 0
+        assert "After the catalogue was written" in caplog.text
+    else:
+        assert source.db_elements_status == TaskStatus.FAILED
+        assert tables == 0
+        assert "the catalogue was left as it was" in caplog.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,11 +44,31 @@ def catalogue_transaction(
     session = _Session(sql_db)
     connection = connections[session.using]
     nested = connection.in_atomic_block
+    #: PostgreSQL, a transaction of the sync's own that wrote: its id.
+    xid: int | None = None
     try:
-        with transaction.atomic(using=session.using):
-            session.set_lock_timeout(nested)
-            session.take_lock()
-            yield
+        try:
+            with transaction.atomic(using=session.using):
+                session.set_lock_timeout(nested)
+                session.take_lock()
+                yield
+                if not nested and connection.vendor == "postgresql":
+                    xid = _transaction_id(session.using)
+        except BaseException as exc:
+            # Raised as the transaction committed (a worker's stop landing
+            # then, a connection lost): the COMMIT may have gone through.
+            if (
+                xid is not None
+                and written is not None
+                and _committed_after_all(session.using, xid)
+            ):
+                written()
+            stop = _stop_behind(exc)
+            if stop is not None:
+                # Django's clean-up failed on the connection the stop cut
+                # off; the stop is what happened, and the worker must see it.
+                raise stop from None
+            raise
         if written is not None:
             written()
         session.restore_pg_lock_timeout()
@@ -85,6 +106,60 @@ def catalogue_transaction(
         raise
     finally:
         session.end()
+
+
+def _transaction_id(using: str) -> int | None:
+    """PostgreSQL: the id of the transaction going on, None while it has
+    written nothing (then whether it commits changes nothing)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT txid_current_if_assigned()")
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _committed_after_all(using: str, xid: int) -> bool:
+    """PostgreSQL: whether transaction ``xid`` committed, asked after an
+    error or a stop raised as it committed. The connection that was cut off
+    is closed (its state is unknown); a new one asks the server, waiting
+    (at most a few seconds) while the old session finishes. False when it
+    cannot tell."""
+    connection = connections[using]
+    try:
+        connection.close()
+        deadline = time.monotonic() + _COMMIT_CHECK_SECONDS
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT txid_status(%s)", [xid])
+                (status,) = cursor.fetchone()
+            if status != "in progress" or time.monotonic() > deadline:
+                return bool(status == "committed")
+            time.sleep(0.05)
+    except Exception:
+        logger.warning(
+            "Could not ask whether the catalogue's transaction committed",
+            exc_info=True,
+        )
+        return False
+
+
+def _stop_behind(exc: BaseException) -> BaseException | None:
+    """The stop (a ``BaseException`` that is no ``Exception``: a worker's
+    time-out, an interrupt) that ``exc``, an error, was raised while
+    handling; None when there is none."""
+    if not isinstance(exc, Exception):
+        return None
+    seen: set[int] = set()
+    cause = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if not isinstance(cause, Exception):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
+
+
+#: How long ``_committed_after_all`` waits for an unfinished transaction.
+_COMMIT_CHECK_SECONDS = 5.0
 
 
 class _Session:
