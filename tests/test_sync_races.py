@@ -707,3 +707,48 @@ def test_a_table_deleted_while_a_sync_runs_is_told_as_such() -> None:
     assert thoth.SqlColumn.objects.filter(
         sql_table__sql_db=sql_db, original_column_name="nickname"
     ).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL: a sync holds only the row's key (MariaDB's inserts "
+    "hold a shared lock on the whole row, which any update waits for)",
+)
+def test_a_force_reset_does_not_wait_for_a_sync() -> None:
+    """The reset is written while the sync holds its lock, so that the run
+    hears of it before it writes (it waited for the sync's commit)."""
+    from thoth_db_elements.validation import force_reset_sqldb_db_elements_task_status
+
+    sql_db = thoth.SqlDb.objects.create(name="shop", db_elements_status="RUNNING")
+    inside, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def holding(done: int, total: int) -> None:
+        if done == 0 and not inside.is_set() and connection_in_atomic():
+            inside.set()
+            release.wait(10)  # no longer than that, whatever the reset does
+            order.append("sync went on")
+
+    def run() -> None:
+        try:
+            _resync(thoth.SqlDb.objects.get(pk=sql_db.pk), holding)
+        finally:
+            connections.close_all()
+
+    sync(sql_db)
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert inside.wait(30)
+    assert force_reset_sqldb_db_elements_task_status(sql_db, reason="stuck")
+    order.append("reset")
+    release.set()
+    worker.join(60)
+    assert order == ["reset", "sync went on"]
+    sql_db.refresh_from_db()
+    assert sql_db.db_elements_status == "IDLE"
+
+
+def sync(sql_db: Any) -> None:
+    sync_snapshot(
+        sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=sql_db.pk)
+    )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 from ._catalogue_lock import is_syncing, not_syncing
@@ -231,9 +231,13 @@ def force_reset_sqldb_db_elements_task_status(
 def _reset(sql_db: models.Model, using: str) -> tuple[Any, Any]:
     """Reset ``sql_db`` (in the caller's transaction); its status and task id
     before."""
+    # No key lock where the database has one: a PostgreSQL sync holds the
+    # row's key (FOR KEY SHARE) for its whole transaction, and a FOR UPDATE
+    # would wait for it to commit, the reset coming too late to stop it.
+    no_key = connections[using].features.has_select_for_no_key_update
     before = (
         written_rows(sql_db)
-        .select_for_update()
+        .select_for_update(no_key=no_key)
         .filter(pk=sql_db.pk)
         .values_list("db_elements_status", "db_elements_task_id")
         .first()
