@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -860,31 +861,46 @@ def test_mariadb_tables_a_role_shows_are_checked_a_join_at_a_time() -> None:
     assert len(probes) <= 3 + 2 * 6
 
 
+@contextmanager
+def _changed_while_read(
+    url: str, change: Callable[[sa.Connection, int], None]
+) -> Iterator[sa.Connection]:
+    """A connection to read ``url``, and another session that calls
+    ``change(itself, n)`` just after the read's ``n``-th column query."""
+    other = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with connect(url) as reader, other.connect() as session:
+            reads = 0
+
+            @sa.event.listens_for(reader, "after_cursor_execute")
+            def after(*args: Any) -> None:
+                nonlocal reads
+                if "information_schema.COLUMNS" in args[2]:
+                    reads += 1
+                    change(session, reads)
+
+            yield reader
+    finally:
+        other.dispose()
+
+
 def test_mariadb_a_change_in_the_second_of_the_last_one_is_not_read_half() -> None:
     """``CREATE_TIME`` counts seconds: an ``ALTER`` between the read's
     statements, in the second the table was created, leaves the table list
     as it was. The read is made again and must agree: no mix of the two
     states (the old columns with the new key: no primary key at all)."""
-    import time
-
     require_mariadb()
-    with schemas.mariadb_database(()) as url:
-        other = sa.create_engine(url, poolclass=NullPool)
-        altered: list[str] = []
-        try:
-            with connect(url) as c, other.connect() as o:
+    altered: list[int] = []
 
-                @sa.event.listens_for(c, "after_cursor_execute")
-                def alter(*args: Any) -> None:
-                    if "information_schema.COLUMNS" in args[2] and not altered:
-                        altered.append(args[2])
-                        o.exec_driver_sql("ALTER TABLE t RENAME COLUMN a TO a2")
+    def rename(session: sa.Connection, read: int) -> None:
+        if read == 1:
+            altered.append(read)
+            session.exec_driver_sql("ALTER TABLE t RENAME COLUMN a TO a2")
 
-                time.sleep(1 - time.time() % 1 + 0.01)  # early in a second
-                o.exec_driver_sql("CREATE TABLE t (a int PRIMARY KEY, b int)")
-                snapshot = read_schema(c)
-        finally:
-            other.dispose()
+    with schemas.mariadb_database(()) as url, _changed_while_read(url, rename) as c:
+        schemas.next_second()  # early in a second
+        schemas.run_ddl(url, ["CREATE TABLE t (a int PRIMARY KEY, b int)"])
+        snapshot = read_schema(c)
     assert altered
     [table] = snapshot.tables
     assert [(col.name, col.primary_key_position) for col in table.columns] == [
@@ -897,29 +913,22 @@ def test_mariadb_a_read_after_changes_a_second_apart_is_taken() -> None:
     """Changes during two reads, then a quiet third read a second later:
     the third is clean by its own listing (each read is judged from the
     listing it began after), not "kept changing"."""
-    import time
-
     require_mariadb()
-    with schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url:
+    reads: list[int] = []
+
+    def add_column(session: sa.Connection, read: int) -> None:
+        reads.append(read)
+        if read <= 2:
+            session.exec_driver_sql(f"ALTER TABLE t ADD COLUMN c{read} int")
+        if read == 2:
+            time.sleep(1.2)
+
+    with (
+        schemas.mariadb_database(("CREATE TABLE t (id int PRIMARY KEY)",)) as url,
+        _changed_while_read(url, add_column) as c,
+    ):
         schemas.next_second()
-        other = sa.create_engine(url, poolclass=NullPool)
-        reads: list[str] = []
-        try:
-            with connect(url) as c, other.connect() as o:
-
-                @sa.event.listens_for(c, "after_cursor_execute")
-                def alter(*args: Any) -> None:
-                    if "information_schema.COLUMNS" not in args[2]:
-                        return
-                    reads.append(args[2])
-                    if len(reads) <= 2:
-                        o.exec_driver_sql(f"ALTER TABLE t ADD COLUMN c{len(reads)} int")
-                    if len(reads) == 2:
-                        time.sleep(1.2)
-
-                snapshot = read_schema(c)
-        finally:
-            other.dispose()
-    assert len(reads) == 3
+        snapshot = read_schema(c)
+    assert reads == [1, 2, 3]
     [table] = snapshot.tables
     assert [col.name for col in table.columns] == ["id", "c1", "c2"]

@@ -839,24 +839,28 @@ def fk_field(sql_db: models.Model, name: str) -> str:
 def add_by_hand(sql_db: models.Model, source: str, target: str) -> None:
     """A relationship as ThothAI's "Associate candidates FK to PK" makes
     one: the row, and the target in the source column's ``fk_field``."""
-    c = cat(sql_db)
-    ends = []
-    for name in (source, target):
-        table, column = name.split(".")
-        row = c.column._default_manager.get(
-            sql_table__sql_db=sql_db,
-            sql_table__name=table,
-            original_column_name=column,
-        )
-        ends.append(row)
-    c.relationship._default_manager.create(
-        source_table=ends[0].sql_table,
-        source_column=ends[0],
-        target_table=ends[1].sql_table,
-        target_column=ends[1],
+    table, column = source.split(".")
+    row = cat(sql_db).column._default_manager.get(
+        sql_table__sql_db=sql_db, sql_table__name=table, original_column_name=column
     )
-    ends[0].fk_field = target
-    ends[0].save(update_fields=["fk_field"])
+    relate_by_hand(sql_db, row, target)
+
+
+def relate_by_hand(sql_db: models.Model, source: Any, target: str) -> None:
+    """``add_by_hand`` from the column row ``source`` (a duplicate, say)."""
+    c = cat(sql_db)
+    table, column = target.split(".")
+    target_row = c.column._default_manager.get(
+        sql_table__sql_db=sql_db, sql_table__name=table, original_column_name=column
+    )
+    c.relationship._default_manager.create(
+        source_table=source.sql_table,
+        source_column=source,
+        target_table=target_row.sql_table,
+        target_column=target_row,
+    )
+    source.fk_field = target
+    source.save(update_fields=["fk_field"])
 
 
 def stored_harvest_of(sql_db: models.Model) -> Any:
@@ -976,17 +980,9 @@ def test_a_relationship_added_by_hand_to_a_duplicate_of_an_unread_table_stays() 
     orders = c.table._default_manager.get(sql_db=sql_db, name="orders")
     newer = c.table._default_manager.create(sql_db=sql_db, name="orders")
     duplicate = c.column._default_manager.create(
-        sql_table=newer, original_column_name="placed_at", fk_field="customers.id"
+        sql_table=newer, original_column_name="placed_at"
     )
-    customers = c.table._default_manager.get(sql_db=sql_db, name="customers")
-    c.relationship._default_manager.create(
-        source_table=newer,
-        source_column=duplicate,
-        target_table=customers,
-        target_column=c.column._default_manager.get(
-            sql_table=customers, original_column_name="id"
-        ),
-    )
+    relate_by_hand(sql_db, duplicate, "customers.id")
     failure = TableFailure(name="orders", error="OperationalError: boom")
     sync(sql_db, shop(drop=("orders",), failures=(failure,)))
     by_hand = "orders.placed_at->customers.id"
@@ -1053,24 +1049,16 @@ def test_a_relationship_added_by_hand_to_a_duplicate_moves_to_its_keeper() -> No
         sql_table=orders, original_column_name="placed_at"
     )
     newer = thoth.SqlColumn.objects.create(
-        sql_table=orders, original_column_name="placed_at", fk_field="customers.id"
+        sql_table=orders, original_column_name="placed_at"
     )
-    customers = thoth.SqlTable.objects.get(sql_db=sql_db, name="customers")
-    thoth.Relationship.objects.create(
-        source_table=orders,
-        source_column=newer,
-        target_table=customers,
-        target_column=thoth.SqlColumn.objects.get(
-            sql_table=customers, original_column_name="id"
-        ),
-    )
+    relate_by_hand(sql_db, newer, "customers.id")
     report = sync(sql_db, shop())
     assert report.duplicates_removed == 2  # the column and its relationship
     assert report.relationships.deleted == 0
     assert "orders.placed_at->customers.id" in relationships(sql_db)
     moved = thoth.Relationship.objects.get(
         source_table=orders,
-        target_table=customers,
+        target_table__name="customers",
         source_column__original_column_name="placed_at",
     )
     assert moved.source_column_id == keeper.pk

@@ -60,6 +60,7 @@ __all__ = [
     "fetch_values",
     "in_lists",
     "insert_values",
+    "inserted_fields",
     "parameter_limit",
     "rows_a_statement",
     "sized_batches",
@@ -196,7 +197,7 @@ def _plain_field(field: Field[Any, Any]) -> bool:
     return type(field).pre_save is Field.pre_save
 
 
-def _columns(model: type[models.Model]) -> list[Field[Any, Any]]:
+def inserted_fields(model: type[models.Model]) -> list[Field[Any, Any]]:
     """The fields an INSERT names: all concrete ones but a database-made key
     and generated fields (``GeneratedField``), which the database computes."""
     pk = model._meta.pk
@@ -213,7 +214,7 @@ def supports_plain_insert(model: type[models.Model], using: str) -> bool:
     if connections[using].vendor not in _VENDORS:
         return False
     pk = model._meta.pk
-    fields = _columns(model)
+    fields = inserted_fields(model)
     if pk in fields and not pk.has_default():
         return False
     # A db_default is for the database to fill in, and Django to read back.
@@ -238,7 +239,7 @@ def insert_values(
     if not supports_plain_insert(model, using):
         return False
     connection = connections[using]
-    fields = _columns(model)
+    fields = inserted_fields(model)
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -51,6 +51,7 @@ from ._bulk import (
     fetch_values,
     in_lists,
     insert_values,
+    inserted_fields,
     rows_a_statement,
     sized_batches,
     text_budget,
@@ -438,8 +439,10 @@ class _Sync:
         #: Whether the ``SqlDb`` model keeps a report, where the harvested
         #: relationships are remembered (``HARVESTED``).
         self.keeps_report = model_has_field(catalogue.sqldb, _REPORT)
-        #: The harvested relationships as the stored report had them.
+        #: The harvested relationships as the stored report had them, and
+        #: decoded (None: nothing recorded).
         self.harvest_stored: str | None = None
+        self.harvested_before: KeyRanges | None = None
         #: Relationships added by hand, and their pairs (``_find_hand_made``).
         self.hand_made: set[Any] = set()
         self.hand_pairs: list[Pair] = []
@@ -529,7 +532,8 @@ class _Sync:
             .first()
         )
         self.harvest_stored = stored_harvest(stored)
-        return decode_keys(self.harvest_stored)
+        self.harvested_before = decode_keys(self.harvest_stored)
+        return self.harvested_before
 
     # -- planning ----------------------------------------------------------
     def _find_hand_made(
@@ -915,13 +919,9 @@ class _Sync:
     def _create(self, model: type[models.Model], rows: list[models.Model]) -> None:
         """``bulk_create`` in batches a statement can hold."""
         fields = [f.attname for f in model._meta.concrete_fields]
-        # The fields the INSERT names: a key the database makes is not one.
-        named = [
-            f
-            for f in model._meta.concrete_fields
-            if not (f.primary_key and getattr(f, "db_returning", False))
-        ]
-        size = rows_a_statement(connections[self.using], named, rows, self.batch_size)
+        size = rows_a_statement(
+            connections[self.using], inserted_fields(model), rows, self.batch_size
+        )
         for batch in sized_batches(
             rows,
             size,
@@ -986,7 +986,7 @@ class _Sync:
         harvested: list[Any] = []
         #: Added by hand to rows merged away: made again on their keepers.
         by_hand: dict[tuple[Any, Any], tuple[Any, Any]] = {}
-        before = decode_keys(self.harvest_stored)
+        before = self.harvested_before
         for pk, source_col, target_col, source_tab, target_tab in existing:
             key = (source_col, target_col)
             if (
@@ -1031,27 +1031,8 @@ class _Sync:
                 counts.deleted += 1
                 stale.append(pk)
         self._delete_rows(self.cat.relationship, stale)
-        new = [
-            {
-                "source_column_id": source_col,
-                "target_column_id": target_col,
-                "source_table_id": source_tab,
-                "target_table_id": target_tab,
-            }
-            for (source_col, target_col), (source_tab, target_tab) in wanted.items()
-            if (source_col, target_col) not in seen
-        ]
-        moved_by_hand = [
-            {
-                "source_column_id": source_col,
-                "target_column_id": target_col,
-                "source_table_id": source_tab,
-                "target_table_id": target_tab,
-            }
-            for (source_col, target_col), (source_tab, target_tab) in by_hand.items()
-            if (source_col, target_col) not in seen
-            and (source_col, target_col) not in wanted
-        ]
+        new = _relationship_rows(wanted, seen)
+        moved_by_hand = _relationship_rows(by_hand, seen | wanted.keys())
         self._insert(self.cat.relationship, [*new, *moved_by_hand])
         counts.created = len(new) + len(moved_by_hand)
         if self.keeps_report:
@@ -1330,6 +1311,23 @@ def _written(updated: list[_Row], filled: list[_Row], kept: set[Any]) -> set[Any
     return {row.pk for row in updated} | {
         row.pk for row in filled if row.pk not in kept
     }
+
+
+def _relationship_rows(
+    ends: dict[tuple[Any, Any], tuple[Any, Any]], skip: AbstractSet[tuple[Any, Any]]
+) -> list[dict[str, Any]]:
+    """Relationship rows to insert, from (source, target column) ->
+    (source, target table), but those whose columns are in ``skip``."""
+    return [
+        {
+            "source_column_id": source_col,
+            "target_column_id": target_col,
+            "source_table_id": source_tab,
+            "target_table_id": target_tab,
+        }
+        for (source_col, target_col), (source_tab, target_tab) in ends.items()
+        if (source_col, target_col) not in skip
+    ]
 
 
 def _remember_harvest(
