@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import SqlDb
 from tests.testapp.models import SeedOnlySqlDb
-from thoth_db_elements.heartbeat import CANCELLED, DELETED, LOST, Heartbeat
+from thoth_db_elements.heartbeat import CANCELLED, DELETED, LOST, Heartbeat, owned_rows
 from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.validation import force_reset_sqldb_db_elements_task_status
 
@@ -238,6 +238,58 @@ def test_a_beat_written_while_another_thread_reads_is_still_its_own() -> None:
         heartbeat.check()
     assert fired
     assert heartbeat.stop_reason is None
+
+
+def test_a_beat_another_thread_wrote_while_a_beat_waited_is_still_its_own() -> None:
+    """On SQLite the run beats inside the sync's transaction while the
+    heartbeat thread's beat waits for the lock with the beats it knew
+    before; once the sync commits, the row holds the run's beat. The
+    waiting beat is written over it (it found the row taken, and the
+    heartbeat thread stopped for good)."""
+    import threading
+
+    from django.db import connection
+
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    fired: list[bool] = []
+
+    def beat_in_a_transaction() -> None:
+        try:
+            heartbeat.beat(in_transaction=True)
+        finally:
+            connections["default"].close()
+
+    def beat_meanwhile(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not fired and sql.lstrip().upper().startswith("UPDATE"):
+            fired.append(True)
+            other = threading.Thread(target=beat_in_a_transaction)
+            other.start()
+            other.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(beat_meanwhile):
+        heartbeat.beat()
+    assert fired
+    assert heartbeat.stop_reason is None
+    row.refresh_from_db()
+    assert row.db_elements_heartbeat == heartbeat.beats()[0]
+
+
+def test_a_beat_in_a_transaction_rolled_back_leaves_the_row_its_own() -> None:
+    """The end of a run whose sync rolled back (a time-out, an error) is
+    written over the beat before the sync: the beats inside it are kept
+    beside it, not instead of it."""
+    from django.db import transaction
+
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        heartbeat.beat(in_transaction=True)
+        raise RuntimeError("the sync failed")
+    # As the run's end is written: on the row holding a beat it knows.
+    mine = owned_rows(SqlDb, "default", row.pk, TASK, heartbeat.beats())
+    assert mine.update(db_elements_log_file="end.log") == 1
 
 
 def test_a_heartbeat_of_long_ago_is_still_its_own() -> None:

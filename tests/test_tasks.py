@@ -960,3 +960,70 @@ def test_a_stop_as_the_catalogue_commits_is_told_by_the_server(
         assert source.db_elements_status == TaskStatus.FAILED
         assert tables == 0
         assert "the catalogue was left as it was" in caplog.text
+
+
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "sqlite",
+    reason="SQLite as Django's database: its sync holds the write lock",
+)
+@pytest.mark.parametrize("interval", [5, 0.2], ids=["no-beat-meanwhile", "beating"])
+def test_a_sqlite_sync_longer_than_the_heartbeat_time_out_is_not_taken_over(
+    source: SqlDb,
+    log_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    interval: float,
+) -> None:
+    """On SQLite the sync holds the database's write lock, so the heartbeat
+    thread cannot write while it runs: a start that saw the heartbeat go
+    stale, waiting for the lock, took the run over as soon as the sync
+    committed, and the run, COMPLETED, could not record its end."""
+    import threading
+
+    from django.db import connections
+
+    from thoth_db_elements.persistence import _Sync
+    from thoth_db_elements.validation import claim_sqldb_db_elements_task
+
+    settings.THOTH_DB_ELEMENTS_HEARTBEAT_TIMEOUT_SECONDS = 1
+    settings.THOTH_DB_ELEMENTS_HEARTBEAT_INTERVAL_SECONDS = interval
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    claims: list[bool] = []
+    starters: list[threading.Thread] = []
+    real_delete, real_run = _Sync._delete, _Sync.run
+
+    def claim() -> None:
+        try:
+            row = SqlDb.objects.get(pk=source.pk)
+            claims.append(claim_sqldb_db_elements_task(row, "second"))
+        finally:
+            connections.close_all()
+
+    def slow_last_step(self: Any, *args: Any) -> None:
+        real_delete(self, *args)
+        # The heartbeat, as committed, goes stale while the sync holds the
+        # lock; a second start comes and waits for the lock.
+        threading.Event().wait(1.5)
+        starters.append(threading.Thread(target=claim))
+        starters[0].start()
+        threading.Event().wait(0.5)
+
+    def run_then_pause(self: Any, *args: Any) -> None:
+        real_run(self, *args)
+        # Committed: the start gets the lock before the run writes its end.
+        starters[0].join(10)
+
+    monkeypatch.setattr(_Sync, "_delete", slow_last_step)
+    monkeypatch.setattr(_Sync, "run", run_then_pause)
+    outcome = deliver(job)
+    source.refresh_from_db()
+    assert claims == [False]
+    assert outcome["status"] == "completed"
+    assert (source.db_elements_status, source.db_elements_task_id) == (
+        TaskStatus.COMPLETED,
+        job.args[1],
+    )
+    assert SqlTable.objects.filter(sql_db=source).count() == 2

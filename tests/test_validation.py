@@ -125,7 +125,9 @@ def test_validate_does_not_clobber_a_newer_claim(model: type[models.Model]) -> N
     model._default_manager.filter(pk=db.pk).update(
         db_elements_task_id="new", db_elements_start_time=timezone.now()
     )
-    assert validate_and_cleanup_running_sqldb_db_elements_task(db) is False
+    # Still running: the newer claim's run (it said False, and a start then
+    # said the previous task had been cleaned up, then could not claim).
+    assert validate_and_cleanup_running_sqldb_db_elements_task(db) is True
     fresh = model._default_manager.get(pk=db.pk)
     assert fresh.db_elements_status == TaskStatus.RUNNING  # type: ignore[attr-defined]
     assert fresh.db_elements_task_id == "new"  # type: ignore[attr-defined]

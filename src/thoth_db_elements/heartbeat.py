@@ -145,21 +145,33 @@ class Heartbeat(threading.Thread):
                 return True
         return False
 
-    def beat(self) -> None:
-        """One heartbeat: write liveness and progress, read cancel/ownership."""
+    def beat(self, in_transaction: bool = False) -> None:
+        """One heartbeat: write liveness and progress, read cancel/ownership.
+
+        From any thread. ``in_transaction``: written in a transaction that
+        may yet roll back (the sync's, on SQLite), so the row may go on
+        holding the beats before it. A beat another thread tried while this
+        one waited for the row is this delivery's too: the write is tried
+        again over it."""
         values: dict[str, Any] = {}
-        held = self.beats()
-        if self._has_heartbeat:
-            values["db_elements_heartbeat"] = now = timezone.now()
-            with self._beats_lock:  # counts as soon as it may be written
-                self._own.add(self._stored(now))
-                self._tried = [*self._tried[-_TRIED_BEATS:], now]
         if self._has_progress:
             values["db_elements_progress_done"] = self.done
             values["db_elements_progress_total"] = self.total
-        mine = owned_rows(self.model, self.using, self.pk, self.task_id, held)
-        still_mine = mine.update(**values) == 1 if values else mine.exists()
-        if still_mine and self._has_heartbeat:
+        still_mine = False
+        for _ in range(3):
+            held = self.beats()
+            if self._has_heartbeat:
+                values["db_elements_heartbeat"] = now = timezone.now()
+                with self._beats_lock:  # counts as soon as it may be written
+                    self._own.add(self._stored(now))
+                    self._tried = [*self._tried[-_TRIED_BEATS:], now]
+            mine = owned_rows(self.model, self.using, self.pk, self.task_id, held)
+            still_mine = mine.update(**values) == 1 if values else mine.exists()
+            if still_mine or not held:
+                break
+            if not set(self.beats()) - {*held, values.get("db_elements_heartbeat")}:
+                break  # no beat of another thread's came in between
+        if still_mine and self._has_heartbeat and not in_transaction:
             with self._beats_lock:
                 self._last, self._tried = now, []
         if not still_mine:

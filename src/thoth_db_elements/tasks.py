@@ -925,7 +925,14 @@ class AsyncDbElementsTask:
 
             def checkpoint(done: int, total: int) -> None:
                 heartbeat.done, heartbeat.total = done, total
-                if done == 0 and not heartbeat.stop_reason:
+                if _beats_here(heartbeat.using) and not heartbeat.stop_reason:
+                    # SQLite: the sync holds the write lock the heartbeat
+                    # thread waits for, however long it lasts. A beat in
+                    # the sync's transaction commits with it, so a start
+                    # that saw the heartbeat go stale, waiting for the
+                    # lock meanwhile, finds the run alive when it gets it.
+                    heartbeat.beat(in_transaction=True)
+                elif done == 0 and not heartbeat.stop_reason:
                     # Before reading, before syncing, before writing: a
                     # cancel sent since the last beat stops the run here.
                     heartbeat.check()
@@ -1048,6 +1055,14 @@ class AsyncDbElementsTask:
         if stopped_by is not None:
             raise stopped_by
         return report.to_dict()
+
+
+def _beats_here(using: str) -> bool:
+    """Whether the calling thread's connection to ``using`` is in a
+    transaction on SQLite: the sync's (or a caller's), which holds the
+    write lock the heartbeat thread would wait for."""
+    connection = connections[using]
+    return connection.vendor == "sqlite" and connection.in_atomic_block
 
 
 def _note_log_file(heartbeat: Heartbeat, name: str) -> None:

@@ -189,7 +189,17 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
         logger.warning(
             "Stale db_elements task %s of SqlDb %s marked FAILED", task_id, sql_db.pk
         )
-    return False
+        return False
+    # Not stale by the time the update could look: the run beat meanwhile
+    # (on SQLite, its sync's beat, committed while the update waited for
+    # the lock), ended, or another start took the row.
+    try:
+        sql_db.refresh_from_db(using=writes_to(sql_db))
+    except ObjectDoesNotExist:
+        return False
+    return getattr(sql_db, "db_elements_status", None) == TaskStatus.RUNNING and not (
+        is_stale(sql_db, timeout_hours=timeout_hours)
+    )
 
 
 #: The progress fields of a row no run is making progress on.
