@@ -253,7 +253,7 @@ def test_staff_without_permissions_gets_403_and_no_action() -> None:
     assert RecordingRunner.jobs == []
 
 
-def test_view_only_reads_status_and_logs_but_cannot_start() -> None:
+def test_view_only_reads_status_and_logs_but_cannot_start(tmp_path: Path) -> None:
     client = client_for(user_with("view_sqldb"))
     target = db(
         "x",
@@ -273,12 +273,22 @@ def test_view_only_reads_status_and_logs_but_cannot_start() -> None:
     [row] = status.json()["rows"]
     assert (row["status"], row["done"], row["total"]) == ("RUNNING", 3, 10)
     assert row["detail"].startswith("3/10 tables")
-    assert (
-        client.get(
-            reverse("admin:catalog_sqldb_db_elements_logs", args=[target.pk])
-        ).status_code
-        == 200
-    )
+    # The run logs name tables and columns and quote deleted annotations:
+    # they need the catalogue's permissions too.
+    log_dir = tmp_path / "logs" / "db_elements"
+    log_dir.mkdir(parents=True)
+    name = f"db_elements_no_workspace_db_{target.pk}_20260101_101010.log"
+    (log_dir / name).write_text("Deleted with its annotations: ...")
+    logs = reverse("admin:catalog_sqldb_db_elements_logs", args=[target.pk])
+    change = reverse("admin:catalog_sqldb_change", args=[target.pk])
+    reader = client_for(user_with("view_sqldb", "view_sqltable", "view_sqlcolumn"))
+    with override_settings(THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path / "logs")):
+        assert client.get(logs).status_code == 403
+        assert logs not in client.get(change).content.decode()
+        assert reader.get(logs).status_code == 200
+        assert logs in reader.get(change).content.decode()
+        half = client_for(user_with("view_sqldb", "view_sqltable"))
+        assert half.get(logs).status_code == 403
     client.post(
         reverse(CHANGELIST),
         {"action": "create_db_elements_async", "_selected_action": [target.pk]},

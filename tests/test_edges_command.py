@@ -578,3 +578,27 @@ def test_a_row_deleted_while_it_ran_is_reported_the_others_too(
     assert re.fullmatch(r"victim: DELETED \(task \w+-\d+\)", lines[0]), lines
     assert re.match(r"kept: COMPLETED \(task \w+-\d+\) tables 0\+", lines[1]), lines
     assert not SqlDb.objects.filter(name="victim").exists()
+
+
+def test_a_name_with_terminal_escapes_is_printed_escaped(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    """A database named with an escape sequence cannot colour, clear or
+    retitle the terminal of whoever runs the command or reads the log."""
+    shop = source(tmp_path, "shop", "t")
+    SqlDb.objects.filter(pk=shop.pk).update(name="shop\x1b[2J\x9b31m")
+    out, _ = run("--all", "--sync")
+    assert not {"\x1b", "\x9b"} & set(out)
+    assert out.startswith("shop\\u001b[2J\\u009b31m: COMPLETED")
+    busy = source(tmp_path, "busy\x07", "t")
+    SqlDb.objects.filter(pk=busy.pk).update(
+        db_elements_status=TaskStatus.RUNNING, db_elements_start_time=timezone.now()
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        run(str(busy.pk), stderr=err)
+    assert err.getvalue().startswith("Skipped busy\\u0007: ")
+    [log] = log_dir.glob(f"**/*_db_{shop.pk}_*.log")
+    text = log.read_text()
+    assert not {"\x1b", "\x9b"} & set(text)
+    assert "(shop\\u001b[2J\\u009b31m - " in text

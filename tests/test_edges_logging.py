@@ -265,6 +265,27 @@ def test_a_line_break_in_a_message_cannot_pass_for_a_record(log_dir: Path) -> No
     assert lines[3].endswith(" - INFO - next")
 
 
+def test_control_characters_are_escaped_and_json_lines_stay_json(
+    log_dir: Path,
+) -> None:
+    """An escape sequence in a name reaches neither the file nor the
+    console raw; escaped JSON's way, a JSON line reads back as it was."""
+    import json
+
+    # json.dumps escapes C0 itself, not DEL or C1.
+    entry = json.dumps({"table": "t\x7f\x9b31m"}, ensure_ascii=False)
+    with open_run_log(10) as run_log:
+        run_log.logger.warning("Table %s could not be read", "t\x1b[31m\x00\x7f\tz")
+        run_log.logger.warning("Deleted with its annotations: %s", entry)
+    text = run_log.path.read_text(encoding="utf-8")
+    assert not set(text) & {"\x1b", "\x00", "\x7f", "\x9b"}
+    first, second = text.split("\n")[:-1]
+    assert first.endswith(" - Table t\\u001b[31m\\u0000\\u007f\tz could not be read")
+    assert json.loads(second.split("Deleted with its annotations: ")[1]) == {
+        "table": "t\x7f\x9b31m"
+    }
+
+
 def test_a_model_whose_label_starts_like_a_key_does_not_share_its_logger(
     log_dir: Path,
 ) -> None:

@@ -26,6 +26,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import connections, models, router, transaction
 from django.http import (
@@ -42,6 +43,7 @@ from django.utils.html import format_html
 
 from ._bulk import in_lists
 from ._fields import key_of, model_has_field
+from .catalogue import catalogue_for
 from .checks import action_replaced
 from .conf import app_settings
 from .logging import log_label, run_log_files
@@ -514,6 +516,8 @@ class DbElementsAdminMixin(_Base):
         self, request: HttpRequest, obj: models.Model | None = None
     ) -> Any:
         ours = [*self._status_fields(), *self._extra_fields()]
+        if obj is not None and not _may_read_catalogue(request, obj):
+            ours.remove("db_elements_log_link")  # its page would refuse them
         # Run fields the host shows read-only stay where the host put them.
         shown = set(self.get_readonly_fields(request, obj))
         hidden = {*ours, *(name for name in self._run_fields() if name not in shown)}
@@ -623,7 +627,9 @@ class DbElementsAdminMixin(_Base):
         obj = self.get_object(request, object_id)
         if obj is None:
             raise Http404("No such database.")
-        if not self.has_view_or_change_permission(request, obj):
+        if not self.has_view_or_change_permission(
+            request, obj
+        ) or not _may_read_catalogue(request, obj):
             raise PermissionDenied
         files = self._log_files(obj)
         by_name = {f.name: f for f in files}
@@ -654,6 +660,21 @@ class DbElementsAdminMixin(_Base):
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
         return run_log_files(obj.pk, log_label(obj))
+
+
+def _may_read_catalogue(request: HttpRequest, obj: models.Model) -> bool:
+    """Whether the user may see ``obj``'s catalogue: view (or change)
+    permission on its table and column models. The run logs name tables
+    and columns, and quote the annotations of those a run deleted."""
+    catalogue = catalogue_for(obj)
+    user = request.user
+    return all(
+        any(
+            user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
+        for opts in (catalogue.table._meta, catalogue.column._meta)
+    )
 
 
 def _status_view(

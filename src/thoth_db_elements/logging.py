@@ -35,6 +35,7 @@ __all__ = [
     "ensure_log_directories",
     "log_label",
     "open_run_log",
+    "printable",
     "prune_run_logs",
     "remove_paths",
     "remove_run_logs",
@@ -383,17 +384,30 @@ def run_logger_name(sqldb_id: object, model_label: str | None = None) -> str:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: Control characters but the tab and line breaks: C0, DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (but tabs and line breaks)
+    written as ``\\u001b`` and the like: a name someone gave a database
+    cannot send a terminal its escape sequences (colours, a cleared
+    screen, a changed title) through a log or a command's output. The
+    form is JSON's: a JSON line in the log reads back as it was."""
+    return _CONTROL.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 class RunLogFormatter(logging.Formatter):
     """``LOG_FORMAT``, each record's lines after its first indented by four
     spaces: a line break in a message (a table's name can hold one, a
-    database's error text often does) cannot pass for a record of its own."""
+    database's error text often does) cannot pass for a record of its own.
+    Other control characters are escaped (``printable``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         # Line breaks only: U+2028 and its kind, which ``str.splitlines``
         # also breaks at, stay in a name or a JSON line as they are.
-        return "\n    ".join(_LINE_BREAK.split(super().format(record)))
+        text = printable(super().format(record))
+        return "\n    ".join(_LINE_BREAK.split(text))
 
 
 @dataclass

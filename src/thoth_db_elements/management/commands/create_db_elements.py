@@ -24,6 +24,7 @@ from django.db import connection, models, router
 from thoth_db_elements._fields import key_of, model_has_field
 from thoth_db_elements.catalogue import get_catalogue
 from thoth_db_elements.exceptions import DbElementsError
+from thoth_db_elements.logging import printable
 from thoth_db_elements.models import TaskStatus
 from thoth_db_elements.runners.immediate import ImmediateRunner
 from thoth_db_elements.tasks import start_db_elements_creation
@@ -196,9 +197,9 @@ class Command(BaseCommand):
             if bar is not None:
                 bar.stop()
         for skipped in result.skipped:
-            self.stderr.write(f"Skipped {skipped.name}: {skipped.reason}")
+            self.stderr.write(printable(f"Skipped {skipped.name}: {skipped.reason}"))
         for refused in result.refused:
-            self.stderr.write(f"Not queued {refused.name}: {refused.reason}")
+            self.stderr.write(printable(f"Not queued {refused.name}: {refused.reason}"))
         failed = bool(result.refused) or (bool(result.skipped) and not result.started)
         reports: list[dict[str, Any]] = []
         refusals = {r.sqldb_id: r.reason for r in result.refused}
@@ -230,7 +231,9 @@ class Command(BaseCommand):
             if not options["json"]:
                 shown = f"{status}, queued" if row and is_queued(row) else status
                 self.stdout.write(
-                    self._summary(started.name, started.task_id, shown, report)
+                    printable(
+                        self._summary(started.name, started.task_id, shown, report)
+                    )
                 )
         if options["json"]:
             reports.extend(
@@ -300,7 +303,8 @@ class ProgressBar(threading.Thread):
                     filled = int(30 * (done or 0) / total)
                     bar = "#" * filled + " " * (30 - filled)
                     self.out.write(
-                        f"\r{name}: [{bar}] {done}/{total} tables", ending=""
+                        "\r" + printable(f"{name}: [{bar}] {done}/{total} tables"),
+                        ending="",
                     )
                     self.out.flush()
         finally:
