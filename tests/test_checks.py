@@ -195,6 +195,7 @@ def test_e004_threshold_is_a_share() -> None:
         ("RUN_LOGS_KEPT", "3"),
         ("INCLUDE_VIEWS", "False"),
         ("INCLUDE_VIEWS", 0),
+        ("SQLITE_CONFINED", "yes"),
     ],
 )
 def test_e004_catches_values_that_fail_at_run_time(name: str, value: object) -> None:

@@ -157,6 +157,41 @@ def test_sqlite_home_relative_path_is_expanded(tmp_path: Path) -> None:
     assert sqlite_path(row(db_name="~/shop.sqlite")) == home / "shop.sqlite"
 
 
+def test_a_confined_sqlite_path_stays_under_the_root(tmp_path: Path) -> None:
+    """With SQLITE_CONFINED a row names only files under SQLITE_ROOT: not
+    the host's own database, nor a file reached by ``..`` or a symbolic
+    link, and whether such a file exists is not told."""
+    root = tmp_path / "root"
+    (root / "dev_databases" / "shop").mkdir(parents=True)
+    inside = root / "dev_databases" / "shop" / "shop.sqlite"
+    inside.touch()
+    outside = tmp_path / "secret.sqlite"
+    outside.touch()
+    (root / "link.sqlite").symlink_to(outside)
+    refused = {
+        str(outside): outside,
+        "/nonexistent/x.sqlite": None,
+        "../../../secret": None,  # the layout's {root}/dev_databases/<name>/
+        str(root / "link.sqlite"): None,
+        str(root / "dev_databases" / ".." / ".." / "secret.sqlite"): None,
+    }
+    with override_settings(
+        THOTH_DB_ELEMENTS_SQLITE_ROOT=str(root), THOTH_DB_ELEMENTS_SQLITE_CONFINED=True
+    ):
+        assert sqlite_path(row(db_name="shop", db_mode="")) == inside
+        assert sqlite_path(row(db_name=str(inside))) == inside
+        for name in refused:
+            with pytest.raises(ConfigurationError) as info:
+                build_url(row(db_type="SQLite", db_name=name))
+            assert str(info.value) == (
+                f"The SQLite db_name {name!r} names a file outside "
+                f"THOTH_DB_ELEMENTS_SQLITE_ROOT ({root}), and "
+                "THOTH_DB_ELEMENTS_SQLITE_CONFINED allows only files under it."
+            )
+    with override_settings(THOTH_DB_ELEMENTS_SQLITE_ROOT=str(root)):
+        assert sqlite_path(row(db_name=str(outside))) == outside  # the default
+
+
 def test_sqlite_path_in_the_home_of_nobody() -> None:
     with pytest.raises(
         ConfigurationError,

@@ -237,8 +237,8 @@ def _positive_number(value: object) -> bool:
 
 def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     """E004: time-outs and batch size are positive numbers (the batch size a
-    whole one), the deletion threshold a share from 0 to 1, the views
-    setting a boolean.
+    whole one), the deletion threshold a share from 0 to 1, the views and
+    SQLite confinement settings booleans.
 
     Also: the heartbeat interval is shorter than the heartbeat time-out.
     """
@@ -274,15 +274,16 @@ def check_numeric_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="thoth_db_elements.E004",
             )
         )
-    views = app_settings._get("INCLUDE_VIEWS", True)
-    if not isinstance(views, bool):
-        # "False", a string, would be taken for True.
-        messages.append(
-            checks.Error(
-                f"{PREFIX}INCLUDE_VIEWS must be True or False, not {views!r}.",
-                id="thoth_db_elements.E004",
+    for name, default in (("INCLUDE_VIEWS", True), ("SQLITE_CONFINED", False)):
+        value = app_settings._get(name, default)
+        if not isinstance(value, bool):
+            # "False", a string, would be taken for True.
+            messages.append(
+                checks.Error(
+                    f"{PREFIX}{name} must be True or False, not {value!r}.",
+                    id="thoth_db_elements.E004",
+                )
             )
-        )
     threshold = app_settings.DELETE_THRESHOLD
     if not (_number(threshold) and 0 <= threshold <= 1):
         messages.append(

@@ -31,6 +31,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "TUNNEL",
     "DRIVERS",
     "SQLITE_ROOT",
+    "SQLITE_CONFINED",
     "CONNECT_TIMEOUT",
     "INCLUDE_VIEWS",
     "DELETE_THRESHOLD",
@@ -132,6 +133,12 @@ class AppSettings:
             return path.expanduser()
         except RuntimeError:  # no home directory to expand to
             return path
+
+    @property
+    def SQLITE_CONFINED(self) -> bool:
+        """Whether a SQLite ``db_name`` may only name a file under
+        ``SQLITE_ROOT`` (else any file the worker can read)."""
+        return bool(self._get("SQLITE_CONFINED", False))
 
     @property
     def CONNECT_TIMEOUT(self) -> float:

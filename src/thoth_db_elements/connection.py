@@ -126,10 +126,24 @@ def sqlite_path(sql_db: object) -> Path:
             f"The SQLite db_name {name!r} starts with a home directory this "
             "machine cannot find."
         ) from None
-    if path.is_absolute():
-        return path
-    mode = _text(sql_db, "db_mode") or "dev"
-    return app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
+    if not path.is_absolute():
+        mode = _text(sql_db, "db_mode") or "dev"
+        path = app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
+    if app_settings.SQLITE_CONFINED:
+        _confine(path, name)
+    return path
+
+
+def _confine(path: Path, name: str) -> None:
+    """Refuse ``path`` unless it is under ``SQLITE_ROOT`` once resolved
+    (``..`` and symbolic links followed), before anything is asked of the
+    file: whether it exists is not told either."""
+    root = app_settings.SQLITE_ROOT
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ConfigurationError(
+            f"The SQLite db_name {name!r} names a file outside {PREFIX}SQLITE_ROOT "
+            f"({root}), and {PREFIX}SQLITE_CONFINED allows only files under it."
+        )
 
 
 def _refuse_untunnelled(sql_db: object, backend: str, hook: str = "") -> None:
