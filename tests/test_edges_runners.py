@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -167,3 +168,51 @@ def test_django_q_runner_without_the_redis_package_says_what_to_install(
         "queues on Redis, and the redis package is not installed"
     )
     assert [r.sqldb_id for r in result.refused] == [row.pk]
+
+
+def test_django_q_runner_does_not_drop_a_job_a_worker_took() -> None:
+    """The ORM broker keeps a taken job, locked, until the worker says it
+    is done, to deliver it again should the worker die: dropping it then
+    stopped nothing and said it had."""
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+
+    runner = DjangoQRunner()
+    [taken] = runner.enqueue_many([Job("tests.test_edges_runners.record", (1, "t-1"))])
+    [(_, payload)] = get_broker().dequeue()  # as a worker's pusher takes it
+    assert payload
+    [waiting] = runner.enqueue_many(
+        [Job("tests.test_edges_runners.record", (2, "t-2"))]
+    )
+    assert runner.cancel(taken) is False
+    assert runner.is_active(taken) is True
+    assert runner.cancel(waiting) is True
+    assert [q.task_id() for q in OrmQ.objects.all()] == [taken]
+
+
+@needs_django_tasks
+def test_django_tasks_runner_takes_a_job_with_a_uuid_workspace(tmp_path: Any) -> None:
+    """``django.tasks`` keeps to JSON's values and refused a UUID: the run
+    ended FAILED "Could not queue the task: Unsupported type"."""
+    import sqlite3
+
+    from catalog.models import SqlDb
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.runners.django_tasks import DjangoTasksRunner
+    from thoth_db_elements.tasks import start_db_elements_creation
+
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    conn.close()
+    db = SqlDb.objects.create(name="s", db_type="SQLite", db_name=str(path))
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    workspace = uuid.uuid4()
+    with override_settings(TASKS=tasks, THOTH_DB_ELEMENTS_LOG_DIR=str(tmp_path)):
+        result = start_db_elements_creation(
+            [db], runner=DjangoTasksRunner(), workspace_id=workspace
+        )
+    assert result.refused == []
+    db.refresh_from_db()
+    assert db.db_elements_status == TaskStatus.COMPLETED
+    assert db.db_elements_log_file.startswith(f"db_elements_ws_{workspace}_db_")

@@ -1166,6 +1166,16 @@ def test_the_postgresql_lock_timeout_of_a_callers_transaction_is_put_back(
             cursor.execute("SHOW lock_timeout")
             assert cursor.fetchone()[0] == "77s"
 
+        # And one whose ``written`` raises (the library's was kept).
+        def refuse(report: HarvestReport) -> None:
+            raise RuntimeError("the caller's hook failed")
+
+        with pytest.raises(RuntimeError, match="hook failed"):
+            sync(sql_db, shop(extra_tables=1), written=refuse)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "77s"
+
 
 def test_the_report_names_deleted_rows_that_carried_annotations(
     sql_db: models.Model, caplog: pytest.LogCaptureFixture

@@ -664,6 +664,57 @@ def test_one_key_instead_of_a_collection_is_refused(source: SqlDb, given: Any) -
     assert source.db_elements_status == TaskStatus.IDLE
 
 
+def test_a_database_named_twice_starts_once(source: SqlDb) -> None:
+    """As a row and by its key, or twice: one run, and nothing skipped as
+    "currently running" (its own run)."""
+    runner = RecordingRunner()
+    result = start_db_elements_creation(
+        [source, source.pk, str(source.pk), source], runner=runner
+    )
+    assert [s.sqldb_id for s in result.started] == [source.pk]
+    assert result.skipped == []
+    assert len(runner.jobs) == 1
+
+
+def test_rows_that_are_no_sqldb_or_not_saved_are_refused(source: SqlDb) -> None:
+    from django.contrib.auth.models import User
+
+    user = User.objects.create(username="someone")
+    with pytest.raises(TypeError, match="User rows cannot be harvested"):
+        start_db_elements_creation([source, user], runner=RecordingRunner())
+    with pytest.raises(ValueError, match="is not saved"):
+        start_db_elements_creation([SqlDb(name="new")], runner=RecordingRunner())
+    source.refresh_from_db()
+    assert source.db_elements_status == TaskStatus.IDLE  # nothing claimed
+
+
+def test_create_db_elements_on_a_row_not_saved_or_deleted_says_so(
+    source: SqlDb,
+) -> None:
+    from thoth_db_elements.exceptions import CatalogueChangedError, ConfigurationError
+    from thoth_db_elements.harvest import create_db_elements
+
+    unsaved = SqlDb(name="new", db_type="SQLite", db_name=source.db_name)
+    with pytest.raises(ConfigurationError, match=r"^SqlDb new - .* is not saved"):
+        create_db_elements(unsaved)
+    pk = source.pk
+    SqlDb.objects.filter(pk=pk).delete()
+    with pytest.raises(
+        CatalogueChangedError, match=rf"^The SqlDb row {pk} is not in the database"
+    ):
+        create_db_elements(source)
+
+
+def test_a_forced_run_that_fails_is_recorded_forced(tmp_path: Path) -> None:
+    gone = SqlDb.objects.create(
+        name="gone", db_type="SQLite", db_name=str(tmp_path / "missing.sqlite")
+    )
+    start_db_elements_creation([gone], runner=ImmediateRunner(), force=True)
+    gone.refresh_from_db()
+    assert gone.db_elements_status == TaskStatus.FAILED
+    assert gone.db_elements_report["forced"] is True
+
+
 def test_job_names_fit_django_q2s_task_name(source: SqlDb) -> None:
     # django-q2 keeps at most 100 characters of a name (Task.name); a UUID
     # key in the old "db_elements_db_<key>_<task id>" made 101.

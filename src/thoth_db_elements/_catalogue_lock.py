@@ -69,9 +69,11 @@ def catalogue_transaction(
                 # off; the stop is what happened, and the worker must see it.
                 raise stop from None
             raise
-        if written is not None:
-            written()
-        session.restore_pg_lock_timeout()
+        try:
+            if written is not None:
+                written()
+        finally:
+            session.restore_pg_lock_timeout()
     except DatabaseError as exc:
         if _is_deadlock(exc):
             # MySQL ends the whole transaction on a deadlock, a caller's too.
@@ -97,6 +99,12 @@ def catalogue_transaction(
                 f"{waited}); nothing was changed. Run again when it is free."
             ) from None
         if _is_foreign_key_violation(exc):
+            if _row_gone(sql_db, session.using):
+                raise CatalogueChangedError(
+                    f"The {type(sql_db).__name__} row {sql_db.pk} is not in the "
+                    "database (deleted before or while this run wrote its "
+                    "catalogue); nothing was changed."
+                ) from None
             raise CatalogueChangedError(
                 "Another transaction deleted catalogue rows this run referred "
                 "to (an admin's delete, say), or added rows referring to ones "
@@ -139,6 +147,16 @@ def _committed_after_all(using: str, xid: int) -> bool:
             "Could not ask whether the catalogue's transaction committed",
             exc_info=True,
         )
+        return False
+
+
+def _row_gone(sql_db: models.Model, using: str) -> bool:
+    """Whether ``sql_db``'s row is missing (False when that cannot be
+    asked: the connection is broken, or a caller's transaction is)."""
+    try:
+        rows = type(sql_db)._default_manager.using(using).filter(pk=sql_db.pk)
+        return not rows.exists()
+    except DatabaseError:
         return False
 
 

@@ -25,6 +25,7 @@ from .connection import (
     secrets_of,
     source_connection,
 )
+from .exceptions import ConfigurationError
 from .introspection.reader import read_schema
 from .introspection.snapshot import SchemaSnapshot
 from .persistence import Checkpoint, sync_snapshot
@@ -74,6 +75,11 @@ def create_db_elements(
     ``written``: called with the report as soon as the catalogue is
     written (see ``sync_snapshot``).
     """
+    if sql_db.pk is None:
+        raise ConfigurationError(
+            f"{type(sql_db).__name__} {sql_db} is not saved: save it before "
+            "harvesting (its catalogue rows refer to it)."
+        )
     log = log or logger
     started = time.monotonic()
     url = get_url(sql_db) if url is None else url

@@ -153,6 +153,14 @@ def _resolve(
     missing: list[Any] = []
     for item in sql_dbs:
         if isinstance(item, models.Model):
+            if not model_has_field(item, "db_elements_status"):
+                raise TypeError(
+                    f"{type(item).__name__} rows cannot be harvested: pass rows "
+                    "of a SqlDb model (one with the db_elements_status field), "
+                    "or their keys"
+                )
+            if item.pk is None:
+                raise ValueError(f"{item!r} is not saved: it has no primary key")
             rows.append(item)
             continue
         value = key_of(model, item)
@@ -170,7 +178,15 @@ def _resolve(
                 rows.append(found[value])
             else:
                 missing.append(item)
-    return rows, missing
+    # Once each, as first named: a row named twice (as a row and by its
+    # key, say) is one database, not a second one "currently running".
+    seen: set[tuple[Any, Any]] = set()
+    unique: list[models.Model] = []
+    for row in rows:
+        if (identity := (row._meta.concrete_model, row.pk)) not in seen:
+            seen.add(identity)
+            unique.append(row)
+    return unique, missing
 
 
 def start_db_elements_creation(
@@ -217,10 +233,10 @@ def start_db_elements_creation(
             result.started.append(StartedDatabase(row.pk, name, task_id))
             job = Job(
                 function=TASK_FUNCTION,
-                args=(row.pk, task_id),
+                args=(_plain(row.pk), task_id),
                 kwargs={
-                    "workspace_id": workspace_id,
-                    "user_id": user_id,
+                    "workspace_id": _plain(workspace_id),
+                    "user_id": _plain(user_id),
                     "force": force,
                     "model": row._meta.label,
                 },
@@ -232,6 +248,16 @@ def start_db_elements_creation(
                 partial(_enqueue_all, runner, pending, result), using=using
             )
     return result
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as a job may carry it to any broker: text, a number, a
+    boolean or None as it is; anything else (a UUID key, a ``Decimal``) as
+    its text, which Django turns back into the key (``django.tasks``
+    refuses a UUID, for one)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
 
 
 #: The longest job name django-q2 stores (``Task.name``).
@@ -864,7 +890,7 @@ class AsyncDbElementsTask:
         #: The last run's report: what the catalogue was harvested from.
         previous = getattr(sql_db, "db_elements_report", None)
         started = datetime.now()
-        report = HarvestReport(sqldb_id=sql_db.pk)
+        report = HarvestReport(sqldb_id=sql_db.pk, forced=self.force)
         url: URL | None = None
         try:
             # Named in the report even when the run fails before reading.

@@ -51,20 +51,42 @@ class DjangoQRunner:
             return [self.enqueue(job) for job in jobs]
 
     def is_active(self, backend_id: str) -> bool | None:
-        from django_q.models import OrmQ, Task
+        from django_q.models import Task
 
         if Task.objects.filter(id=backend_id).exists():
             return False
-        for queued in OrmQ.objects.all().iterator():
-            if queued.task_id() == backend_id:
-                return True
+        if _queued(backend_id) is not None:
+            return True
         return None  # running, or queued on Redis: django-q2 cannot tell
 
     def cancel(self, backend_id: str) -> bool:
-        from django_q.models import OrmQ
+        """Drop the job while it waits in the ORM broker's queue. A job a
+        worker has taken stays: the broker keeps it, locked until
+        ``retry`` from then, to deliver it again should that worker die;
+        dropping it would not stop the run, only that redelivery."""
+        from django.utils import timezone
 
-        for queued in OrmQ.objects.all().iterator():
-            if queued.task_id() == backend_id:
-                queued.delete()
-                return True
-        return False
+        queued = _queued(backend_id)
+        if queued is None:
+            return False
+        waiting = (
+            type(queued)
+            ._default_manager.using(queued._state.db)
+            .filter(pk=queued.pk, lock=queued.lock, lock__lte=timezone.now())
+        )
+        deleted: int = waiting.delete()[0]
+        return deleted > 0
+
+
+def _queued(backend_id: str) -> Any:
+    """The ORM broker's queue entry of job ``backend_id``, if any (on the
+    broker's database, ``Q_CLUSTER['orm']``)."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    if not Conf.ORM:
+        return None
+    for queued in OrmQ.objects.using(Conf.ORM).iterator():
+        if queued.task_id() == backend_id:
+            return queued
+    return None
