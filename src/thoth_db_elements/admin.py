@@ -38,11 +38,11 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from ._bulk import in_lists
-from ._fields import key_of, model_has_field
+from ._clock import database_now
+from ._fields import key_of, model_has_field, writes_to
 from .catalogue import catalogue_for
 from .checks import action_replaced
 from .conf import app_settings
@@ -565,7 +565,7 @@ class DbElementsAdminMixin(_Base):
             parts.append(f"{done or 0}/{total} tables")
         start = getattr(obj, "db_elements_start_time", None)
         if start:
-            seconds = int((timezone.now() - start).total_seconds())
+            seconds = int((database_now(writes_to(obj)) - start).total_seconds())
             elapsed = f"{seconds // 60}m {seconds % 60:02d}s"
             parts.append(f"{QUEUED_DETAIL} {elapsed}" if is_queued(obj) else elapsed)
         if is_stale(obj):

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connections, models
 from django.utils import timezone
 
+from ._clock import database_now
 from ._fields import model_has_field
 from .conf import app_settings
 from .models import TaskStatus
@@ -161,7 +162,7 @@ class Heartbeat(threading.Thread):
         for _ in range(3):
             held = self.beats()
             if self._has_heartbeat:
-                values["db_elements_heartbeat"] = now = timezone.now()
+                values["db_elements_heartbeat"] = now = database_now(self.using)
                 with self._beats_lock:  # counts as soon as it may be written
                     self._own.add(self._stored(now))
                     self._tried = [*self._tried[-_TRIED_BEATS:], now]

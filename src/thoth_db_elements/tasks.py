@@ -38,10 +38,10 @@ from django.db import (
     transaction,
 )
 from django.db.models import Q
-from django.utils import timezone
 from sqlalchemy.engine import URL
 
 from ._catalogue_lock import not_syncing
+from ._clock import database_now
 from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .connection import describe, get_url, redact, secrets_of
@@ -544,7 +544,7 @@ def _finish_once(
     """One attempt of ``_finish`` (``using``: the database it writes to)."""
     values: dict[str, Any] = {
         "db_elements_status": status,
-        "db_elements_end_time": timezone.now(),
+        "db_elements_end_time": database_now(using),
     }
     optional: dict[str, Any] = {
         "db_elements_error": error,
@@ -594,7 +594,7 @@ def _finish_once(
             # Or holding a heartbeat of this delivery's own (``beats``).
             mine = mine.filter(
                 Q(db_elements_heartbeat__isnull=True)
-                | Q(db_elements_heartbeat__lt=timezone.now() - window)
+                | Q(db_elements_heartbeat__lt=database_now(using) - window)
                 | Q(db_elements_heartbeat__in=beats)
             )
     return mine.update(**values) == 1
@@ -665,7 +665,7 @@ class AsyncDbElementsTask:
         # A heartbeat stands still while its run's sync writes (MySQL).
         idle = not_syncing(self.model(pk=self.sqldb_id))
         while True:
-            now = timezone.now()
+            now = database_now(primary)
             free = Q(db_elements_heartbeat__isnull=True) | (
                 Q(db_elements_heartbeat__lt=now - timedelta(seconds=timeout)) & idle
             )

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, models, transaction
-from django.utils import timezone
 
 from ._catalogue_lock import is_syncing, not_syncing
+from ._clock import database_now
 from ._fields import model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
 from .models import TaskStatus
@@ -88,9 +88,9 @@ def is_stale(
 ) -> bool:
     """Whether ``sql_db`` (as loaded) is RUNNING but stale; see ``_stale_q``."""
     hours = app_settings.STALE_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
-    now = timezone.now() if now is None else now
     if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
         return False
+    now = database_now(writes_to(sql_db)) if now is None else now
     start: datetime | None = getattr(sql_db, "db_elements_start_time", None)
     if start is None:
         return True
@@ -154,7 +154,7 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
     """
     if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
         return False
-    now = timezone.now()
+    now = database_now(writes_to(sql_db))
     if not is_stale(sql_db, timeout_hours=timeout_hours, now=now):
         return True
 
@@ -257,7 +257,7 @@ def _reset(sql_db: models.Model, using: str) -> tuple[Any, Any]:
     changes: dict[str, object] = {
         "db_elements_status": TaskStatus.IDLE,
         "db_elements_task_id": None,
-        "db_elements_end_time": timezone.now(),
+        "db_elements_end_time": database_now(using),
     }
     changes.update(
         present_fields(sql_db, {"db_elements_cancel_requested": False, **_NO_PROGRESS})
@@ -284,7 +284,7 @@ def claim_sqldb_db_elements_task(
     if not task_id:
         raise ValueError("task_id must be a non-empty string")
     hours = app_settings.STALE_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
-    now = timezone.now()
+    now = database_now(writes_to(sql_db))
     claimable = models.Q(db_elements_status__in=STARTABLE_STATES) | _stale_q(
         sql_db, hours, now
     )
