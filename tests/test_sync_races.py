@@ -752,3 +752,63 @@ def sync(sql_db: Any) -> None:
     sync_snapshot(
         sql_db, shop(), catalogue_for(sql_db), HarvestReport(sqldb_id=sql_db.pk)
     )
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
+def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
+    django_user_model: Any,
+) -> None:
+    """On MariaDB the sync's inserts hold the SqlDb row until it commits:
+    a cancel's UPDATE waited the server's lock time-out (50 s) and failed,
+    the admin's action with a server error. The run is told too late to
+    stop anyway (it ends COMPLETED): the cancel says so at once."""
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.tasks import request_cancel_sqldb_db_elements_task
+
+    sql_db = thoth.SqlDb.objects.create(
+        name="shop",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="first",
+        db_elements_start_time=timezone.now(),
+    )
+    with connection.cursor() as cursor:  # a failure, not a 50 s wait
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
+    inserted, done = threading.Event(), threading.Event()
+
+    def sync() -> None:  # as the run's sync does: its lock, then an insert
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(sql_db)])
+                thoth.SqlTable.objects.create(sql_db=sql_db, name="new")
+                inserted.set()
+                done.wait(30)
+        finally:
+            inserted.set()
+            connections.close_all()
+
+    syncing = threading.Thread(target=sync)
+    syncing.start()
+    try:
+        inserted.wait(10)
+        assert request_cancel_sqldb_db_elements_task(sql_db) is False
+        model_admin, request = _admin(
+            django_user_model.objects.create_superuser("boss", password="pw")
+        )
+        request.session = {}  # type: ignore[attr-defined]
+        request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+        model_admin.cancel_db_elements(
+            request, thoth.SqlDb.objects.filter(pk=sql_db.pk)
+        )
+        assert [str(m) for m in get_messages(request)] == [
+            "The database shop is writing its catalogue: too late to cancel, "
+            "its run ends COMPLETED."
+        ]
+    finally:
+        done.set()
+        syncing.join(30)
+    row = thoth.SqlDb.objects.get(pk=sql_db.pk)
+    assert row.db_elements_cancel_requested is False

@@ -41,6 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from ._bulk import in_lists
+from ._catalogue_lock import is_syncing
 from ._clock import database_now
 from ._fields import key_of, model_has_field, writes_to
 from .catalogue import catalogue_for
@@ -304,13 +305,24 @@ class DbElementsAdminMixin(_Base):
         rows = self._changeable(request, queryset)
         if not rows:
             return  # none selected, or every one refused, and said so
-        cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
+        writing = [s for s in rows if is_syncing(s)]
+        cancelled = [
+            s
+            for s in rows
+            if s not in writing and request_cancel_sqldb_db_elements_task(s)
+        ]
         if cancelled:
             messages.success(
                 request, f"Cancel requested for {len(cancelled)} database(s)."
             )
-        else:
+        elif not writing:
             messages.warning(request, "None of the selected databases is running.")
+        for row in writing:
+            messages.warning(
+                request,
+                f"The database {getattr(row, 'name', row)} is writing its "
+                "catalogue: too late to cancel, its run ends COMPLETED.",
+            )
         for row in cancelled:
             if is_stale(row):
                 # No worker is there to hear it.
