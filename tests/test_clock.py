@@ -45,6 +45,22 @@ def test_sqlite_time_is_this_hosts(skewed: None) -> None:
     assert abs(database_now("default") - timezone.now()) < timedelta(seconds=1)
 
 
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York", "UTC"])
+def test_a_host_without_use_tz_gets_its_own_local_time(zone: str) -> None:
+    """Without USE_TZ, PostgreSQL gave the server's time in the host's time
+    zone, taken for UTC: every time of a run's row was off by the zone's
+    offset (a fresh heartbeat stale in Kolkata, 5 h 30 min)."""
+    from django.test import override_settings
+
+    with override_settings(USE_TZ=False, TIME_ZONE=zone):
+        forget_offsets()
+        before = timezone.now()
+        now = database_now("default")
+        assert timezone.is_naive(now)
+        assert before <= now <= timezone.now()
+    forget_offsets()
+
+
 def test_clocks_within_a_second_of_the_servers_are_left_as_they_are() -> None:
     forget_offsets()
     before = timezone.now()

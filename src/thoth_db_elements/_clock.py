@@ -64,19 +64,20 @@ def _measure(using: str) -> timedelta | None:
     connection = connections[using]
     vendor = connection.vendor
     if vendor == "postgresql":
-        # The real time: now() is the transaction's start.
-        sql = "SELECT clock_timestamp()"
+        # The real time (now() is the transaction's start), in UTC: without
+        # USE_TZ it would come in the session's time zone, the host's.
+        sql = "SELECT clock_timestamp() AT TIME ZONE 'UTC'"
     elif vendor == "mysql":
         # In UTC whatever the session's time zone.
         sql = "SELECT UTC_TIMESTAMP(6)"
     else:
         return None
     try:
-        before = _aware(timezone.now())
+        before = _utc_now()
         with connection.cursor() as cursor:
             cursor.execute(sql)
             row = cursor.fetchone()
-        after = _aware(timezone.now())
+        after = _utc_now()
     except DatabaseError:
         return None
     if row is None or not isinstance(row[0], datetime):
@@ -90,7 +91,9 @@ def _measure(using: str) -> timedelta | None:
     return offset if abs(offset) >= timedelta(seconds=1) else timedelta(0)
 
 
-def _aware(value: datetime) -> datetime:
-    """``value`` (Django's now: naive in the current time zone without
-    ``USE_TZ``) as an aware time."""
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+def _utc_now() -> datetime:
+    """This host's now, aware: Django's, but without ``USE_TZ`` the
+    system's (Django's is then a local wall-clock time, which names the
+    hour the clocks go back twice)."""
+    now = timezone.now()
+    return now if timezone.is_aware(now) else datetime.now(UTC)
