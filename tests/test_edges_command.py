@@ -586,10 +586,10 @@ def test_a_name_with_terminal_escapes_is_printed_escaped(
     """A database named with an escape sequence cannot colour, clear or
     retitle the terminal of whoever runs the command or reads the log."""
     shop = source(tmp_path, "shop", "t")
-    SqlDb.objects.filter(pk=shop.pk).update(name="shop\x1b[2J\x9b31m")
+    SqlDb.objects.filter(pk=shop.pk).update(name="shop\x1b[2J\x9b31m\rok\n")
     out, _ = run("--all", "--sync")
-    assert not {"\x1b", "\x9b"} & set(out)
-    assert out.startswith("shop\\u001b[2J\\u009b31m: COMPLETED")
+    assert not {"\x1b", "\x9b", "\r"} & set(out)
+    assert out.startswith("shop\\u001b[2J\\u009b31m\\u000dok\\u000a: COMPLETED")
     busy = source(tmp_path, "busy\x07", "t")
     SqlDb.objects.filter(pk=busy.pk).update(
         db_elements_status=TaskStatus.RUNNING, db_elements_start_time=timezone.now()
@@ -601,4 +601,4 @@ def test_a_name_with_terminal_escapes_is_printed_escaped(
     [log] = log_dir.glob(f"**/*_db_{shop.pk}_*.log")
     text = log.read_text()
     assert not {"\x1b", "\x9b"} & set(text)
-    assert "(shop\\u001b[2J\\u009b31m - " in text
+    assert "(shop\\u001b[2J\\u009b31m\n    ok\n     - " in text  # lines indented

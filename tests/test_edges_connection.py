@@ -271,3 +271,34 @@ def test_redact_withholds_a_text_where_the_secret_stands_alone() -> None:
     assert redact("Reading column price: a+b", "a b") == "Reading column price: a+b"
     assert redact('{"password": "p@ss\\"w0rd"}', 'p@ss"w0rd') == WITHHELD
     assert redact('{"password": "w\\u00f8rd"}', "wørd") == WITHHELD
+
+
+def test_a_confined_sqlite_url_from_a_hook_stays_under_the_root(
+    tmp_path: Path,
+) -> None:
+    """A URL hook builds the URL itself: SQLITE_CONFINED held for the
+    built-in building only, and the hook's file outside the root was read."""
+    from tests import test_edges_connection as here
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "in.sqlite").touch()
+    outside = tmp_path / "out.sqlite"
+    outside.touch()
+    settings = {
+        "THOTH_DB_ELEMENTS_SQLITE_ROOT": str(root),
+        "THOTH_DB_ELEMENTS_SQLITE_CONFINED": True,
+        "THOTH_DB_ELEMENTS_URL_BUILDER": f"{here.__name__}.url_of_db_name",
+    }
+    with override_settings(**settings):
+        inside = get_url(row(db_type="SQLite", db_name=str(root / "in.sqlite")))
+        assert inside.database == str(root / "in.sqlite")
+        assert get_url(row(db_type="SQLite", db_name=":memory:")).database == ":memory:"
+        for name in (str(outside), f"file:{outside}?mode=ro"):
+            with pytest.raises(ConfigurationError, match="outside THOTH_DB_ELEMENTS"):
+                get_url(row(db_type="SQLite", db_name=name))
+
+
+def url_of_db_name(sql_db: Any) -> str:
+    """A URL hook: the row's db_name as a SQLite database."""
+    return f"sqlite:///{sql_db.db_name}"

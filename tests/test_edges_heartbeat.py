@@ -276,6 +276,43 @@ def test_a_beat_another_thread_wrote_while_a_beat_waited_is_still_its_own() -> N
     assert row.db_elements_heartbeat == heartbeat.beats()[0]
 
 
+def test_a_beat_in_a_transaction_tried_as_another_beat_ends_stays_its_own() -> None:
+    """The heartbeat thread's beat is written; before it notes so, the run
+    beats in the sync's transaction. Noting its beat, the heartbeat thread
+    forgot every other one tried: the run's, which the sync then
+    committed, and its next beat found the row "taken over"."""
+    import threading
+
+    from django.db import connection, transaction
+
+    row = running(SqlDb)
+    heartbeat = taken(row)
+    fired: list[bool] = []
+
+    def sync_beats() -> None:
+        try:
+            with transaction.atomic():
+                heartbeat.beat(in_transaction=True)
+        finally:
+            connections["default"].close()
+
+    def then_the_sync_beats(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if not fired and sql.lstrip().upper().startswith("UPDATE"):
+            fired.append(True)
+            other = threading.Thread(target=sync_beats)
+            other.start()
+            other.join()
+        return result
+
+    with connection.execute_wrapper(then_the_sync_beats):
+        heartbeat.beat()
+    assert fired
+    assert heartbeat.stop_reason is None
+    heartbeat.beat()
+    assert heartbeat.stop_reason is None
+
+
 def test_a_beat_in_a_transaction_rolled_back_leaves_the_row_its_own() -> None:
     """The end of a run whose sync rolled back (a time-out, an error) is
     written over the beat before the sync: the beats inside it are kept
@@ -342,7 +379,11 @@ def test_a_beat_in_the_hour_the_clocks_go_back_is_its_own(
         heartbeat = Heartbeat(SqlDb, row.pk, TASK, "default", taken_at=second)
         heartbeat.check()
         assert heartbeat.stop_reason is None
+        # This host's clock, as the database's: uncorrected by a server.
         monkeypatch.setattr(timezone, "now", lambda: second + timedelta(seconds=5))
+        monkeypatch.setattr(
+            "thoth_db_elements.heartbeat.database_now", lambda using: timezone.now()
+        )
         heartbeat.beat()
         heartbeat.check()
         assert heartbeat.stop_reason is None

@@ -777,22 +777,32 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
     )
     with connection.cursor() as cursor:  # a failure, not a 50 s wait
         cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
-    inserted, done = threading.Event(), threading.Event()
+    locked, write, inserted, done = (threading.Event() for _ in range(4))
 
     def sync() -> None:  # as the run's sync does: its lock, then an insert
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(sql_db)])
+                locked.set()
+                write.wait(10)
                 thoth.SqlTable.objects.create(sql_db=sql_db, name="new")
                 inserted.set()
                 done.wait(30)
         finally:
+            locked.set()
             inserted.set()
             connections.close_all()
 
     syncing = threading.Thread(target=sync)
     syncing.start()
     try:
+        locked.wait(10)
+        # Loading and planning: the run still hears a cancel before it writes.
+        assert request_cancel_sqldb_db_elements_task(sql_db) is True
+        thoth.SqlDb.objects.filter(pk=sql_db.pk).update(
+            db_elements_cancel_requested=False
+        )
+        write.set()
         inserted.wait(10)
         assert request_cancel_sqldb_db_elements_task(sql_db) is False
         model_admin, request = _admin(
@@ -805,10 +815,13 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
         )
         assert [str(m) for m in get_messages(request)] == [
             "The database shop is writing its catalogue: too late to cancel, "
-            "its run ends COMPLETED."
+            "its run goes on to its end."
         ]
     finally:
         done.set()
         syncing.join(30)
     row = thoth.SqlDb.objects.get(pk=sql_db.pk)
     assert row.db_elements_cancel_requested is False
+    with connection.cursor() as cursor:  # the session's own wait, put back
+        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+        assert cursor.fetchone()[0] == 2

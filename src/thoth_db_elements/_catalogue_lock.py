@@ -373,6 +373,28 @@ def not_syncing(sql_db: models.Model) -> Q:
     return Q(free)
 
 
+@contextmanager
+def short_lock_wait(using: str, seconds: int = 1) -> Iterator[None]:
+    """On MySQL/MariaDB, row locks waited for at most ``seconds`` by the
+    statements inside (the server's default is 50 s); the session's own
+    wait afterwards. Elsewhere, nothing."""
+    connection = connections[using]
+    if connection.vendor != "mysql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+        row = cursor.fetchone()
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = %s", [seconds])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SET SESSION innodb_lock_wait_timeout = %s", [row[0] if row else 50]
+            )
+
+
 def is_syncing(sql_db: models.Model) -> bool:
     """Whether a sync of ``sql_db`` holds its catalogue's lock now (see
     ``not_syncing``; always False but on MySQL and MariaDB)."""

@@ -73,6 +73,7 @@ def _measure(using: str) -> timedelta | None:
     else:
         return None
     try:
+        connection.ensure_connection()  # not the connecting's time
         before = _utc_now()
         with connection.cursor() as cursor:
             cursor.execute(sql)

@@ -305,12 +305,8 @@ class DbElementsAdminMixin(_Base):
         rows = self._changeable(request, queryset)
         if not rows:
             return  # none selected, or every one refused, and said so
-        writing = [s for s in rows if is_syncing(s)]
-        cancelled = [
-            s
-            for s in rows
-            if s not in writing and request_cancel_sqldb_db_elements_task(s)
-        ]
+        cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
+        writing = [s for s in rows if s not in cancelled and is_syncing(s)]
         if cancelled:
             messages.success(
                 request, f"Cancel requested for {len(cancelled)} database(s)."
@@ -321,7 +317,7 @@ class DbElementsAdminMixin(_Base):
             messages.warning(
                 request,
                 f"The database {getattr(row, 'name', row)} is writing its "
-                "catalogue: too late to cancel, its run ends COMPLETED.",
+                "catalogue: too late to cancel, its run goes on to its end.",
             )
         for row in cancelled:
             if is_stale(row):

@@ -130,7 +130,7 @@ def sqlite_path(sql_db: object) -> Path:
         mode = _text(sql_db, "db_mode") or "dev"
         path = app_settings.SQLITE_ROOT / f"{mode}_databases" / name / f"{name}.sqlite"
     if app_settings.SQLITE_CONFINED:
-        _confine(path, name)
+        _confine(path, repr(name))
     return path
 
 
@@ -141,7 +141,7 @@ def _confine(path: Path, name: str) -> None:
     root = app_settings.SQLITE_ROOT
     if not path.resolve().is_relative_to(root.resolve()):
         raise ConfigurationError(
-            f"The SQLite db_name {name!r} names a file outside {PREFIX}SQLITE_ROOT "
+            f"The SQLite db_name {name} names a file outside {PREFIX}SQLITE_ROOT "
             f"({root}), and {PREFIX}SQLITE_CONFINED allows only files under it."
         )
 
@@ -276,16 +276,25 @@ def get_url(sql_db: object) -> URL:
         raise ConfigurationError("The URL hook returned an invalid URL.") from exc
     # A URL hook builds from the same row: its host is the far end's too.
     _refuse_untunnelled(sql_db, built.get_backend_name(), hook)
+    if app_settings.SQLITE_CONFINED and built.get_backend_name() == "sqlite":
+        name = _sqlite_file(built)
+        if name not in ("", ":memory:"):  # a file, not a database in memory
+            _confine(Path(name), f"{name} (from {hook})")
     return built
+
+
+def _sqlite_file(url: URL) -> str:
+    """The file a SQLite URL opens, as written."""
+    database = url.database or ""
+    if database.startswith("file:"):  # an URI: escaped, options after "?"
+        return unquote(database.removeprefix("file:").split("?")[0])
+    return database
 
 
 def describe(url: URL) -> str:
     """A human label for ``url`` without credentials: ``postgresql://host:5432/db``."""
     if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database.startswith("file:"):  # an URI: escaped, options after "?"
-            return f"sqlite:{unquote(database.removeprefix('file:').split('?')[0])}"
-        return f"sqlite:{database}"
+        return f"sqlite:{_sqlite_file(url)}"
     port = f":{url.port}" if url.port else ""
     label = f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
     socket = url.query.get("unix_socket")

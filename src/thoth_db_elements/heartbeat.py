@@ -174,7 +174,10 @@ class Heartbeat(threading.Thread):
                 break  # no beat of another thread's came in between
         if still_mine and self._has_heartbeat and not in_transaction:
             with self._beats_lock:
-                self._last, self._tried = now, []
+                # Those tried since by the other thread stay: one may be in
+                # the sync's transaction, to be committed over this one.
+                later = self._tried.index(now) + 1 if now in self._tried else 0
+                self._last, self._tried = now, self._tried[later:]
         if not still_mine:
             self.stop_reason = self._lost()
         else:

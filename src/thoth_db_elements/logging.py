@@ -386,15 +386,19 @@ def run_logger_name(sqldb_id: object, model_label: str | None = None) -> str:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: Control characters but the tab and line breaks: C0, DEL and C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: The same and line breaks.
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-def printable(text: str) -> str:
-    """``text`` with its control characters (but tabs and line breaks)
-    written as ``\\u001b`` and the like: a name someone gave a database
-    cannot send a terminal its escape sequences (colours, a cleared
-    screen, a changed title) through a log or a command's output. The
-    form is JSON's: a JSON line in the log reads back as it was."""
-    return _CONTROL.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` with its control characters (but tabs, and line breaks
+    unless ``one_line``) written as ``\\u001b`` and the like: a name
+    someone gave a database cannot send a terminal its escape sequences
+    (colours, a cleared screen, a changed title), or a carriage return
+    over a line's start, through a log or a command's output. The form is
+    JSON's: a JSON line in the log reads back as it was."""
+    pattern = _CONTROL_OR_BREAK if one_line else _CONTROL
+    return pattern.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 class RunLogFormatter(logging.Formatter):

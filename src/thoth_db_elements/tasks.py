@@ -40,7 +40,7 @@ from django.db import (
 from django.db.models import Q
 from sqlalchemy.engine import URL
 
-from ._catalogue_lock import is_syncing, not_syncing
+from ._catalogue_lock import _is_lock_timeout, is_syncing, not_syncing, short_lock_wait
 from ._clock import database_now
 from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
@@ -429,22 +429,27 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     """Ask a RUNNING task to stop at its next step; True if the flag was set.
 
     Needs the ``db_elements_cancel_requested`` field (``DbElementsTaskMixin``).
-    False, at once, for a run writing its catalogue on MySQL/MariaDB
+    False, within a second, for a run writing its catalogue on MySQL/MariaDB
     (``is_syncing``): too late to stop it there.
     """
     if not model_has_field(sql_db, "db_elements_cancel_requested"):
         return False
-    if is_syncing(sql_db):
-        # MySQL/MariaDB: its sync's inserts hold the row until it commits,
-        # and the update would wait for that (50 s by default, then fail);
-        # a cancel then comes too late anyway: the run ends COMPLETED.
-        return False
-    updated = (
-        written_rows(sql_db)
-        .filter(pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING)
-        .update(db_elements_cancel_requested=True)
+    using = writes_to(sql_db)
+    rows = written_rows(sql_db).filter(
+        pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING
     )
-    return updated == 1
+    if connections[using].vendor != "mysql":
+        return rows.update(db_elements_cancel_requested=True) == 1
+    # MySQL/MariaDB: a sync's inserts hold the row until it commits, and the
+    # update would wait for that (50 s by default, then fail); the run can
+    # no longer stop then.
+    try:
+        with short_lock_wait(using), transaction.atomic(using=using):
+            return rows.update(db_elements_cancel_requested=True) == 1
+    except OperationalError as exc:
+        if _is_lock_timeout(exc) and is_syncing(sql_db):
+            return False
+        raise
 
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)

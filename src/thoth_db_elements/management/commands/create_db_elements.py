@@ -197,9 +197,13 @@ class Command(BaseCommand):
             if bar is not None:
                 bar.stop()
         for skipped in result.skipped:
-            self.stderr.write(printable(f"Skipped {skipped.name}: {skipped.reason}"))
+            self.stderr.write(
+                printable(f"Skipped {skipped.name}: {skipped.reason}", one_line=True)
+            )
         for refused in result.refused:
-            self.stderr.write(printable(f"Not queued {refused.name}: {refused.reason}"))
+            self.stderr.write(
+                printable(f"Not queued {refused.name}: {refused.reason}", one_line=True)
+            )
         failed = bool(result.refused) or (bool(result.skipped) and not result.started)
         reports: list[dict[str, Any]] = []
         refusals = {r.sqldb_id: r.reason for r in result.refused}
@@ -232,7 +236,8 @@ class Command(BaseCommand):
                 shown = f"{status}, queued" if row and is_queued(row) else status
                 self.stdout.write(
                     printable(
-                        self._summary(started.name, started.task_id, shown, report)
+                        self._summary(started.name, started.task_id, shown, report),
+                        one_line=True,
                     )
                 )
         if options["json"]:
@@ -303,7 +308,10 @@ class ProgressBar(threading.Thread):
                     filled = int(30 * (done or 0) / total)
                     bar = "#" * filled + " " * (30 - filled)
                     self.out.write(
-                        "\r" + printable(f"{name}: [{bar}] {done}/{total} tables"),
+                        "\r"
+                        + printable(
+                            f"{name}: [{bar}] {done}/{total} tables", one_line=True
+                        ),
                         ending="",
                     )
                     self.out.flush()
