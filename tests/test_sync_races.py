@@ -56,6 +56,18 @@ def _resync(sql_db: Any, checkpoint: Any) -> HarvestReport:
     )
 
 
+def _wait_until_released(name: str) -> None:
+    """Until the server has let go of named lock ``name`` (a connection's
+    end reaches it a little after the client closed it)."""
+    for _ in range(100):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT IS_USED_LOCK(%s)", [name])
+            if cursor.fetchone()[0] is None:
+                return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"the lock {name} is still held")
+
+
 def _write_by_hand(table_pk: Any, column_pk: Any, hold: float) -> threading.Thread:
     """Another session writes both descriptions and commits after ``hold``
     seconds, keeping the rows locked until then."""
@@ -658,6 +670,7 @@ def test_a_run_whose_sync_holds_the_catalogue_lock_is_alive(settings: Any) -> No
         )
     finally:
         holder.close()  # the worker gone: the server lets go of its lock
+    _wait_until_released(sync_lock_name(sql_db))
     assert is_stale(sql_db)
     assert claim_sqldb_db_elements_task(sql_db, "second")
 
@@ -825,3 +838,76 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
     with connection.cursor() as cursor:  # the session's own wait, put back
         cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
         assert cursor.fetchone()[0] == 2
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's row locks")
+def test_a_cancel_waits_for_a_row_held_by_something_else_than_a_sync() -> None:
+    """The cancel's short waits for the row (a sync holding it is too late
+    to stop) failed with "Lock wait timeout" when an admin's save held the
+    row a little longer: it waits, a second at a time, as long as the
+    server would."""
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.tasks import request_cancel_sqldb_db_elements_task
+
+    sql_db = thoth.SqlDb.objects.create(
+        name="shop",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="first",
+        db_elements_start_time=timezone.now(),
+    )
+    held = threading.Event()
+
+    def save() -> None:  # an admin's save: the row locked for 2.5 s
+        try:
+            with transaction.atomic():
+                thoth.SqlDb.objects.select_for_update().get(pk=sql_db.pk)
+                held.set()
+                threading.Event().wait(2.5)
+        finally:
+            held.set()
+            connections.close_all()
+
+    saving = threading.Thread(target=save)
+    saving.start()
+    try:
+        held.wait(10)
+        assert request_cancel_sqldb_db_elements_task(sql_db) is True
+    finally:
+        saving.join(30)
+    assert thoth.SqlDb.objects.get(pk=sql_db.pk).db_elements_cancel_requested
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
+def test_a_run_without_a_heartbeat_whose_sync_holds_the_lock_is_not_stale() -> None:
+    """A row of the seed's four fields only, started longer ago than
+    STALE_TIMEOUT_HOURS, while its sync holds the catalogue's lock: the
+    clean-up rightly left it, and then said it had cleaned it up."""
+    from django.utils import timezone
+
+    from tests.testapp.models import SeedOnlySqlDb
+    from thoth_db_elements.models import TaskStatus
+    from thoth_db_elements.validation import (
+        MESSAGE_RUNNING,
+        check_sqldb_db_elements_can_start,
+        is_stale,
+    )
+
+    row = SeedOnlySqlDb.objects.create(
+        name="old",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="first",
+        db_elements_start_time=timezone.now() - timezone.timedelta(hours=3),
+    )
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:  # as the run's sync does
+            cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(row)])
+        assert not is_stale(row)
+        assert check_sqldb_db_elements_can_start(row) == (False, MESSAGE_RUNNING)
+    finally:
+        holder.close()
+    _wait_until_released(sync_lock_name(row))
+    assert SeedOnlySqlDb.objects.get(pk=row.pk).db_elements_status == TaskStatus.RUNNING
+    assert is_stale(row)

@@ -682,6 +682,8 @@ def test_rows_that_are_no_sqldb_or_not_saved_are_refused(source: SqlDb) -> None:
     user = User.objects.create(username="someone")
     with pytest.raises(TypeError, match="User rows cannot be harvested"):
         start_db_elements_creation([source, user], runner=RecordingRunner())
+    with pytest.raises(TypeError, match="no db_elements_status, db_elements_task_id"):
+        start_db_elements_creation([user.pk], runner=RecordingRunner(), model=User)
     with pytest.raises(ValueError, match="is not saved"):
         start_db_elements_creation([SqlDb(name="new")], runner=RecordingRunner())
     source.refresh_from_db()

@@ -55,7 +55,7 @@ from .logging import (
     remove_run_logs,
     scrub,
 )
-from .models import TaskStatus
+from .models import SEED_FIELD_NAMES, TaskStatus
 from .report import HarvestReport, catalogued_from, failed_report
 from .runners import Job, TaskRunner, get_runner
 from .validation import (
@@ -148,17 +148,13 @@ def _resolve(
             "Pass the databases as a collection of rows or keys, e.g. "
             f"[{sql_dbs!r}], not a single {type(sql_dbs).__name__}"
         )
+    _require_status_fields(model)
     rows: list[models.Model] = []
     keys: list[tuple[Any, Any]] = []
     missing: list[Any] = []
     for item in sql_dbs:
         if isinstance(item, models.Model):
-            if not model_has_field(item, "db_elements_status"):
-                raise TypeError(
-                    f"{type(item).__name__} rows cannot be harvested: pass rows "
-                    "of a SqlDb model (one with the db_elements_status field), "
-                    "or their keys"
-                )
+            _require_status_fields(type(item))
             if item.pk is None:
                 raise ValueError(f"{item!r} is not saved: it has no primary key")
             rows.append(item)
@@ -187,6 +183,16 @@ def _resolve(
             seen.add(identity)
             unique.append(row)
     return unique, missing
+
+
+def _require_status_fields(model: type[models.Model]) -> None:
+    """A ``TypeError`` unless ``model`` has the seed's four status fields."""
+    missing = [name for name in SEED_FIELD_NAMES if not model_has_field(model, name)]
+    if missing:
+        raise TypeError(
+            f"{model.__name__} rows cannot be harvested: pass rows of a SqlDb "
+            f"model, or their keys (it has no {', '.join(missing)} field)"
+        )
 
 
 def start_db_elements_creation(
@@ -442,14 +448,24 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
         return rows.update(db_elements_cancel_requested=True) == 1
     # MySQL/MariaDB: a sync's inserts hold the row until it commits, and the
     # update would wait for that (50 s by default, then fail); the run can
-    # no longer stop then.
-    try:
-        with short_lock_wait(using), transaction.atomic(using=using):
-            return rows.update(db_elements_cancel_requested=True) == 1
-    except OperationalError as exc:
-        if _is_lock_timeout(exc) and is_syncing(sql_db):
-            return False
-        raise
+    # no longer stop then. Another holder (an admin's save) is waited for,
+    # a second at a time, as long as the server would.
+    deadline = time.monotonic() + _CANCEL_WAIT
+    while True:
+        try:
+            with short_lock_wait(using), transaction.atomic(using=using):
+                return rows.update(db_elements_cancel_requested=True) == 1
+        except OperationalError as exc:
+            if not _is_lock_timeout(exc):
+                raise
+            if is_syncing(sql_db):
+                return False
+            if time.monotonic() > deadline:
+                raise
+
+
+#: How long a cancel waits for its row (MySQL's own default wait).
+_CANCEL_WAIT = 50.0
 
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)

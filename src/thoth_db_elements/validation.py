@@ -92,13 +92,16 @@ def is_stale(
         return False
     now = database_now(writes_to(sql_db)) if now is None else now
     start: datetime | None = getattr(sql_db, "db_elements_start_time", None)
-    if start is None:
-        return True
     heartbeat: datetime | None = getattr(sql_db, _HEARTBEAT, None)
-    if heartbeat is None:
-        return start < now - timedelta(hours=hours)
-    window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
-    return heartbeat < now - window and not is_syncing(sql_db)
+    if start is None:
+        stale = True
+    elif heartbeat is None:
+        stale = start < now - timedelta(hours=hours)
+    else:
+        window = timedelta(seconds=app_settings.HEARTBEAT_TIMEOUT_SECONDS)
+        stale = heartbeat < now - window
+    # As _stale_q: a run whose sync holds the catalogue's lock is alive.
+    return stale and not is_syncing(sql_db)
 
 
 def is_queued(sql_db: models.Model) -> bool:
