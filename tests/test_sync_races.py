@@ -773,8 +773,9 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
 ) -> None:
     """On MariaDB the sync's inserts hold the SqlDb row until it commits:
     a cancel's UPDATE waited the server's lock time-out (50 s) and failed,
-    the admin's action with a server error. The run is told too late to
-    stop anyway (it ends COMPLETED): the cancel says so at once."""
+    the admin's action with a server error. The run can no longer stop
+    then: the cancel says so at once. While the sync loads and plans, a
+    cancel is still set (the run reads it before writing)."""
     from django.contrib.messages import get_messages
     from django.contrib.messages.storage.fallback import FallbackStorage
     from django.utils import timezone
@@ -788,64 +789,58 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
         db_elements_task_id="first",
         db_elements_start_time=timezone.now(),
     )
-    with connection.cursor() as cursor:  # a failure, not a 50 s wait
-        cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
-    locked, write, inserted, done = (threading.Event() for _ in range(4))
+    boss = django_user_model.objects.create_superuser("boss", password="pw")
+    outcome: list[Any] = []
 
-    def sync() -> None:  # as the run's sync does: its lock, then an insert
+    def cancel() -> None:  # another session: an admin's
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(sql_db)])
-                locked.set()
-                write.wait(10)
-                thoth.SqlTable.objects.create(sql_db=sql_db, name="new")
-                inserted.set()
-                done.wait(30)
+            with connection.cursor() as cursor:  # fails in 2 s, not 50 s
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
+            row = thoth.SqlDb.objects.get(pk=sql_db.pk)
+            outcome.append(request_cancel_sqldb_db_elements_task(row))
+            if outcome[-1]:  # the run would hear it: taken back for the test
+                thoth.SqlDb.objects.filter(pk=sql_db.pk).update(
+                    db_elements_cancel_requested=False
+                )
+                return
+            model_admin, request = _admin(boss)
+            request.session = {}  # type: ignore[attr-defined]
+            request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+            model_admin.cancel_db_elements(
+                request, thoth.SqlDb.objects.filter(pk=sql_db.pk)
+            )
+            outcome.append([str(m) for m in get_messages(request)])
+        except Exception as exc:
+            outcome.append(exc)
         finally:
-            locked.set()
-            inserted.set()
             connections.close_all()
 
-    syncing = threading.Thread(target=sync)
-    syncing.start()
-    try:
-        locked.wait(10)
-        # Loading and planning: the run still hears a cancel before it writes.
-        assert request_cancel_sqldb_db_elements_task(sql_db) is True
-        thoth.SqlDb.objects.filter(pk=sql_db.pk).update(
-            db_elements_cancel_requested=False
-        )
-        write.set()
-        inserted.wait(10)
-        assert request_cancel_sqldb_db_elements_task(sql_db) is False
-        model_admin, request = _admin(
-            django_user_model.objects.create_superuser("boss", password="pw")
-        )
-        request.session = {}  # type: ignore[attr-defined]
-        request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
-        model_admin.cancel_db_elements(
-            request, thoth.SqlDb.objects.filter(pk=sql_db.pk)
-        )
-        assert [str(m) for m in get_messages(request)] == [
+    calls: list[int] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) in (2, 3):  # loading, then writing (tables written)
+            thread = threading.Thread(target=cancel)
+            thread.start()
+            thread.join(30)
+
+    _resync(sql_db, checkpoint)
+    assert outcome == [
+        True,
+        False,
+        [
             "The database shop is writing its catalogue: too late to cancel, "
             "its run goes on to its end."
-        ]
-    finally:
-        done.set()
-        syncing.join(30)
-    row = thoth.SqlDb.objects.get(pk=sql_db.pk)
-    assert row.db_elements_cancel_requested is False
-    with connection.cursor() as cursor:  # the session's own wait, put back
-        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
-        assert cursor.fetchone()[0] == 2
+        ],
+    ]
 
 
 @pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's row locks")
 def test_a_cancel_waits_for_a_row_held_by_something_else_than_a_sync() -> None:
-    """The cancel's short waits for the row (a sync holding it is too late
-    to stop) failed with "Lock wait timeout" when an admin's save held the
-    row a little longer: it waits, a second at a time, as long as the
-    server would."""
+    """A row an admin's save holds, while a sync of it loads (its lock
+    taken, the row not yet written): the cancel waits for the save, and is
+    set (the run still hears it before writing). An earlier version gave
+    up after a second and said "too late to cancel"."""
     from django.utils import timezone
 
     from thoth_db_elements.models import TaskStatus
@@ -861,7 +856,9 @@ def test_a_cancel_waits_for_a_row_held_by_something_else_than_a_sync() -> None:
 
     def save() -> None:  # an admin's save: the row locked for 2.5 s
         try:
-            with transaction.atomic():
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Beside a sync that loads: its lock held, the row not yet.
+                cursor.execute("SELECT GET_LOCK(%s, 1)", [sync_lock_name(sql_db)])
                 thoth.SqlDb.objects.select_for_update().get(pk=sql_db.pk)
                 held.set()
                 threading.Event().wait(2.5)

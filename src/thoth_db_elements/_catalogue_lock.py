@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 @contextmanager
 def catalogue_transaction(
     sql_db: models.Model, written: Callable[[], None] | None = None
-) -> Iterator[None]:
+) -> Iterator[Callable[[], None]]:
     """A transaction on ``sql_db``'s database that holds the sync lock of
     ``sql_db`` (``_Session.take_lock``) and waits at most
     ``CATALOGUE_LOCK_TIMEOUT`` for rows others locked.
@@ -39,7 +39,8 @@ def catalogue_transaction(
     and the caller's session settings are theirs again afterwards.
     ``written`` is called as soon as the transaction has committed (or the
     savepoint is released), before the session is put back: a stop that
-    lands there comes after it.
+    lands there comes after it. It yields what the sync calls just before
+    it writes (``_Session.mark_writing``).
     """
     session = _Session(sql_db)
     connection = connections[session.using]
@@ -51,7 +52,7 @@ def catalogue_transaction(
             with transaction.atomic(using=session.using):
                 session.set_lock_timeout(nested)
                 session.take_lock()
-                yield
+                yield session.mark_writing
                 if not nested and connection.vendor == "postgresql":
                     xid = _transaction_id(session.using)
         except BaseException as exc:
@@ -193,6 +194,8 @@ class _Session:
         self._pg_lock_timeout: str | None = None
         #: MySQL: the name of the session lock this sync holds, if any.
         self._mysql_lock: str | None = None
+        #: MySQL: the lock it holds once it writes (``mark_writing``).
+        self._mysql_writing: str | None = None
 
     def restore_pg_lock_timeout(self) -> None:
         """PostgreSQL, nested: the caller's transaction goes on, with its
@@ -239,11 +242,14 @@ class _Session:
         """MySQL: the session's own lock time-out again (Django's connection
         goes on serving the process), and the sync's lock let go."""
         previous, lock = self._mysql_lock_timeout, self._mysql_lock
-        self._mysql_lock_timeout = self._mysql_lock = None
-        if previous is None and lock is None:
+        writing = self._mysql_writing
+        self._mysql_lock_timeout = self._mysql_lock = self._mysql_writing = None
+        if previous is None and lock is None and writing is None:
             return  # nothing to put back (PostgreSQL, SQLite)
         try:
             with connections[self.using].cursor() as cursor:
+                if writing is not None:
+                    cursor.execute("DO RELEASE_LOCK(%s)", [writing])
                 if lock is not None:
                     cursor.execute("DO RELEASE_LOCK(%s)", [lock])
                 if previous is not None:
@@ -295,6 +301,21 @@ class _Session:
             return
         if connection.vendor == "sqlite":
             self._take_sqlite_write_lock()
+
+    def mark_writing(self) -> None:
+        """MySQL/MariaDB: from here until the sync ends, hold the lock that
+        says it writes (``is_writing``): its inserts are about to hold the
+        ``SqlDb`` row until it commits, and a cancel can no longer stop it.
+        Taken at once: only the sync holding the catalogue's lock gets
+        here."""
+        if self._mysql_lock is None or self._mysql_writing is not None:
+            return
+        name = writing_lock_name(self.sql_db)
+        with connections[self.using].cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, 0)", [name])
+            (taken,) = cursor.fetchone()
+        if taken == 1:
+            self._mysql_writing = name
 
     def _share_key(self) -> None:
         """PostgreSQL: hold the ``SqlDb`` row's key from the start, as the
@@ -373,26 +394,23 @@ def not_syncing(sql_db: models.Model) -> Q:
     return Q(free)
 
 
-@contextmanager
-def short_lock_wait(using: str, seconds: int = 1) -> Iterator[None]:
-    """On MySQL/MariaDB, row locks waited for at most ``seconds`` by the
-    statements inside (the server's default is 50 s); the session's own
-    wait afterwards. Elsewhere, nothing."""
-    connection = connections[using]
+def writing_lock_name(sql_db: models.Model) -> str:
+    """The name of the lock a MySQL/MariaDB sync of ``sql_db`` holds while
+    it writes (``_Session.mark_writing``)."""
+    return f"{sync_lock_name(sql_db)}:w"
+
+
+def is_writing(sql_db: models.Model) -> bool:
+    """Whether a sync of ``sql_db`` is writing its catalogue now, its
+    inserts holding the row until it commits (MySQL and MariaDB; always
+    False elsewhere)."""
+    connection = connections[writes_to(sql_db)]
     if connection.vendor != "mysql":
-        yield
-        return
+        return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+        cursor.execute("SELECT IS_USED_LOCK(%s)", [writing_lock_name(sql_db)])
         row = cursor.fetchone()
-        cursor.execute("SET SESSION innodb_lock_wait_timeout = %s", [seconds])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SET SESSION innodb_lock_wait_timeout = %s", [row[0] if row else 50]
-            )
+    return bool(row and row[0] is not None)
 
 
 def is_syncing(sql_db: models.Model) -> bool:

@@ -41,7 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from ._bulk import in_lists
-from ._catalogue_lock import is_syncing
+from ._catalogue_lock import is_writing
 from ._clock import database_now
 from ._fields import key_of, model_has_field, writes_to
 from .catalogue import catalogue_for
@@ -306,7 +306,7 @@ class DbElementsAdminMixin(_Base):
         if not rows:
             return  # none selected, or every one refused, and said so
         cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
-        writing = [s for s in rows if s not in cancelled and is_syncing(s)]
+        writing = [s for s in rows if s not in cancelled and is_writing(s)]
         if cancelled:
             messages.success(
                 request, f"Cancel requested for {len(cancelled)} database(s)."

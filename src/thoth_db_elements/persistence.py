@@ -461,10 +461,10 @@ class _Sync:
         as soon as that has committed (or, in a caller's transaction, its
         savepoint is released)."""
         self._tick(0)
-        with catalogue_transaction(self.sql_db, written):
-            self._run()
+        with catalogue_transaction(self.sql_db, written) as writing:
+            self._run(writing)
 
-    def _run(self) -> None:
+    def _run(self, writing: Callable[[], None]) -> None:
         tables = self._load_tables()
         columns = self._load_columns()
         plan = self._plan_duplicates(tables, columns)
@@ -475,7 +475,8 @@ class _Sync:
         self._find_hand_made(plan, relationships)
         column_plan = self._compare_columns(plan)
         gone_columns = self._plan_deletions(plan, column_plan)
-        self._tick(0)
+        self._tick(0)  # a cancel heard here still stops the run
+        writing()
         table_ids = self._write_tables(plan)
         self._tick(self.total // 3)
         new_columns = self._write_columns(table_ids, column_plan, plan.merged_columns)

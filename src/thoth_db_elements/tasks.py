@@ -40,7 +40,7 @@ from django.db import (
 from django.db.models import Q
 from sqlalchemy.engine import URL
 
-from ._catalogue_lock import _is_lock_timeout, is_syncing, not_syncing, short_lock_wait
+from ._catalogue_lock import _is_lock_timeout, is_writing, not_syncing
 from ._clock import database_now
 from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
@@ -435,8 +435,8 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     """Ask a RUNNING task to stop at its next step; True if the flag was set.
 
     Needs the ``db_elements_cancel_requested`` field (``DbElementsTaskMixin``).
-    False, within a second, for a run writing its catalogue on MySQL/MariaDB
-    (``is_syncing``): too late to stop it there.
+    False, at once, for a run writing its catalogue on MySQL/MariaDB
+    (``is_writing``): too late to stop it there.
     """
     if not model_has_field(sql_db, "db_elements_cancel_requested"):
         return False
@@ -446,26 +446,20 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     )
     if connections[using].vendor != "mysql":
         return rows.update(db_elements_cancel_requested=True) == 1
-    # MySQL/MariaDB: a sync's inserts hold the row until it commits, and the
-    # update would wait for that (50 s by default, then fail); the run can
-    # no longer stop then. Another holder (an admin's save) is waited for,
-    # a second at a time, as long as the server would.
-    deadline = time.monotonic() + _CANCEL_WAIT
-    while True:
-        try:
-            with short_lock_wait(using), transaction.atomic(using=using):
-                return rows.update(db_elements_cancel_requested=True) == 1
-        except OperationalError as exc:
-            if not _is_lock_timeout(exc):
-                raise
-            if is_syncing(sql_db):
-                return False
-            if time.monotonic() > deadline:
-                raise
-
-
-#: How long a cancel waits for its row (MySQL's own default wait).
-_CANCEL_WAIT = 50.0
+    # MySQL/MariaDB: a sync's inserts hold the row until it commits; the
+    # update would wait for that (50 s by default, then fail), and the run
+    # can no longer stop then. Another holder (an admin's save) is waited
+    # for as any update waits.
+    if is_writing(sql_db):
+        return False
+    try:
+        # A savepoint: a caller's transaction outlives a lock time-out.
+        with transaction.atomic(using=using):
+            return rows.update(db_elements_cancel_requested=True) == 1
+    except OperationalError as exc:
+        if _is_lock_timeout(exc) and is_writing(sql_db):
+            return False  # it began to write as the cancel came
+        raise
 
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
