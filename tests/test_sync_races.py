@@ -329,7 +329,8 @@ def _deadlock(sql_db: Any, other_writes: int) -> CatalogueLockedError:
 
     thread = threading.Thread(target=other)
     try:
-        with catalogue_transaction(sql_db):
+        with catalogue_transaction(sql_db) as writing:
+            writing()  # as the sync, before its first write
             thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
             thread.start()
             holding.wait(10)
@@ -372,6 +373,16 @@ def test_a_deadlock_on_mysql_says_the_callers_transaction_went_too() -> None:
         "enclosing transaction too."
     )
     assert not thoth.SqlDb.objects.filter(name="the caller's").exists()
+    # The sync's session locks went with it (kept, every later cancel of
+    # this database was "too late" and every other sync of it waited).
+    from thoth_db_elements._catalogue_lock import writing_lock_name
+
+    with connection.cursor() as cursor:
+        for name in (sync_lock_name(sql_db), writing_lock_name(sql_db)):
+            cursor.execute("SELECT IS_USED_LOCK(%s)", [name])
+            assert cursor.fetchone()[0] is None
+        cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+        assert cursor.fetchone()[0] == 50
 
 
 def test_the_lock_belongs_to_one_django_database() -> None:
@@ -908,3 +919,80 @@ def test_a_run_without_a_heartbeat_whose_sync_holds_the_lock_is_not_stale() -> N
     _wait_until_released(sync_lock_name(row))
     assert SeedOnlySqlDb.objects.get(pk=row.pk).db_elements_status == TaskStatus.RUNNING
     assert is_stale(row)
+
+
+def _cancel_in_the_admin(boss: Any, sql_db: Any) -> list[str]:
+    """The admin's cancel action on ``sql_db`` from another session (its
+    lock waits 2 s at most), and the messages it gave."""
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    said: list[str] = []
+
+    def cancel() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
+            model_admin, request = _admin(boss)
+            request.session = {}  # type: ignore[attr-defined]
+            request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+            model_admin.cancel_db_elements(
+                request, thoth.SqlDb.objects.filter(pk=sql_db.pk)
+            )
+            said.extend(str(m) for m in get_messages(request))
+        except Exception as exc:
+            said.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    thread.join(30)
+    return said
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
+def test_a_cancel_of_a_row_not_running_during_a_direct_sync_says_so(
+    django_user_model: Any,
+) -> None:
+    """A direct sync (``create_db_elements``, the command) of a row that
+    is not running: the admin's cancel said it "is writing its catalogue:
+    too late to cancel"."""
+    sql_db = thoth.SqlDb.objects.create(name="shop")
+    boss = django_user_model.objects.create_superuser("boss", password="pw")
+    said: list[str] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        if done and not said:  # writing
+            said.extend(_cancel_in_the_admin(boss, sql_db))
+
+    _resync(sql_db, checkpoint)
+    assert said == ["None of the selected databases is running."]
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's row locks")
+def test_a_cancel_after_a_sync_in_a_callers_open_transaction_is_no_error(
+    django_user_model: Any,
+) -> None:
+    """A sync inside a caller's transaction: its inserts hold the row until
+    the caller commits, after the sync (and its locks) ended. The cancel's
+    update waited the server's time-out and the admin's action failed with
+    a server error; it says the row is locked."""
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+
+    sql_db = thoth.SqlDb.objects.create(
+        name="shop",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="first",
+        db_elements_start_time=timezone.now(),
+    )
+    boss = django_user_model.objects.create_superuser("boss", password="pw")
+    with transaction.atomic():
+        _resync(sql_db, None)
+        said = _cancel_in_the_admin(boss, sql_db)
+    assert said == [
+        "The database shop is locked by another transaction: its cancel was "
+        "not recorded. Try again."
+    ]

@@ -246,17 +246,35 @@ class _Session:
         self._mysql_lock_timeout = self._mysql_lock = self._mysql_writing = None
         if previous is None and lock is None and writing is None:
             return  # nothing to put back (PostgreSQL, SQLite)
+        statements = [
+            *(("DO RELEASE_LOCK(%s)", [name]) for name in (writing, lock) if name),
+        ]
+        if previous is not None:
+            statements.append(
+                (f"SET SESSION innodb_lock_wait_timeout = {int(previous)}", [])
+            )
+        connection = connections[self.using]
         try:
-            with connections[self.using].cursor() as cursor:
-                if writing is not None:
-                    cursor.execute("DO RELEASE_LOCK(%s)", [writing])
-                if lock is not None:
-                    cursor.execute("DO RELEASE_LOCK(%s)", [lock])
-                if previous is not None:
-                    cursor.execute(
-                        f"SET SESSION innodb_lock_wait_timeout = {int(previous)}"
-                    )
+            with connection.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+            return
+        except transaction.TransactionManagementError:
+            # A caller's transaction MySQL rolled back whole (a deadlock):
+            # Django takes no statement until its block ends, but the locks
+            # are the session's, and would outlive it.
+            pass
         except DatabaseError:  # the connection is gone, and the session with it
+            logger.warning("Could not restore the MySQL session", exc_info=True)
+            return
+        try:
+            raw = connection.connection.cursor()  # the driver's own, under Django
+            try:
+                for sql, params in statements:
+                    raw.execute(sql, params)
+            finally:
+                raw.close()
+        except Exception:  # the session goes with the connection, at worst
             logger.warning("Could not restore the MySQL session", exc_info=True)
 
     def take_lock(self) -> None:

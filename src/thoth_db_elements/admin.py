@@ -28,7 +28,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db import connections, models, router, transaction
+from django.db import OperationalError, connections, models, router, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -41,7 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from ._bulk import in_lists
-from ._catalogue_lock import is_writing
+from ._catalogue_lock import _is_lock_timeout, is_writing
 from ._clock import database_now
 from ._fields import key_of, model_has_field, writes_to
 from .catalogue import catalogue_for
@@ -305,14 +305,31 @@ class DbElementsAdminMixin(_Base):
         rows = self._changeable(request, queryset)
         if not rows:
             return  # none selected, or every one refused, and said so
-        cancelled = [s for s in rows if request_cancel_sqldb_db_elements_task(s)]
-        writing = [s for s in rows if s not in cancelled and is_writing(s)]
+        cancelled, writing, locked = [], [], []
+        for row in rows:
+            try:
+                if request_cancel_sqldb_db_elements_task(row):
+                    cancelled.append(row)
+                elif is_writing(row) and _is_running(row):
+                    writing.append(row)
+            except OperationalError as exc:
+                if not _is_lock_timeout(exc):
+                    raise
+                # Another transaction held the row all that time (MySQL/
+                # MariaDB: one a sync wrote in, still open after it).
+                locked.append(row)
         if cancelled:
             messages.success(
                 request, f"Cancel requested for {len(cancelled)} database(s)."
             )
-        elif not writing:
+        elif not writing and not locked:
             messages.warning(request, "None of the selected databases is running.")
+        for row in locked:
+            messages.error(
+                request,
+                f"The database {getattr(row, 'name', row)} is locked by another "
+                "transaction: its cancel was not recorded. Try again.",
+            )
         for row in writing:
             messages.warning(
                 request,
@@ -668,6 +685,16 @@ class DbElementsAdminMixin(_Base):
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
         return run_log_files(obj.pk, log_label(obj))
+
+
+def _is_running(row: models.Model) -> bool:
+    """Whether ``row`` is RUNNING now, read again."""
+    return (
+        type(row)
+        ._default_manager.using(writes_to(row))
+        .filter(pk=row.pk, db_elements_status=TaskStatus.RUNNING)
+        .exists()
+    )
 
 
 def _may_read_catalogue(request: HttpRequest, obj: models.Model) -> bool:

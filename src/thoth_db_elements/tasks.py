@@ -450,7 +450,7 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     # update would wait for that (50 s by default, then fail), and the run
     # can no longer stop then. Another holder (an admin's save) is waited
     # for as any update waits.
-    if is_writing(sql_db):
+    if not rows.exists() or is_writing(sql_db):  # reads: they wait for nothing
         return False
     try:
         # A savepoint: a caller's transaction outlives a lock time-out.
