@@ -799,6 +799,7 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
         db_elements_status=TaskStatus.RUNNING,
         db_elements_task_id="first",
         db_elements_start_time=timezone.now(),
+        db_elements_heartbeat=timezone.now(),  # a worker's run
     )
     boss = django_user_model.objects.create_superuser("boss", password="pw")
     outcome: list[Any] = []
@@ -921,9 +922,12 @@ def test_a_run_without_a_heartbeat_whose_sync_holds_the_lock_is_not_stale() -> N
     assert is_stale(row)
 
 
-def _cancel_in_the_admin(boss: Any, sql_db: Any) -> list[str]:
+def _cancel_in_the_admin(
+    boss: Any, sql_db: Any, *, started: list[threading.Thread] | None = None
+) -> list[str]:
     """The admin's cancel action on ``sql_db`` from another session (its
-    lock waits 2 s at most), and the messages it gave."""
+    lock waits 2 s at most), and the messages it gave; with ``started``,
+    not waited for (the thread is added there)."""
     from django.contrib.messages import get_messages
     from django.contrib.messages.storage.fallback import FallbackStorage
 
@@ -947,6 +951,9 @@ def _cancel_in_the_admin(boss: Any, sql_db: Any) -> list[str]:
 
     thread = threading.Thread(target=cancel)
     thread.start()
+    if started is not None:
+        started.append(thread)
+        return said
     thread.join(30)
     return said
 
@@ -996,3 +1003,105 @@ def test_a_cancel_after_a_sync_in_a_callers_open_transaction_is_no_error(
         "The database shop is locked by another transaction: its cancel was "
         "not recorded. Try again."
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
+def test_a_queued_run_is_cancelled_though_a_direct_sync_writes(
+    django_user_model: Any,
+) -> None:
+    """A run still in the queue while a direct sync of the same database
+    writes: the cancel was refused as "too late" (the writing is not the
+    queued run's), and the queued run later ran in full."""
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+
+    sql_db = thoth.SqlDb.objects.create(
+        name="shop",
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="queued",
+        db_elements_start_time=timezone.now(),
+    )
+    boss = django_user_model.objects.create_superuser("boss", password="pw")
+    started: list[threading.Thread] = []
+    said: list[list[str]] = []
+
+    def checkpoint(done: int, total: int) -> None:
+        if done and not started:  # writing: the cancel waits for the row
+            said.append(_cancel_in_the_admin(boss, sql_db, started=started))
+            threading.Event().wait(0.5)
+
+    _resync(sql_db, checkpoint)
+    started[0].join(30)
+    assert said == [
+        [
+            "Cancel requested for 1 database(s).",
+            "The database shop is still queued: it stops when a worker takes "
+            "it. If no worker is running, force reset it.",
+        ]
+    ]
+    assert thoth.SqlDb.objects.get(pk=sql_db.pk).db_elements_cancel_requested
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL")
+def test_a_cancel_that_times_out_leaves_the_others_of_its_request(
+    django_user_model: Any,
+) -> None:
+    """Inside the request's transaction (ATOMIC_REQUESTS), a row whose
+    cancel timed out on its lock spoilt the transaction: the others'
+    cancels, announced, were rolled back with it."""
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.utils import timezone
+
+    from thoth_db_elements.models import TaskStatus
+
+    rows = [
+        thoth.SqlDb.objects.create(
+            name=name,
+            db_elements_status=TaskStatus.RUNNING,
+            db_elements_task_id=name,
+            db_elements_start_time=timezone.now(),
+            db_elements_heartbeat=timezone.now(),  # taken by a worker
+        )
+        for name in ("a", "b", "c")
+    ]
+    held, done = threading.Event(), threading.Event()
+
+    def hold_b() -> None:
+        try:
+            with transaction.atomic():
+                thoth.SqlDb.objects.select_for_update().get(name="b")
+                held.set()
+                done.wait(30)
+        finally:
+            held.set()
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_b)
+    holder.start()
+    held.wait(10)
+    model_admin, request = _admin(
+        django_user_model.objects.create_superuser("boss", password="pw")
+    )
+    request.session = {}  # type: ignore[attr-defined]
+    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():  # the request's
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            model_admin.cancel_db_elements(
+                request, thoth.SqlDb.objects.filter(pk__in=[r.pk for r in rows])
+            )
+    finally:
+        done.set()
+        holder.join(30)
+    assert [str(m) for m in get_messages(request)] == [
+        "Cancel requested for 2 database(s).",
+        "The database b is locked by another transaction: its cancel was not "
+        "recorded. Try again.",
+    ]
+    flags = dict(
+        thoth.SqlDb.objects.values_list("name", "db_elements_cancel_requested")
+    )
+    assert flags == {"a": True, "b": False, "c": True}

@@ -62,6 +62,7 @@ from .validation import (
     MESSAGE_RUNNING,
     check_sqldb_db_elements_can_start,
     claim_sqldb_db_elements_task,
+    is_queued,
 )
 
 __all__ = [
@@ -436,7 +437,8 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
 
     Needs the ``db_elements_cancel_requested`` field (``DbElementsTaskMixin``).
     False, at once, for a run writing its catalogue on MySQL/MariaDB
-    (``is_writing``): too late to stop it there.
+    (``is_writing``): too late to stop it there. A lock time-out of the
+    update is raised, a caller's transaction left usable (a savepoint).
     """
     if not model_has_field(sql_db, "db_elements_cancel_requested"):
         return False
@@ -444,20 +446,24 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     rows = written_rows(sql_db).filter(
         pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING
     )
-    if connections[using].vendor != "mysql":
-        return rows.update(db_elements_cancel_requested=True) == 1
-    # MySQL/MariaDB: a sync's inserts hold the row until it commits; the
-    # update would wait for that (50 s by default, then fail), and the run
-    # can no longer stop then. Another holder (an admin's save) is waited
-    # for as any update waits.
-    if not rows.exists() or is_writing(sql_db):  # reads: they wait for nothing
-        return False
+    #: Whether the row's run waits in the queue: not the one writing (a
+    #: direct sync is), so its cancel waits for the row as for any holder.
+    queued = False
+    if connections[using].vendor == "mysql":
+        # A sync's inserts hold the row until it commits; the update would
+        # wait for that (50 s by default, then fail), and the run can no
+        # longer stop then. Reads: they wait for nothing.
+        running = rows.first()
+        if running is None:
+            return False
+        queued = is_queued(running)
+        if is_writing(sql_db) and not queued:
+            return False
     try:
-        # A savepoint: a caller's transaction outlives a lock time-out.
         with transaction.atomic(using=using):
             return rows.update(db_elements_cancel_requested=True) == 1
     except OperationalError as exc:
-        if _is_lock_timeout(exc) and is_writing(sql_db):
+        if _is_lock_timeout(exc) and not queued and is_writing(sql_db):
             return False  # it began to write as the cancel came
         raise
 
