@@ -305,7 +305,7 @@ def _deadlock(sql_db: Any, other_writes: int) -> CatalogueLockedError:
     """A run locking tables a, then b (committed before), against another
     transaction locking b, then a, after writing ``other_writes`` rows; the
     run's error (the database must choose to end the run)."""
-    from thoth_db_elements._catalogue_lock import catalogue_transaction
+    from thoth_db_elements._catalogue_lock import catalogue_transaction, writing_for
 
     first, second = (
         thoth.SqlTable.objects.get(sql_db=sql_db, name=name) for name in "ab"
@@ -329,8 +329,8 @@ def _deadlock(sql_db: Any, other_writes: int) -> CatalogueLockedError:
 
     thread = threading.Thread(target=other)
     try:
-        with catalogue_transaction(sql_db) as writing:
-            writing()  # as the sync, before its first write
+        with writing_for("run-1"), catalogue_transaction(sql_db) as writing:
+            writing()  # as a run's sync, before its first write
             thoth.SqlTable.objects.select_for_update().get(pk=first.pk)
             thread.start()
             holding.wait(10)
@@ -378,7 +378,7 @@ def test_a_deadlock_on_mysql_says_the_callers_transaction_went_too() -> None:
     from thoth_db_elements._catalogue_lock import writing_lock_name
 
     with connection.cursor() as cursor:
-        for name in (sync_lock_name(sql_db), writing_lock_name(sql_db)):
+        for name in (sync_lock_name(sql_db), writing_lock_name(sql_db, "run-1")):
             cursor.execute("SELECT IS_USED_LOCK(%s)", [name])
             assert cursor.fetchone()[0] is None
         cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
@@ -789,8 +789,10 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
     cancel is still set (the run reads it before writing)."""
     from django.contrib.messages import get_messages
     from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from thoth_db_elements._catalogue_lock import writing_for
     from thoth_db_elements.models import TaskStatus
     from thoth_db_elements.tasks import request_cancel_sqldb_db_elements_task
 
@@ -809,8 +811,12 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
             with connection.cursor() as cursor:  # fails in 2 s, not 50 s
                 cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
             row = thoth.SqlDb.objects.get(pk=sql_db.pk)
-            outcome.append(request_cancel_sqldb_db_elements_task(row))
-            if outcome[-1]:  # the run would hear it: taken back for the test
+            with CaptureQueriesContext(connection) as queries:
+                outcome.append(request_cancel_sqldb_db_elements_task(row))
+            # Refused at once: no update sent to wait for the row.
+            updates = [q for q in queries if q["sql"].startswith("UPDATE")]
+            outcome.append(len(updates))
+            if outcome[-2]:  # the run would hear it: taken back for the test
                 thoth.SqlDb.objects.filter(pk=sql_db.pk).update(
                     db_elements_cancel_requested=False
                 )
@@ -836,10 +842,13 @@ def test_a_cancel_while_the_sync_writes_on_mysql_does_not_wait(
             thread.start()
             thread.join(30)
 
-    _resync(sql_db, checkpoint)
+    with writing_for("first"):  # as run "first" of the task layer syncs
+        _resync(sql_db, checkpoint)
     assert outcome == [
         True,
+        1,
         False,
+        0,
         [
             "The database shop is writing its catalogue: too late to cancel, "
             "its run goes on to its end."
@@ -1006,12 +1015,14 @@ def test_a_cancel_after_a_sync_in_a_callers_open_transaction_is_no_error(
 
 
 @pytest.mark.skipif(connection.vendor != "mysql", reason="MySQL's named locks")
-def test_a_queued_run_is_cancelled_though_a_direct_sync_writes(
-    django_user_model: Any,
+@pytest.mark.parametrize("taken", [False, True], ids=["queued", "taken"])
+def test_a_run_is_cancelled_though_a_direct_sync_writes(
+    django_user_model: Any, taken: bool
 ) -> None:
-    """A run still in the queue while a direct sync of the same database
-    writes: the cancel was refused as "too late" (the writing is not the
-    queued run's), and the queued run later ran in full."""
+    """A run still in the queue, or taken by a worker but not yet at its
+    sync, while a direct sync of the same database writes: the cancel was
+    refused as "too late" (the writing is not that run's), and the run
+    later ran in full."""
     from django.utils import timezone
 
     from thoth_db_elements.models import TaskStatus
@@ -1021,6 +1032,7 @@ def test_a_queued_run_is_cancelled_though_a_direct_sync_writes(
         db_elements_status=TaskStatus.RUNNING,
         db_elements_task_id="queued",
         db_elements_start_time=timezone.now(),
+        db_elements_heartbeat=timezone.now() if taken else None,
     )
     boss = django_user_model.objects.create_superuser("boss", password="pw")
     started: list[threading.Thread] = []
@@ -1033,13 +1045,11 @@ def test_a_queued_run_is_cancelled_though_a_direct_sync_writes(
 
     _resync(sql_db, checkpoint)
     started[0].join(30)
-    assert said == [
-        [
-            "Cancel requested for 1 database(s).",
-            "The database shop is still queued: it stops when a worker takes "
-            "it. If no worker is running, force reset it.",
-        ]
+    queued = [
+        "The database shop is still queued: it stops when a worker takes "
+        "it. If no worker is running, force reset it."
     ]
+    assert said == [["Cancel requested for 1 database(s).", *([] if taken else queued)]]
     assert thoth.SqlDb.objects.get(pk=sql_db.pk).db_elements_cancel_requested
 
 

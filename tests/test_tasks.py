@@ -1080,3 +1080,45 @@ def test_a_sqlite_sync_longer_than_the_heartbeat_time_out_is_not_taken_over(
         job.args[1],
     )
     assert SqlTable.objects.filter(sql_db=source).count() == 2
+
+
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "mysql",
+    reason="MySQL/MariaDB as Django's database: the lock saying a run writes",
+)
+def test_a_runs_sync_says_it_writes_under_its_own_task_id(
+    source: SqlDb, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connections
+
+    from thoth_db_elements._catalogue_lock import is_writing
+    from thoth_db_elements.persistence import _Sync
+
+    runner = RecordingRunner()
+    start_db_elements_creation([source], runner=runner)
+    [job] = runner.jobs
+    seen: list[tuple[bool, bool]] = []
+    real = _Sync._write_tables
+
+    def writing(self: Any, *args: Any) -> Any:
+        other = connections.create_connection("default")  # another session
+        try:
+            with other.cursor() as cursor:
+                from thoth_db_elements._catalogue_lock import writing_lock_name
+
+                cursor.execute(
+                    "SELECT IS_USED_LOCK(%s) IS NOT NULL, IS_USED_LOCK(%s) IS NOT NULL",
+                    [
+                        writing_lock_name(source, job.args[1]),
+                        writing_lock_name(source, "another-run"),
+                    ],
+                )
+                seen.append(tuple(bool(v) for v in cursor.fetchone()))  # type: ignore[arg-type]
+        finally:
+            other.close()
+        return real(self, *args)
+
+    monkeypatch.setattr(_Sync, "_write_tables", writing)
+    deliver(job)
+    assert seen == [(True, False)]
+    assert not is_writing(source, job.args[1])  # let go with the sync

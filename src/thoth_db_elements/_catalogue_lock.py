@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
@@ -321,14 +322,16 @@ class _Session:
             self._take_sqlite_write_lock()
 
     def mark_writing(self) -> None:
-        """MySQL/MariaDB: from here until the sync ends, hold the lock that
-        says it writes (``is_writing``): its inserts are about to hold the
-        ``SqlDb`` row until it commits, and a cancel can no longer stop it.
-        Taken at once: only the sync holding the catalogue's lock gets
-        here."""
-        if self._mysql_lock is None or self._mysql_writing is not None:
+        """MySQL/MariaDB, a sync of a run (``writing_for``): from here until
+        the sync ends, hold the lock that says this run writes
+        (``is_writing``): its inserts are about to hold the ``SqlDb`` row
+        until it commits, and a cancel can no longer stop it. Taken at
+        once: only the sync holding the catalogue's lock gets here. A
+        direct sync, which no cancel stops, takes none."""
+        run = _writing_run.get()
+        if self._mysql_lock is None or self._mysql_writing is not None or not run:
             return
-        name = writing_lock_name(self.sql_db)
+        name = writing_lock_name(self.sql_db, run)
         with connections[self.using].cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, 0)", [name])
             (taken,) = cursor.fetchone()
@@ -412,21 +415,38 @@ def not_syncing(sql_db: models.Model) -> Q:
     return Q(free)
 
 
-def writing_lock_name(sql_db: models.Model) -> str:
-    """The name of the lock a MySQL/MariaDB sync of ``sql_db`` holds while
-    it writes (``_Session.mark_writing``)."""
-    return f"{sync_lock_name(sql_db)}:w"
+#: The run (task id) whose sync this thread runs, if any (``writing_for``).
+_writing_run: ContextVar[str | None] = ContextVar("thoth_writing_run", default=None)
 
 
-def is_writing(sql_db: models.Model) -> bool:
-    """Whether a sync of ``sql_db`` is writing its catalogue now, its
-    inserts holding the row until it commits (MySQL and MariaDB; always
-    False elsewhere)."""
+@contextmanager
+def writing_for(task_id: str) -> Iterator[None]:
+    """Syncs inside are run ``task_id``'s: the lock saying it writes is
+    named after it (``writing_lock_name``)."""
+    token = _writing_run.set(task_id)
+    try:
+        yield
+    finally:
+        _writing_run.reset(token)
+
+
+def writing_lock_name(sql_db: models.Model, task_id: str) -> str:
+    """The name of the lock a MySQL/MariaDB sync of run ``task_id`` of
+    ``sql_db`` holds while it writes (``_Session.mark_writing``); 58
+    characters, within MySQL's 64."""
+    label = f"{sync_lock_name(sql_db)}:writing:{task_id}"
+    return "thoth_db_elements:" + hashlib.sha1(label.encode()).hexdigest()
+
+
+def is_writing(sql_db: models.Model, task_id: str | None) -> bool:
+    """Whether the sync of run ``task_id`` of ``sql_db`` is writing its
+    catalogue now, its inserts holding the row until it commits (MySQL and
+    MariaDB; always False elsewhere, and for no run)."""
     connection = connections[writes_to(sql_db)]
-    if connection.vendor != "mysql":
+    if connection.vendor != "mysql" or not task_id:
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT IS_USED_LOCK(%s)", [writing_lock_name(sql_db)])
+        cursor.execute("SELECT IS_USED_LOCK(%s)", [writing_lock_name(sql_db, task_id)])
         row = cursor.fetchone()
     return bool(row and row[0] is not None)
 

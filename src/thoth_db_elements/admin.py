@@ -41,7 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from ._bulk import in_lists
-from ._catalogue_lock import _is_lock_timeout, is_writing
+from ._catalogue_lock import _is_lock_timeout
 from ._clock import database_now
 from ._fields import key_of, model_has_field, writes_to
 from .catalogue import catalogue_for
@@ -49,7 +49,12 @@ from .checks import action_replaced
 from .conf import app_settings
 from .logging import log_label, run_log_files
 from .models import LIFECYCLE_FIELD_NAMES, SEED_FIELD_NAMES, TaskStatus
-from .tasks import request_cancel_sqldb_db_elements_task, start_db_elements_creation
+from .tasks import (
+    CANCEL_SET,
+    CANCEL_TOO_LATE,
+    cancel_outcome,
+    start_db_elements_creation,
+)
 from .validation import (
     check_sqldb_db_elements_can_start,
     force_reset_sqldb_db_elements_task_status,
@@ -308,9 +313,10 @@ class DbElementsAdminMixin(_Base):
         cancelled, writing, locked = [], [], []
         for row in rows:
             try:
-                if request_cancel_sqldb_db_elements_task(row):
+                outcome = cancel_outcome(row)
+                if outcome == CANCEL_SET:
                     cancelled.append(row)
-                elif is_writing(row) and _is_running(row):
+                elif outcome == CANCEL_TOO_LATE:
                     writing.append(row)
             except OperationalError as exc:
                 if not _is_lock_timeout(exc):
@@ -685,16 +691,6 @@ class DbElementsAdminMixin(_Base):
     def _log_files(obj: models.Model) -> list[Path]:
         """Log files this library wrote for ``obj``, newest first."""
         return run_log_files(obj.pk, log_label(obj))
-
-
-def _is_running(row: models.Model) -> bool:
-    """Whether ``row`` is RUNNING now, read again."""
-    return (
-        type(row)
-        ._default_manager.using(writes_to(row))
-        .filter(pk=row.pk, db_elements_status=TaskStatus.RUNNING)
-        .exists()
-    )
 
 
 def _may_read_catalogue(request: HttpRequest, obj: models.Model) -> bool:

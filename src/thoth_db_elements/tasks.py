@@ -40,7 +40,7 @@ from django.db import (
 from django.db.models import Q
 from sqlalchemy.engine import URL
 
-from ._catalogue_lock import _is_lock_timeout, is_writing, not_syncing
+from ._catalogue_lock import _is_lock_timeout, is_writing, not_syncing, writing_for
 from ._clock import database_now
 from ._fields import key_of, model_has_field, present_fields, writes_to, written_rows
 from .conf import app_settings
@@ -62,15 +62,18 @@ from .validation import (
     MESSAGE_RUNNING,
     check_sqldb_db_elements_can_start,
     claim_sqldb_db_elements_task,
-    is_queued,
 )
 
 __all__ = [
+    "CANCEL_NOT_RUNNING",
+    "CANCEL_SET",
+    "CANCEL_TOO_LATE",
     "TASK_FUNCTION",
     "AsyncDbElementsTask",
     "SkippedDatabase",
     "StartResult",
     "StartedDatabase",
+    "cancel_outcome",
     "request_cancel_sqldb_db_elements_task",
     "run_db_elements_task",
     "sqldbs_of_batch",
@@ -436,36 +439,50 @@ def request_cancel_sqldb_db_elements_task(sql_db: models.Model) -> bool:
     """Ask a RUNNING task to stop at its next step; True if the flag was set.
 
     Needs the ``db_elements_cancel_requested`` field (``DbElementsTaskMixin``).
-    False, at once, for a run writing its catalogue on MySQL/MariaDB
-    (``is_writing``): too late to stop it there. A lock time-out of the
-    update is raised, a caller's transaction left usable (a savepoint).
+    False, at once, for a run writing its catalogue on MySQL/MariaDB: too
+    late to stop it there (``cancel_outcome`` says which). A lock time-out
+    of the update is raised, a caller's transaction left usable.
     """
+    return cancel_outcome(sql_db) == CANCEL_SET
+
+
+#: ``cancel_outcome``'s answers.
+CANCEL_SET = "set"
+CANCEL_TOO_LATE = "writing"
+CANCEL_NOT_RUNNING = "not running"
+
+
+def cancel_outcome(sql_db: models.Model) -> str:
+    """``request_cancel_sqldb_db_elements_task``, saying what happened:
+    ``CANCEL_SET``, ``CANCEL_TOO_LATE`` (MySQL/MariaDB: the run's own sync
+    writes; its inserts hold the row until it commits, an update would
+    wait for that, 50 s by default, then fail, and the run can no longer
+    stop) or ``CANCEL_NOT_RUNNING`` (also for a model without the flag)."""
     if not model_has_field(sql_db, "db_elements_cancel_requested"):
-        return False
+        return CANCEL_NOT_RUNNING
     using = writes_to(sql_db)
     rows = written_rows(sql_db).filter(
         pk=sql_db.pk, db_elements_status=TaskStatus.RUNNING
     )
-    #: Whether the row's run waits in the queue: not the one writing (a
-    #: direct sync is), so its cancel waits for the row as for any holder.
-    queued = False
+    #: The run whose sync would hold the row (MySQL/MariaDB): another's, a
+    #: direct sync of the same database, is waited for as any holder.
+    run: str | None = None
     if connections[using].vendor == "mysql":
-        # A sync's inserts hold the row until it commits; the update would
-        # wait for that (50 s by default, then fail), and the run can no
-        # longer stop then. Reads: they wait for nothing.
-        running = rows.first()
-        if running is None:
-            return False
-        queued = is_queued(running)
-        if is_writing(sql_db) and not queued:
-            return False
+        # Reads: they wait for nothing.
+        found = list(rows.values_list("db_elements_task_id", flat=True)[:1])
+        if not found:
+            return CANCEL_NOT_RUNNING
+        run = found[0]
+        if is_writing(sql_db, run):
+            return CANCEL_TOO_LATE
     try:
-        with transaction.atomic(using=using):
-            return rows.update(db_elements_cancel_requested=True) == 1
+        with transaction.atomic(using=using):  # a caller's outlives an error
+            updated = rows.update(db_elements_cancel_requested=True)
     except OperationalError as exc:
-        if _is_lock_timeout(exc) and not queued and is_writing(sql_db):
-            return False  # it began to write as the cancel came
+        if _is_lock_timeout(exc) and is_writing(sql_db, run):
+            return CANCEL_TOO_LATE  # it began to write as the cancel came
         raise
+    return CANCEL_SET if updated == 1 else CANCEL_NOT_RUNNING
 
 
 _FINISH_DELAYS = (0.5, 1.0, 2.0, 4.0)
@@ -1018,14 +1035,15 @@ class AsyncDbElementsTask:
                     checkpoint(0, 0)
                     # Built above, unless that failed: then it fails here
                     # again, and is recorded.
-                    report = create_db_elements(
-                        sql_db,
-                        force=self.force,
-                        checkpoint=checkpoint,
-                        log=log,
-                        url=url,
-                        written=wrote,
-                    )
+                    with writing_for(self.task_id):
+                        report = create_db_elements(
+                            sql_db,
+                            force=self.force,
+                            checkpoint=checkpoint,
+                            log=log,
+                            url=url,
+                            written=wrote,
+                        )
                     status = TaskStatus.COMPLETED
                 except HarvestCancelledError as exc:
                     error = str(exc) or CANCELLED
