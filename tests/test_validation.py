@@ -329,3 +329,56 @@ def test_a_stale_run_keeps_no_report_of_the_run_before() -> None:
     assert stale.db_elements_status == TaskStatus.FAILED
     assert stale.db_elements_report == {}
     assert stale.db_elements_log_file == "db_elements_db_1_20261201_070349.log"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_ends_as_it_is_judged_stale_is_not_said_cleaned_up() -> None:
+    """The row looked stale, then its run recorded its end before the
+    clean-up's update: nothing was cleaned up, yet the can-start check said
+    "Previous task was stale and has been cleaned up"."""
+    import threading
+
+    from django.db import connection, connections
+
+    from thoth_db_elements.validation import MESSAGE_READY
+
+    db = make(
+        CatalogSqlDb,
+        db_elements_status=TaskStatus.RUNNING,
+        db_elements_task_id="t",
+        db_elements_start_time=timezone.now() - timedelta(hours=1),
+        db_elements_heartbeat=timezone.now() - timedelta(hours=1),
+    )
+    ended: list[bool] = []
+
+    def end_it() -> None:
+        try:
+            CatalogSqlDb.objects.filter(pk=db.pk).update(
+                db_elements_status=TaskStatus.COMPLETED
+            )
+        finally:
+            connections.close_all()
+
+    def the_run_ends_first(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not ended and sql.lstrip().upper().startswith("UPDATE"):
+            ended.append(True)
+            other = threading.Thread(target=end_it)
+            other.start()
+            other.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(the_run_ends_first):
+        assert check_sqldb_db_elements_can_start(db) == (True, MESSAGE_READY)
+    assert ended
+    db.refresh_from_db()
+    assert db.db_elements_status == TaskStatus.COMPLETED  # type: ignore[attr-defined]
+
+
+def test_a_claim_clears_the_previous_runs_log_file() -> None:
+    """Until the run names its own log (and should its worker die before,
+    on a model without a heartbeat, whose take writes nothing), the row
+    named the previous run's log as this run's."""
+    db = make(CatalogSqlDb, db_elements_log_file="db_elements_no_workspace_db_1_x.log")
+    assert claim_sqldb_db_elements_task(db, "new-1")
+    db.refresh_from_db()
+    assert db.db_elements_log_file == ""  # type: ignore[attr-defined]

@@ -134,13 +134,12 @@ def check_sqldb_db_elements_can_start(sql_db: models.Model) -> tuple[bool, str]:
         return True, MESSAGE_READY
 
     if current_status == TaskStatus.RUNNING:
-        still_running = validate_and_cleanup_running_sqldb_db_elements_task(
-            sql_db, timeout_hours=app_settings.STALE_TIMEOUT_HOURS
-        )
-        if not still_running:
-            sql_db.refresh_from_db(using=writes_to(sql_db))
-            return True, MESSAGE_STALE_CLEANED
-        return False, MESSAGE_RUNNING
+        outcome = _clean_up(sql_db, app_settings.STALE_TIMEOUT_HOURS)
+        if outcome == _RUNNING:
+            return False, MESSAGE_RUNNING
+        sql_db.refresh_from_db(using=writes_to(sql_db))
+        # Ended by itself while this looked: nothing was cleaned up.
+        return True, MESSAGE_STALE_CLEANED if outcome == _CLEANED else MESSAGE_READY
 
     return False, f"Unknown status: {current_status}"
 
@@ -155,11 +154,22 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
     end time. The reset is a conditional update on the task id seen, so it
     never clobbers a run that was claimed in the meantime.
     """
+    return _clean_up(sql_db, timeout_hours) == _RUNNING
+
+
+#: What ``_clean_up`` found: a run going on, a stale one ended by it, or a
+#: row no run holds (not RUNNING, ended meanwhile, deleted).
+_RUNNING, _CLEANED, _NOT_RUNNING = "running", "cleaned", "not running"
+
+
+def _clean_up(sql_db: models.Model, timeout_hours: float) -> str:
+    """``validate_and_cleanup_running_sqldb_db_elements_task``, saying
+    whether it cleaned the row up."""
     if getattr(sql_db, "db_elements_status", None) != TaskStatus.RUNNING:
-        return False
+        return _NOT_RUNNING
     now = database_now(writes_to(sql_db))
     if not is_stale(sql_db, timeout_hours=timeout_hours, now=now):
-        return True
+        return _RUNNING
 
     changes: dict[str, object] = {
         "db_elements_status": TaskStatus.FAILED,
@@ -192,17 +202,16 @@ def validate_and_cleanup_running_sqldb_db_elements_task(
         logger.warning(
             "Stale db_elements task %s of SqlDb %s marked FAILED", task_id, sql_db.pk
         )
-        return False
+        return _CLEANED
     # Not stale by the time the update could look: the run beat meanwhile
     # (on SQLite, its sync's beat, committed while the update waited for
     # the lock), ended, or another start took the row.
     try:
         sql_db.refresh_from_db(using=writes_to(sql_db))
     except ObjectDoesNotExist:
-        return False
-    return getattr(sql_db, "db_elements_status", None) == TaskStatus.RUNNING and not (
-        is_stale(sql_db, timeout_hours=timeout_hours)
-    )
+        return _NOT_RUNNING
+    running = getattr(sql_db, "db_elements_status", None) == TaskStatus.RUNNING
+    return _RUNNING if running and not is_stale(sql_db, timeout_hours) else _NOT_RUNNING
 
 
 #: The progress fields of a row no run is making progress on.
@@ -306,6 +315,9 @@ def claim_sqldb_db_elements_task(
                 "db_elements_progress_total": None,
                 "db_elements_error": "",
                 "db_elements_cancel_requested": False,
+                # The run names its own log when it opens it: until then
+                # (and should it die first) not the previous run's.
+                "db_elements_log_file": "",
             },
         )
     )
