@@ -12,6 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from catalog.models import SqlDb
+from tests.meanwhile import meanwhile
 from tests.testapp.models import SeedOnlySqlDb
 from thoth_db_elements.heartbeat import CANCELLED, DELETED, LOST, Heartbeat, owned_rows
 from thoth_db_elements.models import TaskStatus
@@ -211,30 +212,10 @@ def test_a_beat_written_while_another_thread_reads_is_still_its_own() -> None:
     beat between ``check``'s building of its question and its answer: the
     row is still this delivery's (it was taken for lost, and a healthy
     run aborted)."""
-    import threading
-
-    from django.db import connection
-
     row = running(SqlDb)
     heartbeat = taken(row)
     heartbeat.beat()
-    fired: list[bool] = []
-
-    def beat_and_close() -> None:
-        try:
-            heartbeat.beat()
-        finally:
-            connections["default"].close()
-
-    def beat_meanwhile(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if not fired and sql.lstrip().upper().startswith("SELECT"):
-            fired.append(True)
-            other = threading.Thread(target=beat_and_close)
-            other.start()
-            other.join()
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(beat_meanwhile):
+    with meanwhile(heartbeat.beat, before="SELECT") as fired:
         heartbeat.check()
     assert fired
     assert heartbeat.stop_reason is None
@@ -246,29 +227,13 @@ def test_a_beat_another_thread_wrote_while_a_beat_waited_is_still_its_own() -> N
     before; once the sync commits, the row holds the run's beat. The
     waiting beat is written over it (it found the row taken, and the
     heartbeat thread stopped for good)."""
-    import threading
-
-    from django.db import connection
-
     row = running(SqlDb)
     heartbeat = taken(row)
-    fired: list[bool] = []
 
     def beat_in_a_transaction() -> None:
-        try:
-            heartbeat.beat(in_transaction=True)
-        finally:
-            connections["default"].close()
+        heartbeat.beat(in_transaction=True)
 
-    def beat_meanwhile(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if not fired and sql.lstrip().upper().startswith("UPDATE"):
-            fired.append(True)
-            other = threading.Thread(target=beat_in_a_transaction)
-            other.start()
-            other.join()
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(beat_meanwhile):
+    with meanwhile(beat_in_a_transaction, before="UPDATE") as fired:
         heartbeat.beat()
     assert fired
     assert heartbeat.stop_reason is None
@@ -281,31 +246,16 @@ def test_a_beat_in_a_transaction_tried_as_another_beat_ends_stays_its_own() -> N
     beats in the sync's transaction. Noting its beat, the heartbeat thread
     forgot every other one tried: the run's, which the sync then
     committed, and its next beat found the row "taken over"."""
-    import threading
-
-    from django.db import connection, transaction
+    from django.db import transaction
 
     row = running(SqlDb)
     heartbeat = taken(row)
-    fired: list[bool] = []
 
     def sync_beats() -> None:
-        try:
-            with transaction.atomic():
-                heartbeat.beat(in_transaction=True)
-        finally:
-            connections["default"].close()
+        with transaction.atomic():
+            heartbeat.beat(in_transaction=True)
 
-    def then_the_sync_beats(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        result = execute(sql, params, many, context)
-        if not fired and sql.lstrip().upper().startswith("UPDATE"):
-            fired.append(True)
-            other = threading.Thread(target=sync_beats)
-            other.start()
-            other.join()
-        return result
-
-    with connection.execute_wrapper(then_the_sync_beats):
+    with meanwhile(sync_beats, after="UPDATE") as fired:
         heartbeat.beat()
     assert fired
     assert heartbeat.stop_reason is None

@@ -336,10 +336,7 @@ def test_a_run_that_ends_as_it_is_judged_stale_is_not_said_cleaned_up() -> None:
     """The row looked stale, then its run recorded its end before the
     clean-up's update: nothing was cleaned up, yet the can-start check said
     "Previous task was stale and has been cleaned up"."""
-    import threading
-
-    from django.db import connection, connections
-
+    from tests.meanwhile import meanwhile
     from thoth_db_elements.validation import MESSAGE_READY
 
     db = make(
@@ -349,25 +346,13 @@ def test_a_run_that_ends_as_it_is_judged_stale_is_not_said_cleaned_up() -> None:
         db_elements_start_time=timezone.now() - timedelta(hours=1),
         db_elements_heartbeat=timezone.now() - timedelta(hours=1),
     )
-    ended: list[bool] = []
 
-    def end_it() -> None:
-        try:
-            CatalogSqlDb.objects.filter(pk=db.pk).update(
-                db_elements_status=TaskStatus.COMPLETED
-            )
-        finally:
-            connections.close_all()
+    def the_run_ends() -> None:
+        CatalogSqlDb.objects.filter(pk=db.pk).update(
+            db_elements_status=TaskStatus.COMPLETED
+        )
 
-    def the_run_ends_first(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if not ended and sql.lstrip().upper().startswith("UPDATE"):
-            ended.append(True)
-            other = threading.Thread(target=end_it)
-            other.start()
-            other.join()
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(the_run_ends_first):
+    with meanwhile(the_run_ends, before="UPDATE") as ended:
         assert check_sqldb_db_elements_can_start(db) == (True, MESSAGE_READY)
     assert ended
     db.refresh_from_db()
